@@ -1,0 +1,131 @@
+//! The command line, as DESIGN.md gives it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::units::{parse_cpus, parse_duration, parse_gpu_ids, parse_memory};
+
+#[derive(Parser)]
+#[command(
+    name = "randori",
+    version,
+    about = "Orchestrates AI research agents that search over ML code"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the coordinator (gRPC) against a Postgres database.
+    Coordinator(CoordinatorArgs),
+    /// Run a worker that leases jobs and runs them in sandboxes.
+    Worker(WorkerArgs),
+    /// Evaluate one program against a task through the real path (job, lease, sandbox).
+    Eval(EvalArgs),
+    /// The runtime image programs run in.
+    #[command(subcommand)]
+    Image(ImageCommand),
+}
+
+impl Command {
+    pub fn is_daemon(&self) -> bool {
+        matches!(self, Self::Coordinator(_) | Self::Worker(_))
+    }
+}
+
+#[derive(Args)]
+pub struct CoordinatorArgs {
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: String,
+    #[arg(long, default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+    /// How long a lease lasts without a heartbeat.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub lease_ttl: Duration,
+    /// Attempts a job gets before it fails.
+    #[arg(long, default_value_t = 3)]
+    pub max_attempts: u32,
+}
+
+#[derive(Args)]
+pub struct WorkerArgs {
+    #[arg(
+        long,
+        env = "RANDORI_COORDINATOR",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    pub coordinator: String,
+    /// Stable name of this worker (default: the hostname).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Jobs run at once (default: the number of CPUs).
+    #[arg(long)]
+    pub slots: Option<u32>,
+    /// GPU ids this worker owns, e.g. 0,1.
+    #[arg(long, value_parser = parse_gpu_ids, default_value = "")]
+    pub gpus: Vec<u32>,
+    /// CPUs to hand out (default: all), fractions allowed.
+    #[arg(long, value_parser = parse_cpus)]
+    pub cpus: Option<u32>,
+    /// Memory to hand out, e.g. 32G (default: 90% of the host's).
+    #[arg(long, value_parser = parse_memory)]
+    pub memory: Option<u64>,
+    #[arg(long, default_value = "docker", value_parser = ["docker", "local"])]
+    pub sandbox: String,
+    /// Runtime image (default: the one `randori image build` makes).
+    #[arg(long)]
+    pub image: Option<String>,
+    /// Where job directories go (default: /var/tmp/randori-worker/NAME).
+    #[arg(long)]
+    pub jobs_dir: Option<PathBuf>,
+    /// On SIGTERM, how long running jobs may finish before they are handed back.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub drain_timeout: Duration,
+}
+
+#[derive(Args)]
+pub struct EvalArgs {
+    /// Task directory (MLE-bench layout: prepared/public holds what the program sees).
+    #[arg(long)]
+    pub task: PathBuf,
+    /// The program to run.
+    #[arg(long)]
+    pub code: PathBuf,
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub timeout: Duration,
+    #[arg(long, default_value = "2G", value_parser = parse_memory)]
+    pub memory: u64,
+    #[arg(long, default_value = "1", value_parser = parse_cpus)]
+    pub cpus: u32,
+    #[arg(long, default_value_t = 0)]
+    pub gpus: u32,
+    #[arg(long)]
+    pub json: bool,
+    /// Use this coordinator instead of starting a private stack.
+    #[arg(long, env = "RANDORI_COORDINATOR")]
+    pub coordinator: Option<String>,
+    #[arg(long, default_value = "docker", value_parser = ["docker", "local"])]
+    pub sandbox: String,
+    #[arg(long)]
+    pub image: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum ImageCommand {
+    /// Build the runtime image (docker build where a registry is reachable, else offline
+    /// from Debian packages); does nothing when it exists.
+    Build {
+        #[arg(long)]
+        tag: Option<String>,
+        /// Rebuild even when the image exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the default runtime image tag.
+    Tag,
+}

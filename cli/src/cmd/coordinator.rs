@@ -1,0 +1,30 @@
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use randori_coordinator::{Coordinator, CoordinatorConfig};
+use tokio_util::sync::CancellationToken;
+
+use crate::args::CoordinatorArgs;
+
+pub async fn run(a: CoordinatorArgs) -> Result<ExitCode> {
+    let mut config = CoordinatorConfig::new(a.database_url, a.listen);
+    config.lease_ttl = a.lease_ttl;
+    config.max_attempts = a.max_attempts;
+    let coordinator = Coordinator::build(config)
+        .await
+        .context("starting the coordinator (check --database-url and --listen)")?;
+    // The one line scripts and tests read to find the port.
+    println!(
+        "randori coordinator listening on {}",
+        coordinator.local_addr()?
+    );
+    let cancel = CancellationToken::new();
+    let on_signal = cancel.clone();
+    tokio::spawn(async move {
+        super::terminated().await;
+        tracing::info!("shutting down");
+        on_signal.cancel();
+    });
+    coordinator.run(cancel).await?;
+    Ok(ExitCode::SUCCESS)
+}

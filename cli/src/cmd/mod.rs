@@ -1,0 +1,27 @@
+mod coordinator;
+mod eval;
+mod image;
+mod worker;
+
+use std::process::ExitCode;
+
+use crate::args::Command;
+
+pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Coordinator(a) => coordinator::run(a).await,
+        Command::Worker(a) => worker::run(a).await,
+        Command::Eval(a) => eval::run(a).await,
+        Command::Image(c) => image::run(c),
+    }
+}
+
+/// Resolves on the first SIGINT or SIGTERM.
+pub async fn terminated() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing a SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,0 +1,51 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use randori_worker::resources::Resources;
+use randori_worker::sandbox::Limits;
+use randori_worker::{Worker, WorkerConfig};
+use tokio_util::sync::CancellationToken;
+
+use crate::args::WorkerArgs;
+use crate::stack::host_resources;
+
+pub async fn run(a: WorkerArgs) -> Result<ExitCode> {
+    let host = host_resources();
+    let name = match a.name {
+        Some(n) => n,
+        None => nix::unistd::gethostname()
+            .context("reading the hostname (pass --name)")?
+            .to_string_lossy()
+            .into_owned(),
+    };
+    let config = WorkerConfig {
+        coordinator: a.coordinator,
+        jobs_dir: a
+            .jobs_dir
+            .unwrap_or_else(|| PathBuf::from("/var/tmp/randori-worker").join(&name)),
+        name,
+        total: Resources {
+            slots: a.slots.unwrap_or(host.slots),
+            cpu_millis: a.cpus.unwrap_or(host.cpu_millis),
+            memory_bytes: a.memory.unwrap_or(host.memory_bytes),
+            gpu_ids: a.gpus,
+        },
+        sandbox: a.sandbox,
+        image: a.image.unwrap_or_else(crate::image::default_tag),
+        limits: Limits::default(),
+        drain_timeout: a.drain_timeout,
+    };
+    let worker = Worker::build(config).await?;
+    let (shutdown, abort) = (CancellationToken::new(), CancellationToken::new());
+    let (s, ab) = (shutdown.clone(), abort.clone());
+    tokio::spawn(async move {
+        super::terminated().await;
+        tracing::info!("draining: finishing running jobs (signal again to hand them back now)");
+        s.cancel();
+        super::terminated().await;
+        ab.cancel();
+    });
+    worker.run(shutdown, abort).await?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,39 @@
+//! `randori`: one binary, every subcommand. Parsing and validation happen before anything
+//! binds or spawns; every error a user can cause ends in one line and a non-zero exit.
+
+mod args;
+mod cmd;
+mod image;
+mod stack;
+mod units;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = args::Cli::parse();
+    init_tracing(cli.command.is_daemon());
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => return fail(anyhow::anyhow!("starting the async runtime: {e}")),
+    };
+    match runtime.block_on(cmd::dispatch(cli.command)) {
+        Ok(code) => code,
+        Err(e) => fail(e),
+    }
+}
+
+fn fail(e: anyhow::Error) -> std::process::ExitCode {
+    eprintln!("error: {e:#}");
+    std::process::ExitCode::FAILURE
+}
+
+/// Daemons log at info; client commands only warn, so their output stays readable.
+fn init_tracing(daemon: bool) {
+    let default = if daemon { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RANDORI_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

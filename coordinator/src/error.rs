@@ -1,0 +1,34 @@
+use uuid::Uuid;
+
+/// Errors of the coordinator library. `grpc::status_from` is the one place they become gRPC
+/// statuses.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("applying migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The fence: a call carried an epoch that is not the job's current lease.
+    #[error(
+        "stale lease for job {job_id}: presented epoch {presented}, job is {state} at epoch {current}"
+    )]
+    StaleLease {
+        job_id: Uuid,
+        presented: u64,
+        current: u64,
+        state: String,
+    },
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+    #[error("{context}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

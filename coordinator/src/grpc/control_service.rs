@@ -1,0 +1,102 @@
+//! ControlService: what clients ask of the coordinator (evaluations now; sweeps later).
+
+use std::time::Duration;
+
+use randori_proto::v1 as pb;
+use randori_proto::v1::control_service_server::ControlService;
+use tonic::{Request, Response, Status};
+
+use super::convert;
+use super::status_from;
+use crate::model::NewEval;
+use crate::store::JobStore;
+use crate::wakeups::Wakeups;
+
+const MAX_GET_WAIT: Duration = Duration::from_secs(60);
+
+pub struct ControlApi {
+    pub store: JobStore,
+    pub wakeups: Wakeups,
+    pub default_max_attempts: u32,
+    pub poll_interval: Duration,
+}
+
+#[tonic::async_trait]
+impl ControlService for ControlApi {
+    async fn submit_eval(
+        &self,
+        request: Request<pb::SubmitEvalRequest>,
+    ) -> Result<Response<pb::SubmitEvalResponse>, Status> {
+        let r = request.into_inner();
+        if r.task_id.is_empty() || r.data_dir.is_empty() {
+            return Err(Status::invalid_argument(
+                "task_id and data_dir are required",
+            ));
+        }
+        let eval = NewEval {
+            task_id: r.task_id,
+            data_dir: r.data_dir,
+            code: r.code,
+            requirements: convert::requirements(r.requirements).map_err(status_from)?,
+            priority: 0,
+            max_attempts: if r.max_attempts == 0 {
+                self.default_max_attempts
+            } else {
+                r.max_attempts
+            },
+        };
+        let (node_id, job_id) = self.store.eval_enqueue(&eval).await.map_err(status_from)?;
+        tracing::info!(%node_id, %job_id, task = %eval.task_id, "evaluation queued");
+        Ok(Response::new(pb::SubmitEvalResponse {
+            node_id: node_id.to_string(),
+            job_id: job_id.to_string(),
+        }))
+    }
+
+    async fn get_eval(
+        &self,
+        request: Request<pb::GetEvalRequest>,
+    ) -> Result<Response<pb::GetEvalResponse>, Status> {
+        let r = request.into_inner();
+        let job_id = convert::uuid("job_id", &r.job_id).map_err(status_from)?;
+        let deadline =
+            tokio::time::Instant::now() + Duration::from_millis(r.wait_ms).min(MAX_GET_WAIT);
+        let mut ended = self.wakeups.job_ended.subscribe();
+        loop {
+            let job = self.store.job_get(job_id).await.map_err(status_from)?;
+            let now = tokio::time::Instant::now();
+            if job.state.is_final() || now >= deadline {
+                return Ok(Response::new(pb::GetEvalResponse {
+                    node_id: job.node_id.to_string(),
+                    job_id: job.job_id.to_string(),
+                    state: convert::job_state_to_pb(job.state).into(),
+                    attempts: job.attempts,
+                    outcome: job
+                        .outcome
+                        .map(|o| convert::outcome_to_pb(o, job.submission)),
+                    error: job.error.unwrap_or_default(),
+                    worker_name: job.worker_name.unwrap_or_default(),
+                }));
+            }
+            let nap = (deadline - now).min(self.poll_interval);
+            tokio::select! {
+                _ = async {
+                    while let Ok(id) = ended.recv().await {
+                        if id == job_id { break; }
+                    }
+                } => {}
+                _ = tokio::time::sleep(nap) => {}
+            }
+        }
+    }
+
+    async fn list_workers(
+        &self,
+        _request: Request<pb::ListWorkersRequest>,
+    ) -> Result<Response<pb::ListWorkersResponse>, Status> {
+        let workers = self.store.worker_list().await.map_err(status_from)?;
+        Ok(Response::new(pb::ListWorkersResponse {
+            workers: workers.into_iter().map(convert::worker_to_pb).collect(),
+        }))
+    }
+}

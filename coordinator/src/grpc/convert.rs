@@ -1,0 +1,141 @@
+//! Protobuf <-> domain conversions, in one place.
+
+use randori_proto::v1 as pb;
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::model::{JobState, LeasedJob, Outcome, Requirements, Resources, WorkerView};
+
+pub fn uuid(field: &str, s: &str) -> Result<Uuid> {
+    s.parse()
+        .map_err(|_| Error::InvalidArgument(format!("{field}: {s:?} is not a UUID")))
+}
+
+pub fn resources(r: Option<pb::Resources>) -> Resources {
+    let r = r.unwrap_or_default();
+    Resources {
+        slots: r.slots,
+        cpu_millis: r.cpu_millis,
+        memory_bytes: r.memory_bytes,
+        gpu_ids: r.gpu_ids,
+    }
+}
+
+pub fn resources_to_pb(r: &Resources) -> pb::Resources {
+    pb::Resources {
+        slots: r.slots,
+        cpu_millis: r.cpu_millis,
+        memory_bytes: r.memory_bytes,
+        gpu_ids: r.gpu_ids.clone(),
+    }
+}
+
+pub fn requirements(r: Option<pb::JobRequirements>) -> Result<Requirements> {
+    let r = r.ok_or_else(|| Error::InvalidArgument("requirements are missing".into()))?;
+    if r.timeout_ms == 0 {
+        return Err(Error::InvalidArgument("timeout_ms must be positive".into()));
+    }
+    if r.memory_bytes == 0 {
+        return Err(Error::InvalidArgument(
+            "memory_bytes must be positive".into(),
+        ));
+    }
+    Ok(Requirements {
+        gpus: r.gpus,
+        cpu_millis: r.cpu_millis,
+        memory_bytes: r.memory_bytes,
+        timeout_ms: r.timeout_ms,
+    })
+}
+
+pub fn requirements_to_pb(r: &Requirements) -> pb::JobRequirements {
+    pb::JobRequirements {
+        gpus: r.gpus,
+        cpu_millis: r.cpu_millis,
+        memory_bytes: r.memory_bytes,
+        timeout_ms: r.timeout_ms,
+    }
+}
+
+pub fn leased_job_to_pb(j: LeasedJob) -> pb::LeasedJob {
+    pb::LeasedJob {
+        job_id: j.job_id.to_string(),
+        epoch: j.epoch,
+        attempt: j.attempt,
+        requirements: Some(requirements_to_pb(&j.requirements)),
+        eval: Some(pb::EvalSpec {
+            node_id: j.node_id.to_string(),
+            task_id: j.task_id,
+            data_dir: j.data_dir,
+            code: j.code,
+        }),
+        gpu_ids: j.gpu_ids,
+        trace_context: Default::default(),
+    }
+}
+
+/// Splits a reported outcome into the stored record and the submission bytes.
+pub fn outcome(o: pb::Outcome) -> (Outcome, Option<Vec<u8>>) {
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let outcome = Outcome {
+        exit_code: o.exit_code,
+        timed_out: o.timed_out,
+        oom_killed: o.oom_killed,
+        duration_ms: o.duration_ms,
+        peak_memory_bytes: o.peak_memory_bytes,
+        stdout_head: text(&o.stdout_head),
+        stdout_tail: text(&o.stdout_tail),
+        stdout_bytes: o.stdout_bytes,
+        stderr_head: text(&o.stderr_head),
+        stderr_tail: text(&o.stderr_tail),
+        stderr_bytes: o.stderr_bytes,
+        submission_exists: o.submission.is_some(),
+        submission_too_large: o.submission_too_large,
+        sandbox: o.sandbox,
+        worker_name: o.worker_name,
+        gpu_ids: o.gpu_ids,
+    };
+    (outcome, o.submission)
+}
+
+pub fn outcome_to_pb(o: Outcome, submission: Option<Vec<u8>>) -> pb::Outcome {
+    pb::Outcome {
+        exit_code: o.exit_code,
+        timed_out: o.timed_out,
+        oom_killed: o.oom_killed,
+        duration_ms: o.duration_ms,
+        peak_memory_bytes: o.peak_memory_bytes,
+        stdout_head: o.stdout_head.into_bytes(),
+        stdout_tail: o.stdout_tail.into_bytes(),
+        stdout_bytes: o.stdout_bytes,
+        stderr_head: o.stderr_head.into_bytes(),
+        stderr_tail: o.stderr_tail.into_bytes(),
+        stderr_bytes: o.stderr_bytes,
+        submission,
+        submission_too_large: o.submission_too_large,
+        sandbox: o.sandbox,
+        worker_name: o.worker_name,
+        gpu_ids: o.gpu_ids,
+    }
+}
+
+pub fn job_state_to_pb(s: JobState) -> pb::JobState {
+    match s {
+        JobState::Queued => pb::JobState::Queued,
+        JobState::Leased => pb::JobState::Leased,
+        JobState::Succeeded => pb::JobState::Succeeded,
+        JobState::Failed => pb::JobState::Failed,
+        JobState::Cancelled => pb::JobState::Cancelled,
+    }
+}
+
+pub fn worker_to_pb(w: WorkerView) -> pb::WorkerInfo {
+    pb::WorkerInfo {
+        worker_id: w.worker_id.to_string(),
+        name: w.name,
+        state: w.state,
+        total: Some(resources_to_pb(&w.total)),
+        leased_jobs: w.leased_jobs,
+        last_heartbeat_unix_ms: w.last_heartbeat_unix_ms,
+    }
+}

@@ -1,0 +1,24 @@
+//! The gRPC edge: services that translate between protobuf and the store.
+
+mod control_service;
+mod convert;
+mod worker_service;
+
+pub use control_service::ControlApi;
+pub use worker_service::WorkerApi;
+
+use crate::error::Error;
+
+/// The one place library errors become gRPC statuses.
+pub fn status_from(e: Error) -> tonic::Status {
+    match e {
+        Error::NotFound(_) => tonic::Status::not_found(e.to_string()),
+        Error::StaleLease { .. } => tonic::Status::failed_precondition(e.to_string()),
+        Error::InvalidArgument(_) => tonic::Status::invalid_argument(e.to_string()),
+        // The database being away is transient: callers retry.
+        Error::Database(_) => tonic::Status::unavailable(e.to_string()),
+        Error::Migrate(_) | Error::Corrupt(_) | Error::Io { .. } => {
+            tonic::Status::internal(e.to_string())
+        }
+    }
+}

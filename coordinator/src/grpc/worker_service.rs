@@ -1,0 +1,218 @@
+//! WorkerService: registration, long-poll leasing, heartbeats and fenced reports.
+
+use std::time::Duration;
+
+use randori_proto::v1 as pb;
+use randori_proto::v1::worker_service_server::WorkerService;
+use tokio_stream::StreamExt;
+use tonic::{Request, Response, Status, Streaming};
+
+use super::convert;
+use super::status_from;
+use crate::model::{LeaseToken, WorkerRegistration};
+use crate::store::JobStore;
+use crate::wakeups::Wakeups;
+
+/// The longest a Lease call waits for work before answering with none.
+const MAX_LEASE_WAIT: Duration = Duration::from_secs(30);
+
+pub struct WorkerApi {
+    pub store: JobStore,
+    pub wakeups: Wakeups,
+    pub lease_ttl: Duration,
+    /// How often a waiting Lease polls in case a notification was lost.
+    pub poll_interval: Duration,
+}
+
+#[tonic::async_trait]
+impl WorkerService for WorkerApi {
+    async fn register(
+        &self,
+        request: Request<pb::RegisterRequest>,
+    ) -> Result<Response<pb::RegisterResponse>, Status> {
+        let r = request.into_inner();
+        if r.name.is_empty() {
+            return Err(Status::invalid_argument("worker name is empty"));
+        }
+        let reg = WorkerRegistration {
+            name: r.name,
+            hostname: r.hostname,
+            sandbox: r.sandbox,
+            version: r.version,
+            total: convert::resources(r.total),
+        };
+        let id = self
+            .store
+            .worker_register(&reg)
+            .await
+            .map_err(status_from)?;
+        tracing::info!(worker = %reg.name, worker_id = %id, total = ?reg.total, "worker registered");
+        Ok(Response::new(pb::RegisterResponse {
+            worker_id: id.to_string(),
+            lease_ttl_ms: self.lease_ttl.as_millis() as u64,
+            heartbeat_interval_ms: (self.lease_ttl / 3).as_millis() as u64,
+        }))
+    }
+
+    async fn lease(
+        &self,
+        request: Request<pb::LeaseRequest>,
+    ) -> Result<Response<pb::LeaseResponse>, Status> {
+        let r = request.into_inner();
+        let worker_id = convert::uuid("worker_id", &r.worker_id).map_err(status_from)?;
+        self.store
+            .worker_touch(worker_id, false)
+            .await
+            .map_err(status_from)?;
+        let free = convert::resources(r.free);
+        let deadline =
+            tokio::time::Instant::now() + Duration::from_millis(r.wait_ms).min(MAX_LEASE_WAIT);
+        loop {
+            // Armed before the claim, so a job queued between the claim and the wait wakes us.
+            let notified = self.wakeups.job_queued.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let jobs = self
+                .store
+                .job_lease_many(worker_id, &free, r.max_jobs, self.lease_ttl)
+                .await
+                .map_err(status_from)?;
+            let now = tokio::time::Instant::now();
+            if !jobs.is_empty() || now >= deadline {
+                for j in &jobs {
+                    tracing::info!(job_id = %j.job_id, epoch = j.epoch, attempt = j.attempt, worker_id = %worker_id, "job leased");
+                }
+                let jobs = jobs.into_iter().map(convert::leased_job_to_pb).collect();
+                return Ok(Response::new(pb::LeaseResponse { jobs }));
+            }
+            let nap = (deadline - now).min(self.poll_interval);
+            tokio::select! {
+                _ = notified => {}
+                _ = tokio::time::sleep(nap) => {}
+            }
+        }
+    }
+
+    async fn heartbeat(
+        &self,
+        request: Request<pb::HeartbeatRequest>,
+    ) -> Result<Response<pb::HeartbeatResponse>, Status> {
+        let r = request.into_inner();
+        let worker_id = convert::uuid("worker_id", &r.worker_id).map_err(status_from)?;
+        self.store
+            .worker_touch(worker_id, r.draining)
+            .await
+            .map_err(status_from)?;
+        let held = r
+            .held
+            .iter()
+            .map(|h| {
+                Ok(LeaseToken {
+                    job_id: convert::uuid("job_id", &h.job_id)?,
+                    epoch: h.epoch,
+                })
+            })
+            .collect::<crate::Result<Vec<_>>>()
+            .map_err(status_from)?;
+        let lost = self
+            .store
+            .job_heartbeat(worker_id, &held, self.lease_ttl)
+            .await
+            .map_err(status_from)?;
+        for l in &lost {
+            tracing::warn!(job_id = %l.job_id, epoch = l.epoch, worker_id = %worker_id, "heartbeat for a lease the worker no longer holds");
+        }
+        Ok(Response::new(pb::HeartbeatResponse {
+            lost: lost
+                .into_iter()
+                .map(|l| pb::HeldLease {
+                    job_id: l.job_id.to_string(),
+                    epoch: l.epoch,
+                })
+                .collect(),
+        }))
+    }
+
+    async fn report_result(
+        &self,
+        request: Request<pb::ReportResultRequest>,
+    ) -> Result<Response<pb::ReportResultResponse>, Status> {
+        let r = request.into_inner();
+        let lease = LeaseToken {
+            job_id: convert::uuid("job_id", &r.job_id).map_err(status_from)?,
+            epoch: r.epoch,
+        };
+        let result = match r.result {
+            Some(pb::report_result_request::Result::Outcome(o)) => {
+                let (outcome, submission) = convert::outcome(o);
+                self.store
+                    .job_complete(lease, &outcome, submission.as_deref())
+                    .await
+                    .map(|()| {
+                        tracing::info!(job_id = %lease.job_id, epoch = lease.epoch, exit_code = ?outcome.exit_code, timed_out = outcome.timed_out, oom_killed = outcome.oom_killed, "job completed");
+                    })
+            }
+            Some(pb::report_result_request::Result::InfrastructureError(error)) => self
+                .store
+                .job_retry_or_fail(lease, &error)
+                .await
+                .map(|state| {
+                    tracing::warn!(job_id = %lease.job_id, error = %error, now = state.as_str(), "worker could not run job");
+                }),
+            None => return Err(Status::invalid_argument("report carries no result")),
+        };
+        if let Err(e) = &result {
+            tracing::warn!(job_id = %lease.job_id, epoch = lease.epoch, error = %e, "report refused");
+        }
+        result.map_err(status_from)?;
+        Ok(Response::new(pb::ReportResultResponse {}))
+    }
+
+    async fn append_output(
+        &self,
+        request: Request<Streaming<pb::OutputChunk>>,
+    ) -> Result<Response<pb::AppendOutputResponse>, Status> {
+        let mut chunks = request.into_inner();
+        let mut accepted = 0;
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk?;
+            let lease = LeaseToken {
+                job_id: convert::uuid("job_id", &chunk.job_id).map_err(status_from)?,
+                epoch: chunk.epoch,
+            };
+            let stream = match chunk.stream() {
+                pb::OutputStream::Stdout => "stdout",
+                pb::OutputStream::Stderr => "stderr",
+                pb::OutputStream::Unspecified => {
+                    return Err(Status::invalid_argument("output chunk without a stream"));
+                }
+            };
+            if self
+                .store
+                .job_output_append(lease, stream, chunk.offset, &chunk.data)
+                .await
+                .map_err(status_from)?
+            {
+                accepted += 1;
+            }
+        }
+        Ok(Response::new(pb::AppendOutputResponse { accepted }))
+    }
+
+    async fn release(
+        &self,
+        request: Request<pb::ReleaseRequest>,
+    ) -> Result<Response<pb::ReleaseResponse>, Status> {
+        let r = request.into_inner();
+        let lease = LeaseToken {
+            job_id: convert::uuid("job_id", &r.job_id).map_err(status_from)?,
+            epoch: r.epoch,
+        };
+        self.store
+            .job_release(lease, &r.reason)
+            .await
+            .map_err(status_from)?;
+        tracing::info!(job_id = %lease.job_id, reason = %r.reason, "job handed back and requeued");
+        Ok(Response::new(pb::ReleaseResponse {}))
+    }
+}

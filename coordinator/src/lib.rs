@@ -1,0 +1,14 @@
+//! The randori coordinator: keeps every job in Postgres and hands them to workers under
+//! fenced leases. See ARCHITECTURE.md for the code map and the invariants.
+
+pub mod error;
+mod grpc;
+pub mod model;
+pub mod private_postgres;
+mod reaper;
+mod server;
+pub mod store;
+mod wakeups;
+
+pub use error::{Error, Result};
+pub use server::{Coordinator, CoordinatorConfig};

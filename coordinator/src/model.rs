@@ -1,0 +1,227 @@
+//! Domain types of the job queue, free of I/O. The gRPC layer converts to and from these in
+//! `grpc::convert`, the store maps rows to them.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Where a job stands; see the state diagram in `migrations/0001_jobs.sql`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    /// Waiting for a worker; left by Lease (or cancel).
+    Queued,
+    /// Held by a worker under a lease; left by ReportResult, Release or the reaper.
+    Leased,
+    /// Final: the program ran and its outcome is recorded.
+    Succeeded,
+    /// Final: the job could not be run within its attempts.
+    Failed,
+    /// Final: withdrawn before it ran.
+    Cancelled,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Leased => "leased",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "queued" => Self::Queued,
+            "leased" => Self::Leased,
+            "succeeded" => Self::Succeeded,
+            "failed" => Self::Failed,
+            "cancelled" => Self::Cancelled,
+            _ => return None,
+        })
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed | Self::Cancelled)
+    }
+}
+
+/// What one evaluation needs of a worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Requirements {
+    pub gpus: u32,
+    pub cpu_millis: u32,
+    pub memory_bytes: u64,
+    pub timeout_ms: u64,
+}
+
+/// A worker's resources: its totals at registration, its free share when it leases.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Resources {
+    pub slots: u32,
+    pub cpu_millis: u32,
+    pub memory_bytes: u64,
+    pub gpu_ids: Vec<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkerRegistration {
+    pub name: String,
+    pub hostname: String,
+    pub sandbox: String,
+    pub version: String,
+    pub total: Resources,
+}
+
+/// A program to evaluate against a task's public data.
+#[derive(Debug, Clone)]
+pub struct NewEval {
+    pub task_id: String,
+    pub data_dir: String,
+    pub code: String,
+    pub requirements: Requirements,
+    pub priority: i32,
+    pub max_attempts: u32,
+}
+
+/// A job as handed to the worker that leased it.
+#[derive(Debug, Clone)]
+pub struct LeasedJob {
+    pub job_id: Uuid,
+    pub node_id: Uuid,
+    pub epoch: u64,
+    pub attempt: u32,
+    pub requirements: Requirements,
+    pub task_id: String,
+    pub data_dir: String,
+    pub gpu_ids: Vec<u32>,
+    pub code: String,
+}
+
+/// The fencing token of a lease: the job and the epoch it was leased at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LeaseToken {
+    pub job_id: Uuid,
+    pub epoch: u64,
+}
+
+/// What the sandbox recorded about one run. Stored as JSON beside the job; the submission
+/// travels separately as bytes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub exit_code: Option<i32>,
+    pub timed_out: bool,
+    pub oom_killed: bool,
+    pub duration_ms: u64,
+    pub peak_memory_bytes: Option<u64>,
+    pub stdout_head: String,
+    pub stdout_tail: String,
+    pub stdout_bytes: u64,
+    pub stderr_head: String,
+    pub stderr_tail: String,
+    pub stderr_bytes: u64,
+    pub submission_exists: bool,
+    pub submission_too_large: bool,
+    pub sandbox: String,
+    pub worker_name: String,
+    pub gpu_ids: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeStatus {
+    Pending,
+    Ok,
+    Buggy,
+}
+
+impl NodeStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Ok => "ok",
+            Self::Buggy => "buggy",
+        }
+    }
+}
+
+/// A node is buggy when its program exits non-zero, times out, is OOM-killed or writes no
+/// submission. (Grading adds: no valid submission, no validation score.)
+pub fn node_status(outcome: &Outcome) -> NodeStatus {
+    let ran_clean = outcome.exit_code == Some(0) && !outcome.timed_out && !outcome.oom_killed;
+    if ran_clean && outcome.submission_exists && !outcome.submission_too_large {
+        NodeStatus::Ok
+    } else {
+        NodeStatus::Buggy
+    }
+}
+
+/// A job's current record, as clients see it.
+#[derive(Debug, Clone)]
+pub struct JobView {
+    pub job_id: Uuid,
+    pub node_id: Uuid,
+    pub state: JobState,
+    pub attempts: u32,
+    pub outcome: Option<Outcome>,
+    pub submission: Option<Vec<u8>>,
+    pub error: Option<String>,
+    pub worker_name: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkerView {
+    pub worker_id: Uuid,
+    pub name: String,
+    pub state: String,
+    pub total: Resources,
+    pub leased_jobs: u32,
+    pub last_heartbeat_unix_ms: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(exit: Option<i32>, timed_out: bool, oom: bool, sub: bool) -> Outcome {
+        Outcome {
+            exit_code: exit,
+            timed_out,
+            oom_killed: oom,
+            submission_exists: sub,
+            ..Outcome::default()
+        }
+    }
+
+    #[test]
+    fn node_status_follows_the_buggy_rule() {
+        let cases = [
+            (outcome(Some(0), false, false, true), NodeStatus::Ok),
+            (outcome(Some(1), false, false, true), NodeStatus::Buggy),
+            (outcome(Some(0), false, false, false), NodeStatus::Buggy),
+            (outcome(None, true, false, true), NodeStatus::Buggy),
+            (outcome(Some(137), false, true, true), NodeStatus::Buggy),
+        ];
+        for (o, want) in cases {
+            assert_eq!(node_status(&o), want, "{o:?}");
+        }
+        let too_large = Outcome {
+            submission_too_large: true,
+            ..outcome(Some(0), false, false, true)
+        };
+        assert_eq!(node_status(&too_large), NodeStatus::Buggy);
+    }
+
+    #[test]
+    fn job_state_names_round_trip() {
+        for s in [
+            JobState::Queued,
+            JobState::Leased,
+            JobState::Succeeded,
+            JobState::Failed,
+            JobState::Cancelled,
+        ] {
+            assert_eq!(JobState::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(JobState::parse("running"), None);
+    }
+}

@@ -1,0 +1,38 @@
+//! The reaper: requeues jobs whose leases expired (or fails them when their attempts are
+//! spent) and marks silent workers lost. Safe on every replica at once: each pass is a
+//! single guarded statement.
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::store::JobStore;
+
+pub async fn run(store: JobStore, lease_ttl: Duration, cancel: CancellationToken) {
+    let interval = (lease_ttl / 4).max(Duration::from_millis(200));
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(interval) => {}
+        }
+        match store.job_reap_expired().await {
+            Ok(report) => {
+                for id in &report.requeued {
+                    tracing::warn!(job_id = %id, "lease expired; job requeued");
+                }
+                for id in &report.failed {
+                    tracing::warn!(job_id = %id, "lease expired on the last attempt; job failed");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "reaping expired leases"),
+        }
+        match store.worker_mark_lost(lease_ttl).await {
+            Ok(names) => {
+                for name in names {
+                    tracing::warn!(worker = %name, "worker missed its heartbeats; marked lost");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "marking silent workers lost"),
+        }
+    }
+}

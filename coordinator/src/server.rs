@@ -1,0 +1,129 @@
+//! The coordinator component: config -> `build` (connect, migrate, bind) -> `run(cancel)`.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use randori_proto::v1::control_service_server::ControlServiceServer;
+use randori_proto::v1::worker_service_server::WorkerServiceServer;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{Error, Result};
+use crate::grpc::{ControlApi, WorkerApi};
+use crate::reaper;
+use crate::store::JobStore;
+use crate::wakeups::Wakeups;
+
+#[derive(Debug, Clone)]
+pub struct CoordinatorConfig {
+    pub database_url: String,
+    pub listen: SocketAddr,
+    /// How long a lease lasts without a heartbeat.
+    pub lease_ttl: Duration,
+    /// Attempts a job gets before it fails (lease expiries and infrastructure errors count).
+    pub max_attempts: u32,
+    /// Fallback polling for waiters, in case a notification is lost.
+    pub poll_interval: Duration,
+}
+
+impl CoordinatorConfig {
+    pub fn new(database_url: String, listen: SocketAddr) -> Self {
+        Self {
+            database_url,
+            listen,
+            lease_ttl: Duration::from_secs(30),
+            max_attempts: 3,
+            poll_interval: Duration::from_millis(500),
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.lease_ttl < Duration::from_millis(500) {
+            return Err(Error::InvalidArgument(
+                "lease TTL must be at least 500ms".into(),
+            ));
+        }
+        if self.max_attempts == 0 {
+            return Err(Error::InvalidArgument(
+                "max attempts must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+pub struct Coordinator {
+    config: CoordinatorConfig,
+    store: JobStore,
+    listener: TcpListener,
+}
+
+impl Coordinator {
+    /// Validates the config, connects to Postgres, applies migrations and binds the port.
+    pub async fn build(config: CoordinatorConfig) -> Result<Self> {
+        config.validate()?;
+        let store = JobStore::connect(&config.database_url).await?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| Error::Io {
+                context: format!("binding {}", config.listen),
+                source: e,
+            })?;
+        Ok(Self {
+            config,
+            store,
+            listener,
+        })
+    }
+
+    pub fn local_addr(&self) -> Result<SocketAddr> {
+        self.listener.local_addr().map_err(|e| Error::Io {
+            context: "reading the bound address".into(),
+            source: e,
+        })
+    }
+
+    /// Serves until `cancel` fires, then stops accepting and finishes in-flight calls.
+    pub async fn run(self, cancel: CancellationToken) -> Result<()> {
+        let wakeups = Wakeups::new();
+        let background = CancellationToken::new();
+        let listener_task = tokio::spawn(
+            wakeups
+                .clone()
+                .run(self.store.pool().clone(), background.clone()),
+        );
+        let reaper_task = tokio::spawn(reaper::run(
+            self.store.clone(),
+            self.config.lease_ttl,
+            background.clone(),
+        ));
+        let worker_api = WorkerApi {
+            store: self.store.clone(),
+            wakeups: wakeups.clone(),
+            lease_ttl: self.config.lease_ttl,
+            poll_interval: self.config.poll_interval,
+        };
+        let control_api = ControlApi {
+            store: self.store.clone(),
+            wakeups,
+            default_max_attempts: self.config.max_attempts,
+            poll_interval: self.config.poll_interval,
+        };
+        let addr = self.local_addr()?;
+        tracing::info!(%addr, "coordinator serving gRPC");
+        let served = tonic::transport::Server::builder()
+            .add_service(WorkerServiceServer::new(worker_api))
+            .add_service(ControlServiceServer::new(control_api))
+            .serve_with_incoming_shutdown(
+                tokio_stream::wrappers::TcpListenerStream::new(self.listener),
+                cancel.cancelled_owned(),
+            )
+            .await;
+        background.cancel();
+        let _ = tokio::join!(listener_task, reaper_task);
+        served.map_err(|e| Error::Io {
+            context: "serving gRPC".into(),
+            source: std::io::Error::other(e),
+        })
+    }
+}

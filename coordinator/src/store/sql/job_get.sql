@@ -1,0 +1,3 @@
+SELECT j.id, j.node_id, j.state, j.attempt, j.outcome, j.submission, j.error, w.name AS worker_name
+FROM jobs j LEFT JOIN workers w ON w.id = j.worker_id
+WHERE j.id = $1

@@ -1,0 +1,1 @@
+INSERT INTO nodes (id, task_id, code) VALUES ($1, $2, $3)

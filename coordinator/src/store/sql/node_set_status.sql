@@ -1,0 +1,1 @@
+UPDATE nodes SET status = $2 WHERE id = $1

@@ -1,0 +1,531 @@
+//! The worker component: register, lease, run, report; renew leases by heartbeat; drain on
+//! shutdown. A coordinator restart costs nothing: the channel reconnects, running jobs keep
+//! running, and heartbeats resume renewing their leases (re-registering if needed).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use randori_proto::v1 as pb;
+use randori_proto::v1::worker_service_client::WorkerServiceClient;
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::error::{Error, Result};
+use crate::resources::{Claim, Ledger, Resources};
+use crate::sandbox::{DockerSandbox, Limits, LocalSandbox, RunOutcome, RunSpec, Sandbox};
+
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    pub coordinator: String,
+    /// Stable across restarts: the coordinator keeps the worker's id by it, and the worker
+    /// finds its own leftover containers by it.
+    pub name: String,
+    pub total: Resources,
+    /// "docker" or "local".
+    pub sandbox: String,
+    pub image: String,
+    pub jobs_dir: PathBuf,
+    pub limits: Limits,
+    /// How long a SIGTERM'd worker lets running jobs finish before handing them back.
+    pub drain_timeout: Duration,
+}
+
+impl WorkerConfig {
+    fn validate(&self) -> Result<()> {
+        if self.total.slots == 0 {
+            return Err(Error::Config("--slots must be at least 1".into()));
+        }
+        if self.total.cpu_millis == 0 || self.total.memory_bytes == 0 {
+            return Err(Error::Config("--cpus and --memory must be positive".into()));
+        }
+        if self.name.is_empty() {
+            return Err(Error::Config("the worker name is empty".into()));
+        }
+        if !matches!(self.sandbox.as_str(), "docker" | "local") {
+            return Err(Error::Config(format!(
+                "unknown sandbox {:?}: use docker or local",
+                self.sandbox
+            )));
+        }
+        Ok(())
+    }
+}
+
+pub struct Worker {
+    config: WorkerConfig,
+    sandbox: Arc<Sandbox>,
+    client: WorkerServiceClient<Channel>,
+}
+
+/// A job this worker holds.
+struct Held {
+    epoch: u64,
+    /// Fired when the lease is lost: the run stops and nothing is reported.
+    lost: CancellationToken,
+}
+
+/// State the lease loop, the heartbeat and the job tasks share.
+struct Shared {
+    ledger: Mutex<Ledger>,
+    held: Mutex<HashMap<String, Held>>,
+    worker_id: Mutex<String>,
+    /// Signalled when a job ends (resources came free).
+    job_ended: Notify,
+}
+
+impl Worker {
+    /// Validates the config, prepares the sandbox (checking Docker and the image) and removes
+    /// what an earlier run of this worker left behind. Connecting to the coordinator is lazy.
+    pub async fn build(config: WorkerConfig) -> Result<Self> {
+        config.validate()?;
+        let sandbox = match config.sandbox.as_str() {
+            "docker" => {
+                let s = DockerSandbox::connect(
+                    &config.image,
+                    &config.name,
+                    config.jobs_dir.clone(),
+                    config.limits,
+                )
+                .await?;
+                let removed = s.remove_leftovers().await?;
+                if removed > 0 {
+                    tracing::warn!(removed, "removed containers left by an earlier run");
+                }
+                Sandbox::Docker(s)
+            }
+            _ => Sandbox::Local(LocalSandbox::new(config.jobs_dir.clone(), config.limits)?),
+        };
+        let channel = Endpoint::from_shared(config.coordinator.clone())?
+            .connect_timeout(Duration::from_secs(5))
+            .tcp_keepalive(Some(Duration::from_secs(10)))
+            .connect_lazy();
+        Ok(Self {
+            config,
+            sandbox: Arc::new(sandbox),
+            client: WorkerServiceClient::new(channel).max_decoding_message_size(512 << 20),
+        })
+    }
+
+    /// Runs until `shutdown` (drain: finish or hand back running jobs) or `abort` (hand back
+    /// at once).
+    pub async fn run(self, shutdown: CancellationToken, abort: CancellationToken) -> Result<()> {
+        let shared = Arc::new(Shared {
+            ledger: Mutex::new(Ledger::new(self.config.total.clone())),
+            held: Mutex::new(HashMap::new()),
+            worker_id: Mutex::new(String::new()),
+            job_ended: Notify::new(),
+        });
+        let Some(ttl) = self.register(&shared, &shutdown).await else {
+            return Ok(());
+        };
+        let heartbeat_stop = CancellationToken::new();
+        let heartbeat = tokio::spawn(self.clone_parts().heartbeat_loop(
+            shared.clone(),
+            ttl / 3,
+            shutdown.clone(),
+            heartbeat_stop.clone(),
+        ));
+        let mut jobs = JoinSet::new();
+        self.lease_loop(&shared, &mut jobs, &shutdown, &abort).await;
+
+        tracing::info!(running = jobs.len(), "draining");
+        let drained = tokio::time::timeout(self.config.drain_timeout, async {
+            while jobs.join_next().await.is_some() {}
+        });
+        tokio::select! {
+            r = drained => if r.is_err() {
+                tracing::warn!("drain timeout: handing back running jobs");
+                abort.cancel();
+            },
+            _ = abort.cancelled() => if !jobs.is_empty() {
+                tracing::warn!(running = jobs.len(), "handing back running jobs");
+            },
+        }
+        while jobs.join_next().await.is_some() {}
+        heartbeat_stop.cancel();
+        let _ = heartbeat.await;
+        Ok(())
+    }
+
+    fn clone_parts(&self) -> Parts {
+        Parts {
+            client: self.client.clone(),
+            config: self.config.clone(),
+            sandbox: self.sandbox.clone(),
+        }
+    }
+
+    /// Registers, retrying until the coordinator answers; returns the lease TTL.
+    async fn register(&self, shared: &Shared, shutdown: &CancellationToken) -> Option<Duration> {
+        let parts = self.clone_parts();
+        let mut backoff = Backoff::new();
+        loop {
+            match parts.register_once(shared).await {
+                Ok(ttl) => return Some(ttl),
+                Err(e) => tracing::warn!(error = %e, "registering with the coordinator; retrying"),
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return None,
+                _ = backoff.wait() => {}
+            }
+        }
+    }
+
+    async fn lease_loop(
+        &self,
+        shared: &Arc<Shared>,
+        jobs: &mut JoinSet<()>,
+        shutdown: &CancellationToken,
+        abort: &CancellationToken,
+    ) {
+        let parts = self.clone_parts();
+        let mut backoff = Backoff::new();
+        while !shutdown.is_cancelled() {
+            while jobs.try_join_next().is_some() {}
+            let free = shared.ledger.lock().unwrap().free();
+            if free.slots == 0 {
+                tokio::select! {
+                    _ = shared.job_ended.notified() => {}
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+                continue;
+            }
+            let request = pb::LeaseRequest {
+                worker_id: shared.worker_id.lock().unwrap().clone(),
+                max_jobs: free.slots,
+                free: Some(resources_to_pb(&free)),
+                wait_ms: 10_000,
+            };
+            let mut client = self.client.clone();
+            let response = tokio::select! {
+                r = client.lease(request) => r,
+                _ = shutdown.cancelled() => return,
+            };
+            match response {
+                Ok(r) => {
+                    backoff.reset();
+                    for job in r.into_inner().jobs {
+                        parts.start_job(shared, jobs, job, abort);
+                    }
+                }
+                Err(status) if status.code() == tonic::Code::NotFound => {
+                    tracing::warn!("the coordinator does not know this worker; registering again");
+                    let _ = parts.register_once(shared).await;
+                }
+                Err(status) => {
+                    tracing::warn!(error = %status, "leasing; retrying");
+                    tokio::select! {
+                        _ = backoff.wait() => {}
+                        _ = shutdown.cancelled() => return,
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The cloneable parts job tasks and the heartbeat need.
+#[derive(Clone)]
+struct Parts {
+    client: WorkerServiceClient<Channel>,
+    config: WorkerConfig,
+    sandbox: Arc<Sandbox>,
+}
+
+impl Parts {
+    async fn register_once(&self, shared: &Shared) -> Result<Duration> {
+        let hostname = nix::unistd::gethostname()
+            .map(|h| h.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let r = self
+            .client
+            .clone()
+            .register(pb::RegisterRequest {
+                name: self.config.name.clone(),
+                hostname,
+                total: Some(resources_to_pb(&self.config.total)),
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+                sandbox: self.sandbox.kind().to_owned(),
+            })
+            .await?
+            .into_inner();
+        tracing::info!(worker_id = %r.worker_id, name = %self.config.name, "registered with the coordinator");
+        *shared.worker_id.lock().unwrap() = r.worker_id;
+        Ok(Duration::from_millis(r.lease_ttl_ms.max(1000)))
+    }
+
+    fn start_job(
+        &self,
+        shared: &Arc<Shared>,
+        jobs: &mut JoinSet<()>,
+        job: pb::LeasedJob,
+        abort: &CancellationToken,
+    ) {
+        let req = job.requirements.unwrap_or_default();
+        let claim = Claim {
+            cpu_millis: req.cpu_millis,
+            memory_bytes: req.memory_bytes,
+            gpu_ids: job.gpu_ids.clone(),
+        };
+        let lost = CancellationToken::new();
+        let reserved = shared.ledger.lock().unwrap().reserve(&job.job_id, claim);
+        shared.held.lock().unwrap().insert(
+            job.job_id.clone(),
+            Held {
+                epoch: job.epoch,
+                lost: lost.clone(),
+            },
+        );
+        let parts = self.clone();
+        let shared = shared.clone();
+        let abort = abort.clone();
+        jobs.spawn(async move {
+            let job_id = job.job_id.clone();
+            let epoch = job.epoch;
+            let result = match reserved {
+                Ok(()) => parts.run_job(job, req, &lost, &abort).await,
+                Err(e) => JobEnd::Infrastructure(format!("worker refused the lease: {e}")),
+            };
+            parts.finish(&shared, &job_id, epoch, result, &lost).await;
+            shared.ledger.lock().unwrap().release(&job_id);
+            shared.held.lock().unwrap().remove(&job_id);
+            shared.job_ended.notify_one();
+        });
+    }
+
+    async fn run_job(
+        &self,
+        job: pb::LeasedJob,
+        req: pb::JobRequirements,
+        lost: &CancellationToken,
+        abort: &CancellationToken,
+    ) -> JobEnd {
+        let eval = job.eval.unwrap_or_default();
+        let spec = RunSpec {
+            job_id: job.job_id.clone(),
+            epoch: job.epoch,
+            node_id: eval.node_id,
+            task_id: eval.task_id,
+            data_dir: PathBuf::from(eval.data_dir),
+            code: eval.code,
+            cpu_millis: req.cpu_millis,
+            memory_bytes: req.memory_bytes,
+            timeout: Duration::from_millis(req.timeout_ms),
+            gpu_ids: job.gpu_ids.clone(),
+        };
+        if !spec.data_dir.is_dir() {
+            return JobEnd::Infrastructure(format!(
+                "task data {} is not a directory on worker {}",
+                spec.data_dir.display(),
+                self.config.name
+            ));
+        }
+        tracing::info!(job_id = %spec.job_id, epoch = spec.epoch, attempt = job.attempt, gpus = ?spec.gpu_ids, "running job");
+        let stop = CancellationToken::new();
+        let run = self.sandbox.run(&spec, &stop);
+        tokio::pin!(run);
+        let result = tokio::select! {
+            r = &mut run => r,
+            _ = lost.cancelled() => { stop.cancel(); let _ = run.await; return JobEnd::Lost; }
+            _ = abort.cancelled() => { stop.cancel(); let _ = run.await; return JobEnd::HandBack; }
+        };
+        match result {
+            Ok(outcome) => JobEnd::Outcome(Box::new(outcome)),
+            Err(Error::Cancelled) => JobEnd::Lost,
+            Err(e) => JobEnd::Infrastructure(e.to_string()),
+        }
+    }
+
+    /// Tells the coordinator how the job ended, retrying while it is unreachable, until the
+    /// report is accepted, refused (the lease is no longer ours) or the lease is lost.
+    async fn finish(
+        &self,
+        shared: &Shared,
+        job_id: &str,
+        epoch: u64,
+        end: JobEnd,
+        lost: &CancellationToken,
+    ) {
+        let worker_id = shared.worker_id.lock().unwrap().clone();
+        let mut backoff = Backoff::new();
+        loop {
+            let mut client = self.client.clone();
+            let sent = match &end {
+                JobEnd::Lost => {
+                    tracing::warn!(%job_id, epoch, "lease lost; the run was stopped and nothing is reported");
+                    return;
+                }
+                JobEnd::HandBack => client
+                    .release(pb::ReleaseRequest {
+                        worker_id: worker_id.clone(),
+                        job_id: job_id.to_owned(),
+                        epoch,
+                        reason: format!("worker {} shut down", self.config.name),
+                    })
+                    .await
+                    .map(|_| ()),
+                JobEnd::Outcome(o) => {
+                    client
+                        .report_result(pb::ReportResultRequest {
+                            worker_id: worker_id.clone(),
+                            job_id: job_id.to_owned(),
+                            epoch,
+                            result: Some(pb::report_result_request::Result::Outcome(
+                                outcome_to_pb(o, &self.config.name, self.sandbox.kind()),
+                            )),
+                        })
+                        .await
+                        .map(|_| ())
+                }
+                JobEnd::Infrastructure(error) => client
+                    .report_result(pb::ReportResultRequest {
+                        worker_id: worker_id.clone(),
+                        job_id: job_id.to_owned(),
+                        epoch,
+                        result: Some(pb::report_result_request::Result::InfrastructureError(
+                            error.clone(),
+                        )),
+                    })
+                    .await
+                    .map(|_| ()),
+            };
+            match sent {
+                Ok(()) => {
+                    tracing::info!(%job_id, epoch, "job reported");
+                    return;
+                }
+                Err(s)
+                    if matches!(
+                        s.code(),
+                        tonic::Code::FailedPrecondition
+                            | tonic::Code::NotFound
+                            | tonic::Code::InvalidArgument
+                    ) =>
+                {
+                    tracing::warn!(%job_id, epoch, error = %s, "report refused");
+                    return;
+                }
+                Err(s) => tracing::warn!(%job_id, epoch, error = %s, "reporting; retrying"),
+            }
+            tokio::select! {
+                _ = backoff.wait() => {}
+                _ = lost.cancelled() => {
+                    tracing::warn!(%job_id, epoch, "lease lost before the report got through");
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn heartbeat_loop(
+        self,
+        shared: Arc<Shared>,
+        interval: Duration,
+        draining: CancellationToken,
+        stop: CancellationToken,
+    ) {
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(interval) => {}
+            }
+            let held: Vec<pb::HeldLease> = shared
+                .held
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|(id, h)| pb::HeldLease {
+                    job_id: id.clone(),
+                    epoch: h.epoch,
+                })
+                .collect();
+            let request = pb::HeartbeatRequest {
+                worker_id: shared.worker_id.lock().unwrap().clone(),
+                held,
+                draining: draining.is_cancelled(),
+            };
+            match self.client.clone().heartbeat(request).await {
+                Ok(r) => {
+                    let held = shared.held.lock().unwrap();
+                    for l in r.into_inner().lost {
+                        if let Some(h) = held.get(&l.job_id).filter(|h| h.epoch == l.epoch) {
+                            tracing::warn!(job_id = %l.job_id, epoch = l.epoch, "lease lost; stopping the job");
+                            h.lost.cancel();
+                        }
+                    }
+                }
+                Err(s) if s.code() == tonic::Code::NotFound => {
+                    tracing::warn!("the coordinator does not know this worker; registering again");
+                    let _ = self.register_once(&shared).await;
+                }
+                Err(s) => tracing::warn!(error = %s, "heartbeat failed; running jobs continue"),
+            }
+        }
+    }
+}
+
+enum JobEnd {
+    Outcome(Box<RunOutcome>),
+    Infrastructure(String),
+    /// The lease went to someone else: report nothing.
+    Lost,
+    /// Shutting down before the job ended: give it back.
+    HandBack,
+}
+
+fn resources_to_pb(r: &Resources) -> pb::Resources {
+    pb::Resources {
+        slots: r.slots,
+        cpu_millis: r.cpu_millis,
+        memory_bytes: r.memory_bytes,
+        gpu_ids: r.gpu_ids.clone(),
+    }
+}
+
+fn outcome_to_pb(o: &RunOutcome, worker_name: &str, sandbox: &str) -> pb::Outcome {
+    pb::Outcome {
+        exit_code: o.exit_code,
+        timed_out: o.timed_out,
+        oom_killed: o.oom_killed,
+        duration_ms: o.duration.as_millis() as u64,
+        peak_memory_bytes: o.peak_memory_bytes,
+        stdout_head: o.stdout_head.clone(),
+        stdout_tail: o.stdout_tail.clone(),
+        stdout_bytes: o.stdout_bytes,
+        stderr_head: o.stderr_head.clone(),
+        stderr_tail: o.stderr_tail.clone(),
+        stderr_bytes: o.stderr_bytes,
+        submission: o.submission.clone(),
+        submission_too_large: o.submission_too_large,
+        sandbox: sandbox.to_owned(),
+        worker_name: worker_name.to_owned(),
+        gpu_ids: Vec::new(),
+    }
+}
+
+/// Exponential backoff from 200ms to 5s.
+struct Backoff {
+    next: Duration,
+}
+
+impl Backoff {
+    fn new() -> Self {
+        Self {
+            next: Duration::from_millis(200),
+        }
+    }
+
+    fn reset(&mut self) {
+        self.next = Duration::from_millis(200);
+    }
+
+    async fn wait(&mut self) {
+        tokio::time::sleep(self.next).await;
+        self.next = (self.next * 2).min(Duration::from_secs(5));
+    }
+}

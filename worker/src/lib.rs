@@ -1,0 +1,11 @@
+//! The randori worker: owns one host's resources, leases jobs from the coordinator, runs each
+//! in a sandbox and reports the outcome under the lease's fencing token.
+
+mod agent;
+mod error;
+pub mod output;
+pub mod resources;
+pub mod sandbox;
+
+pub use agent::{Worker, WorkerConfig};
+pub use error::{Error, Result};

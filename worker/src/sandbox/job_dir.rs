@@ -1,0 +1,87 @@
+//! The host directory of one run: `code/solution.py`, `submission/`, `work/`. Removed on drop.
+
+use std::io::Read;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Result, io};
+
+pub struct JobDir {
+    root: PathBuf,
+}
+
+impl JobDir {
+    pub fn create(parent: &Path, name: &str, code: &str) -> Result<Self> {
+        let root = parent.join(name);
+        if root.exists() {
+            std::fs::remove_dir_all(&root).map_err(io(format!("clearing {}", root.display())))?;
+        }
+        let dir = Self { root };
+        for (sub, mode) in [("code", 0o755), ("submission", 0o777), ("work", 0o777)] {
+            let p = dir.root.join(sub);
+            std::fs::create_dir_all(&p).map_err(io(format!("creating {}", p.display())))?;
+            // The program runs as another, unprivileged user: it may write only these two.
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode))
+                .map_err(io(format!("chmod {}", p.display())))?;
+        }
+        let code_path = dir.code().join("solution.py");
+        std::fs::write(&code_path, code).map_err(io(format!("writing {}", code_path.display())))?;
+        std::fs::set_permissions(&code_path, std::fs::Permissions::from_mode(0o644))
+            .map_err(io("chmod solution.py"))?;
+        Ok(dir)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn code(&self) -> PathBuf {
+        self.root.join("code")
+    }
+
+    pub fn submission(&self) -> PathBuf {
+        self.root.join("submission")
+    }
+
+    pub fn work(&self) -> PathBuf {
+        self.root.join("work")
+    }
+
+    /// Reads `submission/submission.csv` if it is a regular file within `cap` bytes. Symlinks
+    /// are refused: the program controls this directory, and the worker must not follow a
+    /// link it planted to a file of the host.
+    pub fn read_submission(&self, cap: u64) -> Result<(Option<Vec<u8>>, bool)> {
+        let path = self.submission().join("submission.csv");
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            return Ok((None, false));
+        };
+        if !meta.file_type().is_file() {
+            return Ok((None, false));
+        }
+        if meta.len() > cap {
+            return Ok((None, true));
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+            .map_err(io(format!("opening {}", path.display())))?;
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        file.by_ref()
+            .take(cap + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io(format!("reading {}", path.display())))?;
+        if bytes.len() as u64 > cap {
+            return Ok((None, true));
+        }
+        Ok((Some(bytes), false))
+    }
+}
+
+impl Drop for JobDir {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_dir_all(&self.root) {
+            tracing::warn!(dir = %self.root.display(), error = %e, "removing a job directory");
+        }
+    }
+}

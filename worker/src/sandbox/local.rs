@@ -1,0 +1,132 @@
+//! The local sandbox: a plain subprocess, for debugging only. It is NOT isolated: the program
+//! sees the host, its network and its files. Paths come through environment variables
+//! (`RANDORI_DATA_DIR`, `RANDORI_SUBMISSION_DIR`) since /home/data does not exist here.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Instant;
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::process::Command;
+use tokio_util::sync::CancellationToken;
+
+use super::job_dir::JobDir;
+use super::{Limits, RunOutcome, RunSpec};
+use crate::error::{Error, Result, io};
+use crate::output::OutputCapture;
+
+pub struct LocalSandbox {
+    jobs_dir: PathBuf,
+    limits: Limits,
+    python: String,
+}
+
+impl LocalSandbox {
+    pub fn new(jobs_dir: PathBuf, limits: Limits) -> Result<Self> {
+        tracing::warn!("the local sandbox does not isolate programs: use it for debugging only");
+        std::fs::create_dir_all(&jobs_dir)
+            .map_err(io(format!("creating {}", jobs_dir.display())))?;
+        Ok(Self {
+            jobs_dir,
+            limits,
+            python: std::env::var("RANDORI_PYTHON").unwrap_or_else(|_| "python3".to_owned()),
+        })
+    }
+
+    pub async fn run(&self, spec: &RunSpec, cancel: &CancellationToken) -> Result<RunOutcome> {
+        let dir = JobDir::create(
+            &self.jobs_dir,
+            &format!("{}-{}", spec.job_id, spec.epoch),
+            &spec.code,
+        )?;
+        let gpus: Vec<String> = spec.gpu_ids.iter().map(u32::to_string).collect();
+        let mut child = Command::new(&self.python)
+            .arg(dir.code().join("solution.py"))
+            .current_dir(dir.work())
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("HOME", dir.work())
+            .env("COMPETITION_ID", &spec.task_id)
+            .env("RANDORI_NODE_ID", &spec.node_id)
+            .env("RANDORI_DATA_DIR", &spec.data_dir)
+            .env("RANDORI_SUBMISSION_DIR", dir.submission())
+            .env("CUDA_VISIBLE_DEVICES", gpus.join(","))
+            .env(
+                "OMP_NUM_THREADS",
+                spec.cpu_millis.div_ceil(1000).max(1).to_string(),
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(io(format!("starting {}", self.python)))?;
+        let started = Instant::now();
+        let pgid = child.id().map(|p| p as i32);
+        let out = tokio::spawn(capture(child.stdout.take(), self.limits));
+        let err = tokio::spawn(capture(child.stderr.take(), self.limits));
+        let kill_group = || {
+            if let Some(pgid) = pgid {
+                let _ = nix::sys::signal::killpg(
+                    nix::unistd::Pid::from_raw(pgid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        };
+        let mut timed_out = false;
+        let status = tokio::select! {
+            s = child.wait() => Some(s.map_err(io("waiting for the program"))?),
+            _ = tokio::time::sleep(spec.timeout) => { timed_out = true; None }
+            _ = cancel.cancelled() => { kill_group(); return Err(Error::Cancelled); }
+        };
+        // Whatever the program left running in its group goes with it, as in a container.
+        kill_group();
+        let status = match status {
+            Some(s) => s,
+            None => child.wait().await.map_err(io("waiting for the program"))?,
+        };
+        let duration = started.elapsed();
+        let (stdout_head, stdout_tail, stdout_bytes) = out
+            .await
+            .unwrap_or_else(|_| OutputCapture::new(0, 0))
+            .into_parts();
+        let (stderr_head, stderr_tail, stderr_bytes) = err
+            .await
+            .unwrap_or_else(|_| OutputCapture::new(0, 0))
+            .into_parts();
+        let (submission, submission_too_large) =
+            dir.read_submission(self.limits.submission_bytes)?;
+        Ok(RunOutcome {
+            exit_code: status.code().or_else(|| {
+                use std::os::unix::process::ExitStatusExt;
+                status.signal().map(|s| 128 + s)
+            }),
+            timed_out,
+            oom_killed: false,
+            duration,
+            peak_memory_bytes: None,
+            stdout_head,
+            stdout_tail,
+            stdout_bytes,
+            stderr_head,
+            stderr_tail,
+            stderr_bytes,
+            submission,
+            submission_too_large,
+        })
+    }
+}
+
+async fn capture(pipe: Option<impl AsyncRead + Unpin>, limits: Limits) -> OutputCapture {
+    let mut capture = OutputCapture::new(limits.output_head_bytes, limits.output_tail_bytes);
+    let Some(mut pipe) = pipe else { return capture };
+    let mut buf = vec![0u8; 64 << 10];
+    while let Ok(n) = pipe.read(&mut buf).await {
+        if n == 0 {
+            break;
+        }
+        capture.push(&buf[..n]);
+    }
+    capture
+}
