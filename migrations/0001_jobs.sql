@@ -97,9 +97,12 @@ BEGIN
     RETURN NULL;
 END $$;
 
+-- Per row, so that only rows that became queued notify (Postgres folds the identical
+-- notifications of one transaction into one).
 CREATE TRIGGER jobs_queued_notify
     AFTER INSERT OR UPDATE OF state ON jobs
-    FOR EACH STATEMENT EXECUTE FUNCTION jobs_notify_queued();
+    FOR EACH ROW WHEN (NEW.state = 'queued')
+    EXECUTE FUNCTION jobs_notify_queued();
 
 -- Wake clients waiting for one job to end.
 CREATE FUNCTION jobs_notify_ended() RETURNS trigger LANGUAGE plpgsql AS $$

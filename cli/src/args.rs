@@ -68,7 +68,8 @@ pub struct WorkerArgs {
     pub slots: Option<u32>,
     /// GPU ids this worker owns, e.g. 0,1.
     #[arg(long, value_parser = parse_gpu_ids, default_value = "")]
-    pub gpus: Vec<u32>,
+    // The full path keeps clap from reading this as a repeated flag: one value, parsed whole.
+    pub gpus: std::vec::Vec<u32>,
     /// CPUs to hand out (default: all), fractions allowed.
     #[arg(long, value_parser = parse_cpus)]
     pub cpus: Option<u32>,

@@ -2,7 +2,6 @@
 //! and an unchanged one is reused. Built with `docker build` where a registry is reachable,
 //! otherwise offline from Debian packages (deploy/runtime/build-offline.sh).
 
-use std::hash::{Hash, Hasher};
 use std::io::Write;
 use std::process::{Command, Stdio};
 
@@ -13,9 +12,13 @@ const OFFLINE_BUILDER: &str = include_str!("../../deploy/runtime/build-offline.s
 
 /// `randori-runtime:<recipe hash>`.
 pub fn default_tag() -> String {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    (DOCKERFILE, OFFLINE_BUILDER).hash(&mut h);
-    format!("randori-runtime:{:012x}", h.finish() & 0xffff_ffff_ffff)
+    use sha2::Digest;
+    let digest = sha2::Sha256::new()
+        .chain_update(DOCKERFILE)
+        .chain_update(OFFLINE_BUILDER)
+        .finalize();
+    let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+    format!("randori-runtime:{hex}")
 }
 
 pub fn exists(tag: &str) -> Result<bool> {
@@ -23,7 +26,19 @@ pub fn exists(tag: &str) -> Result<bool> {
         .args(["image", "inspect", "--format", "{{.Id}}", tag])
         .output()
         .context("running `docker` (is Docker installed?)")?;
-    Ok(out.status.success())
+    if out.status.success() {
+        return Ok(true);
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if stderr.contains("Cannot connect to the Docker daemon")
+        || stderr.contains("permission denied")
+    {
+        bail!(
+            "cannot reach the Docker daemon ({}); start Docker, or use --sandbox local for debugging",
+            stderr.trim()
+        );
+    }
+    Ok(false)
 }
 
 /// Builds `tag` unless it exists (or `force`).

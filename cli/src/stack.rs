@@ -66,7 +66,8 @@ impl Stack {
             .map(|h| h.to_string_lossy().into_owned())
             .unwrap_or_else(|_| "localhost".into());
         for i in 0..opts.workers.max(1) {
-            let name = format!("{hostname}-embedded-{}-{i}", std::process::id());
+            // Stable across runs, so that a later run removes what an interrupted one left.
+            let name = format!("{hostname}-embedded-{i}");
             let config = WorkerConfig {
                 coordinator: format!("http://{grpc_addr}"),
                 jobs_dir: std::env::temp_dir().join("randori-jobs").join(&name),

@@ -142,6 +142,15 @@ impl NodeStatus {
             Self::Buggy => "buggy",
         }
     }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => Self::Pending,
+            "ok" => Self::Ok,
+            "buggy" => Self::Buggy,
+            _ => return None,
+        })
+    }
 }
 
 /// A node is buggy when its program exits non-zero, times out, is OOM-killed or writes no
@@ -166,6 +175,7 @@ pub struct JobView {
     pub submission: Option<Vec<u8>>,
     pub error: Option<String>,
     pub worker_name: Option<String>,
+    pub node_status: NodeStatus,
 }
 
 #[derive(Debug, Clone)]

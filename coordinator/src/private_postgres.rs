@@ -226,11 +226,12 @@ fn data_dir_for(home: &Path, run_as: Option<&str>) -> Result<PathBuf> {
     )))
 }
 
+/// Named by a stable hash of the home path, so that later runs find the same data.
 fn fallback_dir(home: &Path) -> PathBuf {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    home.hash(&mut h);
-    PathBuf::from(format!("/var/tmp/randori-postgres-{:016x}", h.finish()))
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(home.as_os_str().as_encoded_bytes());
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    PathBuf::from(format!("/var/tmp/randori-postgres-{hex}"))
 }
 
 fn chown_to(dir: &Path, user: &str) -> Result<()> {

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use randori_proto::MAX_MESSAGE_BYTES;
 use randori_proto::v1::control_service_server::ControlServiceServer;
 use randori_proto::v1::worker_service_server::WorkerServiceServer;
 use tokio::net::TcpListener;
@@ -38,9 +39,9 @@ impl CoordinatorConfig {
     }
 
     fn validate(&self) -> Result<()> {
-        if self.lease_ttl < Duration::from_millis(500) {
+        if self.lease_ttl < Duration::from_secs(1) {
             return Err(Error::InvalidArgument(
-                "lease TTL must be at least 500ms".into(),
+                "lease TTL must be at least 1s".into(),
             ));
         }
         if self.max_attempts == 0 {
@@ -112,8 +113,16 @@ impl Coordinator {
         let addr = self.local_addr()?;
         tracing::info!(%addr, "coordinator serving gRPC");
         let served = tonic::transport::Server::builder()
-            .add_service(WorkerServiceServer::new(worker_api))
-            .add_service(ControlServiceServer::new(control_api))
+            .add_service(
+                WorkerServiceServer::new(worker_api)
+                    .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                    .max_encoding_message_size(MAX_MESSAGE_BYTES),
+            )
+            .add_service(
+                ControlServiceServer::new(control_api)
+                    .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                    .max_encoding_message_size(MAX_MESSAGE_BYTES),
+            )
             .serve_with_incoming_shutdown(
                 tokio_stream::wrappers::TcpListenerStream::new(self.listener),
                 cancel.cancelled_owned(),

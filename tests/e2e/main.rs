@@ -1,1 +1,8 @@
+//! End-to-end tests across real processes: the `randori` binary as coordinator and workers,
+//! a real Postgres, real Docker containers.
 
+mod eval_cli;
+mod gpu;
+mod harness;
+mod hostile;
+mod leases;

@@ -106,7 +106,9 @@ impl Worker {
         Ok(Self {
             config,
             sandbox: Arc::new(sandbox),
-            client: WorkerServiceClient::new(channel).max_decoding_message_size(512 << 20),
+            client: WorkerServiceClient::new(channel)
+                .max_decoding_message_size(randori_proto::MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(randori_proto::MAX_MESSAGE_BYTES),
         })
     }
 
@@ -119,13 +121,13 @@ impl Worker {
             worker_id: Mutex::new(String::new()),
             job_ended: Notify::new(),
         });
-        let Some(ttl) = self.register(&shared, &shutdown).await else {
+        let Some(heartbeat_every) = self.register(&shared, &shutdown).await else {
             return Ok(());
         };
         let heartbeat_stop = CancellationToken::new();
         let heartbeat = tokio::spawn(self.clone_parts().heartbeat_loop(
             shared.clone(),
-            ttl / 3,
+            heartbeat_every,
             shutdown.clone(),
             heartbeat_stop.clone(),
         ));
@@ -159,7 +161,7 @@ impl Worker {
         }
     }
 
-    /// Registers, retrying until the coordinator answers; returns the lease TTL.
+    /// Registers, retrying until the coordinator answers; returns the heartbeat interval.
     async fn register(&self, shared: &Shared, shutdown: &CancellationToken) -> Option<Duration> {
         let parts = self.clone_parts();
         let mut backoff = Backoff::new();
@@ -202,9 +204,20 @@ impl Worker {
                 wait_ms: 10_000,
             };
             let mut client = self.client.clone();
+            let lease = client.lease(request);
+            tokio::pin!(lease);
             let response = tokio::select! {
-                r = client.lease(request) => r,
-                _ = shutdown.cancelled() => return,
+                r = &mut lease => r,
+                _ = shutdown.cancelled() => {
+                    // Jobs may already be claimed for this call: take them and hand them back
+                    // rather than letting their leases expire.
+                    if let Ok(r) = lease.await {
+                        for job in r.into_inner().jobs {
+                            parts.hand_back(shared, &job).await;
+                        }
+                    }
+                    return;
+                }
             };
             match response {
                 Ok(r) => {
@@ -238,6 +251,7 @@ struct Parts {
 }
 
 impl Parts {
+    /// Registers once; returns the heartbeat interval the coordinator asks for.
     async fn register_once(&self, shared: &Shared) -> Result<Duration> {
         let hostname = nix::unistd::gethostname()
             .map(|h| h.to_string_lossy().into_owned())
@@ -256,7 +270,24 @@ impl Parts {
             .into_inner();
         tracing::info!(worker_id = %r.worker_id, name = %self.config.name, "registered with the coordinator");
         *shared.worker_id.lock().unwrap() = r.worker_id;
-        Ok(Duration::from_millis(r.lease_ttl_ms.max(1000)))
+        Ok(Duration::from_millis(r.heartbeat_interval_ms.max(100)))
+    }
+
+    async fn hand_back(&self, shared: &Shared, job: &pb::LeasedJob) {
+        let worker_id = shared.worker_id.lock().unwrap().clone();
+        let released = self
+            .client
+            .clone()
+            .release(pb::ReleaseRequest {
+                worker_id,
+                job_id: job.job_id.clone(),
+                epoch: job.epoch,
+                reason: format!("worker {} is shutting down", self.config.name),
+            })
+            .await;
+        if let Err(e) = released {
+            tracing::warn!(job_id = %job.job_id, error = %e, "handing back a job; its lease will expire instead");
+        }
     }
 
     fn start_job(
@@ -335,7 +366,7 @@ impl Parts {
             _ = abort.cancelled() => { stop.cancel(); let _ = run.await; return JobEnd::HandBack; }
         };
         match result {
-            Ok(outcome) => JobEnd::Outcome(Box::new(outcome)),
+            Ok(outcome) => JobEnd::Outcome(Box::new(outcome), job.gpu_ids),
             Err(Error::Cancelled) => JobEnd::Lost,
             Err(e) => JobEnd::Infrastructure(e.to_string()),
         }
@@ -369,14 +400,14 @@ impl Parts {
                     })
                     .await
                     .map(|_| ()),
-                JobEnd::Outcome(o) => {
+                JobEnd::Outcome(o, gpu_ids) => {
                     client
                         .report_result(pb::ReportResultRequest {
                             worker_id: worker_id.clone(),
                             job_id: job_id.to_owned(),
                             epoch,
                             result: Some(pb::report_result_request::Result::Outcome(
-                                outcome_to_pb(o, &self.config.name, self.sandbox.kind()),
+                                outcome_to_pb(o, gpu_ids, &self.config.name, self.sandbox.kind()),
                             )),
                         })
                         .await
@@ -470,7 +501,8 @@ impl Parts {
 }
 
 enum JobEnd {
-    Outcome(Box<RunOutcome>),
+    /// What the sandbox recorded, and the GPUs the run had.
+    Outcome(Box<RunOutcome>, Vec<u32>),
     Infrastructure(String),
     /// The lease went to someone else: report nothing.
     Lost,
@@ -487,7 +519,7 @@ fn resources_to_pb(r: &Resources) -> pb::Resources {
     }
 }
 
-fn outcome_to_pb(o: &RunOutcome, worker_name: &str, sandbox: &str) -> pb::Outcome {
+fn outcome_to_pb(o: &RunOutcome, gpu_ids: &[u32], worker_name: &str, sandbox: &str) -> pb::Outcome {
     pb::Outcome {
         exit_code: o.exit_code,
         timed_out: o.timed_out,
@@ -504,7 +536,7 @@ fn outcome_to_pb(o: &RunOutcome, worker_name: &str, sandbox: &str) -> pb::Outcom
         submission_too_large: o.submission_too_large,
         sandbox: sandbox.to_owned(),
         worker_name: worker_name.to_owned(),
-        gpu_ids: Vec::new(),
+        gpu_ids: gpu_ids.to_vec(),
     }
 }
 

@@ -32,6 +32,7 @@ pub async fn run(a: EvalArgs) -> Result<ExitCode> {
     let result = match &a.coordinator {
         Some(url) => submit_and_wait(url, request).await,
         None => {
+            check_fits_this_host(&a)?;
             let image = a.image.clone().unwrap_or_else(image::default_tag);
             if a.sandbox == "docker" {
                 image::ensure(&image, false)?;
@@ -49,6 +50,33 @@ pub async fn run(a: EvalArgs) -> Result<ExitCode> {
     }?;
     print_result(&result, a.json)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The private stack's worker owns this host: refuse what it could never run, rather than
+/// wait for it forever.
+fn check_fits_this_host(a: &EvalArgs) -> Result<()> {
+    let host = crate::stack::host_resources();
+    if a.gpus as usize > host.gpu_ids.len() {
+        bail!(
+            "--gpus {}: the private stack's worker has no GPUs; start `randori worker --gpus ...` and pass --coordinator",
+            a.gpus
+        );
+    }
+    if a.memory > host.memory_bytes {
+        bail!(
+            "--memory {} MiB is more than this host offers ({} MiB)",
+            a.memory >> 20,
+            host.memory_bytes >> 20
+        );
+    }
+    if a.cpus > host.cpu_millis {
+        bail!(
+            "--cpus {}: this host has {} CPUs",
+            f64::from(a.cpus) / 1000.0,
+            host.cpu_millis / 1000
+        );
+    }
+    Ok(())
 }
 
 /// The task's id (its directory name until task configs are read) and its public data.
@@ -77,8 +105,9 @@ async fn submit_and_wait(url: &str, request: pb::SubmitEvalRequest) -> Result<pb
         .with_context(|| {
             format!("cannot reach the coordinator at {url}; start one or drop --coordinator")
         })?
-        .max_decoding_message_size(512 << 20);
+        .max_decoding_message_size(randori_proto::MAX_MESSAGE_BYTES);
     let submitted = client.submit_eval(request).await?.into_inner();
+    let mut warned = false;
     loop {
         let r = client
             .get_eval(pb::GetEvalRequest {
@@ -92,6 +121,13 @@ async fn submit_and_wait(url: &str, request: pb::SubmitEvalRequest) -> Result<pb
             pb::JobState::Failed | pb::JobState::Cancelled => {
                 bail!("the evaluation job {} could not run: {}", r.job_id, r.error)
             }
+            pb::JobState::Queued if !warned => {
+                eprintln!(
+                    "still queued after 30s: no worker with enough free resources has taken job {} yet",
+                    r.job_id
+                );
+                warned = true;
+            }
             _ => {}
         }
     }
@@ -103,11 +139,10 @@ fn print_result(r: &pb::GetEvalResponse, as_json: bool) -> Result<()> {
         .clone()
         .context("the coordinator returned no outcome")?;
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    let ok = o.exit_code == Some(0) && !o.timed_out && !o.oom_killed && o.submission.is_some();
     let value = json!({
         "node_id": r.node_id,
         "job_id": r.job_id,
-        "status": if ok { "ok" } else { "buggy" },
+        "status": r.node_status,
         "exit_code": o.exit_code,
         "timed_out": o.timed_out,
         "oom_killed": o.oom_killed,
@@ -136,14 +171,10 @@ fn print_result(r: &pb::GetEvalResponse, as_json: bool) -> Result<()> {
     if as_json {
         println!("{value}");
     } else {
+        println!("node {}  status {}", r.node_id, r.node_status);
         println!(
-            "node {}  status {}",
-            r.node_id,
-            value["status"].as_str().unwrap_or("")
-        );
-        println!(
-            "exit {:?}  timed_out {}  oom_killed {}  {} ms  peak memory {}",
-            o.exit_code,
+            "exit {}  timed_out {}  oom_killed {}  {} ms  peak memory {}",
+            o.exit_code.map_or("none".to_owned(), |c| c.to_string()),
             o.timed_out,
             o.oom_killed,
             o.duration_ms,

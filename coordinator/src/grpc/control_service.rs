@@ -76,6 +76,7 @@ impl ControlService for ControlApi {
                         .map(|o| convert::outcome_to_pb(o, job.submission)),
                     error: job.error.unwrap_or_default(),
                     worker_name: job.worker_name.unwrap_or_default(),
+                    node_status: job.node_status.as_str().to_owned(),
                 }));
             }
             let nap = (deadline - now).min(self.poll_interval);

@@ -319,6 +319,8 @@ impl JobStore {
             submission: row.get("submission"),
             error: row.get("error"),
             worker_name: row.get("worker_name"),
+            node_status: NodeStatus::parse(row.get("node_status"))
+                .ok_or_else(|| Error::Corrupt("unknown node status".into()))?,
         })
     }
 

@@ -119,8 +119,6 @@ impl DockerSandbox {
             dir.root(),
             &self.limits,
         );
-        // A container of an earlier attempt of this very lease (worker restarted) must go first.
-        self.remove(&cs.name).await;
         let created = self
             .docker
             .create_container(

@@ -1,0 +1,317 @@
+//! Test harness: a private Postgres shared by the tests (a fresh database each), and the real
+//! `randori` binary started as coordinator and worker processes.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use randori_coordinator::private_postgres::PrivatePostgres;
+use randori_proto::v1 as pb;
+use randori_proto::v1::control_service_client::ControlServiceClient;
+use tonic::transport::Channel;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_randori");
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+pub fn fixture(rel: &str) -> PathBuf {
+    repo_root().join("tests/fixtures").join(rel)
+}
+
+pub fn toy_task() -> PathBuf {
+    fixture("tasks/toy-regression")
+}
+
+/// The shared server; tests get a database each. It lives in a fixed place so that later
+/// test binaries attach to it instead of starting another.
+fn postgres() -> &'static PrivatePostgres {
+    static PG: OnceLock<PrivatePostgres> = OnceLock::new();
+    PG.get_or_init(|| {
+        PrivatePostgres::start(Path::new("/tmp/randori-test-postgres"))
+            .expect("starting the test PostgreSQL")
+    })
+}
+
+/// A fresh, empty database; returns its URL.
+pub async fn fresh_database(test: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let name = format!(
+        "t_{}_{}_{}",
+        test.replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    );
+    let pg = postgres();
+    pg.ensure_database(&name)
+        .await
+        .expect("creating a test database");
+    pg.url_for(&name)
+}
+
+/// The runtime image, built once if absent.
+pub fn runtime_image() -> &'static str {
+    static TAG: OnceLock<String> = OnceLock::new();
+    TAG.get_or_init(|| {
+        let out = Command::new(BIN)
+            .args(["image", "build"])
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("running randori image build");
+        assert!(out.status.success(), "randori image build failed");
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    })
+}
+
+/// A child process, killed (SIGKILL) when dropped; its stderr goes to a log file.
+pub struct Proc {
+    pub child: Child,
+    pub log: PathBuf,
+}
+
+impl Proc {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn signal(&self, sig: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid() as i32), sig).unwrap();
+    }
+
+    /// Waits for the process to exit by itself.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + within;
+        while std::time::Instant::now() < deadline {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return Some(s);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+fn log_file(name: &str) -> (PathBuf, std::fs::File) {
+    let dir = std::env::temp_dir().join("randori-test-logs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}-{}.log", std::process::id()));
+    let file = std::fs::File::create(&path).unwrap();
+    (path, file)
+}
+
+/// Starts a coordinator on `listen` (port 0 for any) and returns it with its address.
+pub fn coordinator(database_url: &str, listen: &str, lease_ttl: &str) -> (Proc, SocketAddr) {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let (log, file) = log_file(&format!("coordinator-{}", N.fetch_add(1, Ordering::SeqCst)));
+    let mut child = Command::new(BIN)
+        .args([
+            "coordinator",
+            "--database-url",
+            database_url,
+            "--listen",
+            listen,
+        ])
+        .args(["--lease-ttl", lease_ttl])
+        .env("RANDORI_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(file)
+        .spawn()
+        .expect("starting the coordinator");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| {
+            panic!(
+                "coordinator did not start; log: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            )
+        });
+    let addr = line
+        .rsplit(' ')
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+    (Proc { child, log }, addr)
+}
+
+pub struct WorkerOpts<'a> {
+    pub name: &'a str,
+    pub slots: u32,
+    pub gpus: &'a str,
+    pub sandbox: &'a str,
+    pub extra_env: &'a [(&'a str, &'a str)],
+    pub drain_timeout: &'a str,
+}
+
+impl Default for WorkerOpts<'_> {
+    fn default() -> Self {
+        Self {
+            name: "w",
+            slots: 2,
+            gpus: "",
+            sandbox: "docker",
+            extra_env: &[],
+            drain_timeout: "60s",
+        }
+    }
+}
+
+pub fn worker(coordinator: SocketAddr, opts: WorkerOpts<'_>) -> Proc {
+    let (log, file) = log_file(&format!("worker-{}", opts.name));
+    let jobs_dir = std::env::temp_dir()
+        .join("randori-test-jobs")
+        .join(opts.name);
+    let child = Command::new(BIN)
+        .args(["worker", "--coordinator", &format!("http://{coordinator}")])
+        .args(["--name", opts.name, "--slots", &opts.slots.to_string()])
+        .args(["--cpus", "2", "--memory", "8G", "--gpus", opts.gpus])
+        .args(["--sandbox", opts.sandbox, "--image", runtime_image()])
+        .args(["--drain-timeout", opts.drain_timeout])
+        .arg("--jobs-dir")
+        .arg(jobs_dir)
+        .envs(opts.extra_env.iter().copied())
+        .env("RANDORI_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(file)
+        .spawn()
+        .expect("starting a worker");
+    Proc { child, log }
+}
+
+pub async fn control(addr: SocketAddr) -> ControlServiceClient<Channel> {
+    ControlServiceClient::connect(format!("http://{addr}"))
+        .await
+        .expect("connecting to the coordinator")
+        .max_decoding_message_size(randori_proto::MAX_MESSAGE_BYTES)
+}
+
+pub struct Eval<'a> {
+    pub code: &'a str,
+    pub timeout_ms: u64,
+    pub memory_bytes: u64,
+    pub gpus: u32,
+}
+
+impl Default for Eval<'_> {
+    fn default() -> Self {
+        Self {
+            code: "",
+            timeout_ms: 60_000,
+            memory_bytes: 512 << 20,
+            gpus: 0,
+        }
+    }
+}
+
+pub async fn submit(client: &mut ControlServiceClient<Channel>, eval: Eval<'_>) -> String {
+    let public = toy_task().join("prepared/public");
+    client
+        .submit_eval(pb::SubmitEvalRequest {
+            task_id: "toy-regression".into(),
+            data_dir: public.to_string_lossy().into_owned(),
+            code: eval.code.to_owned(),
+            requirements: Some(pb::JobRequirements {
+                gpus: eval.gpus,
+                cpu_millis: 1000,
+                memory_bytes: eval.memory_bytes,
+                timeout_ms: eval.timeout_ms,
+            }),
+            max_attempts: 0,
+        })
+        .await
+        .expect("submitting")
+        .into_inner()
+        .job_id
+}
+
+/// Waits until the job ends (or `within` passes) and returns its last view.
+pub async fn wait_end(
+    client: &mut ControlServiceClient<Channel>,
+    job_id: &str,
+    within: Duration,
+) -> pb::GetEvalResponse {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let r = client
+            .get_eval(pb::GetEvalRequest {
+                job_id: job_id.to_owned(),
+                wait_ms: 5_000,
+            })
+            .await
+            .expect("get_eval")
+            .into_inner();
+        let ended = matches!(
+            r.state(),
+            pb::JobState::Succeeded | pb::JobState::Failed | pb::JobState::Cancelled
+        );
+        if ended || tokio::time::Instant::now() >= deadline {
+            return r;
+        }
+    }
+}
+
+/// Waits until `check` holds, polling; panics with `what` after `within`.
+pub async fn eventually<F, Fut>(what: &str, within: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Containers (running or not) carrying `label`.
+pub fn containers_with_label(label: &str) -> Vec<String> {
+    let out = Command::new("docker")
+        .args(["ps", "-aq", "--filter", &format!("label={label}")])
+        .output()
+        .expect("docker ps");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A name unique to this test process.
+pub fn unique(name: &str) -> String {
+    format!("{name}-{}", std::process::id())
+}
