@@ -30,6 +30,9 @@ pub enum Command {
     /// The runtime image programs run in.
     #[command(subcommand)]
     Image(ImageCommand),
+    /// Tasks in the MLE-bench layout.
+    #[command(subcommand)]
+    Task(TaskCommand),
 }
 
 impl Command {
@@ -50,6 +53,9 @@ pub struct CoordinatorArgs {
     /// Attempts a job gets before it fails.
     #[arg(long, default_value_t = 3)]
     pub max_attempts: u32,
+    /// Image for tasks' own grading programs (default: the runtime image).
+    #[arg(long)]
+    pub grading_image: Option<String>,
 }
 
 #[derive(Args)]
@@ -114,6 +120,18 @@ pub struct EvalArgs {
     pub sandbox: String,
     #[arg(long)]
     pub image: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum TaskCommand {
+    /// List the tasks under DIR (default: tasks).
+    List {
+        #[arg(default_value = "tasks")]
+        dir: PathBuf,
+    },
+    /// Check a task directory: config, files, answers, leaderboard, and that its sample
+    /// submission grades.
+    Validate { dir: PathBuf },
 }
 
 #[derive(Subcommand)]

@@ -48,6 +48,7 @@ impl Stack {
         let coordinator = Coordinator::build(CoordinatorConfig::new(
             postgres.url(),
             "127.0.0.1:0".parse()?,
+            opts.image.clone(),
         ))
         .await
         .context("starting the coordinator")?;

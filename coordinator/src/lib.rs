@@ -2,12 +2,14 @@
 //! fenced leases. See ARCHITECTURE.md for the code map and the invariants.
 
 pub mod error;
+mod grading;
 mod grpc;
 pub mod model;
 pub mod private_postgres;
 mod reaper;
 mod server;
 pub mod store;
+pub mod tasks;
 mod wakeups;
 
 pub use error::{Error, Result};

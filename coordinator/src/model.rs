@@ -77,6 +77,9 @@ pub struct WorkerRegistration {
 #[derive(Debug, Clone)]
 pub struct NewEval {
     pub task_id: String,
+    /// Where the coordinator finds the task (and its private answers).
+    pub task_dir: String,
+    /// The task's public data, as workers see it.
     pub data_dir: String,
     pub code: String,
     pub requirements: Requirements,
@@ -153,11 +156,58 @@ impl NodeStatus {
     }
 }
 
-/// A node is buggy when its program exits non-zero, times out, is OOM-killed or writes no
-/// submission. (Grading adds: no valid submission, no validation score.)
-pub fn node_status(outcome: &Outcome) -> NodeStatus {
+/// A node's grade, as stored beside it (MLE-bench's report fields and the validation score).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeGrade {
+    pub submission_exists: bool,
+    pub valid_submission: bool,
+    pub invalid_reason: Option<String>,
+    /// What the search may see.
+    pub val_score: Option<f64>,
+    /// "hidden" (scored by the system) or "printed" (the program's last line).
+    pub val_source: String,
+    /// For analysis only: never shown to a search policy or an operator prompt.
+    pub test_score: Option<f64>,
+    pub medal: String,
+    pub above_median: bool,
+    pub gold_threshold: f64,
+    pub silver_threshold: f64,
+    pub bronze_threshold: f64,
+    pub median_threshold: f64,
+    pub is_lower_better: bool,
+}
+
+impl From<&randori_grading::report::Grade> for NodeGrade {
+    fn from(g: &randori_grading::report::Grade) -> Self {
+        let r = &g.report;
+        Self {
+            submission_exists: r.submission_exists,
+            valid_submission: r.valid_submission,
+            invalid_reason: g.invalid_reason.clone(),
+            val_score: g.val_score,
+            val_source: match g.val_source {
+                randori_grading::report::ValidationSource::Hidden => "hidden",
+                randori_grading::report::ValidationSource::Printed => "printed",
+            }
+            .to_owned(),
+            test_score: r.score,
+            medal: r.medal.as_str().to_owned(),
+            above_median: r.above_median,
+            gold_threshold: r.thresholds.gold,
+            silver_threshold: r.thresholds.silver,
+            bronze_threshold: r.thresholds.bronze,
+            median_threshold: r.thresholds.median,
+            is_lower_better: r.is_lower_better,
+        }
+    }
+}
+
+/// A node is buggy when its program exits non-zero, times out, is OOM-killed, writes no valid
+/// submission, or has no validation score (DESIGN.md). Without a grade it cannot be ok.
+pub fn node_status(outcome: &Outcome, grade: Option<&NodeGrade>) -> NodeStatus {
     let ran_clean = outcome.exit_code == Some(0) && !outcome.timed_out && !outcome.oom_killed;
-    if ran_clean && outcome.submission_exists && !outcome.submission_too_large {
+    let graded_ok = grade.is_some_and(|g| g.valid_submission && g.val_score.is_some());
+    if ran_clean && outcome.submission_exists && !outcome.submission_too_large && graded_ok {
         NodeStatus::Ok
     } else {
         NodeStatus::Buggy
@@ -176,6 +226,7 @@ pub struct JobView {
     pub error: Option<String>,
     pub worker_name: Option<String>,
     pub node_status: NodeStatus,
+    pub grade: Option<NodeGrade>,
 }
 
 #[derive(Debug, Clone)]
@@ -202,23 +253,77 @@ mod tests {
         }
     }
 
+    fn grade(valid: bool, val: Option<f64>) -> NodeGrade {
+        NodeGrade {
+            submission_exists: true,
+            valid_submission: valid,
+            invalid_reason: None,
+            val_score: val,
+            val_source: "hidden".into(),
+            test_score: valid.then_some(0.5),
+            medal: "none".into(),
+            above_median: false,
+            gold_threshold: 1.0,
+            silver_threshold: 0.9,
+            bronze_threshold: 0.8,
+            median_threshold: 0.6,
+            is_lower_better: false,
+        }
+    }
+
     #[test]
     fn node_status_follows_the_buggy_rule() {
+        let good = grade(true, Some(0.7));
         let cases = [
-            (outcome(Some(0), false, false, true), NodeStatus::Ok),
-            (outcome(Some(1), false, false, true), NodeStatus::Buggy),
-            (outcome(Some(0), false, false, false), NodeStatus::Buggy),
-            (outcome(None, true, false, true), NodeStatus::Buggy),
-            (outcome(Some(137), false, true, true), NodeStatus::Buggy),
+            (
+                outcome(Some(0), false, false, true),
+                Some(&good),
+                NodeStatus::Ok,
+            ),
+            (
+                outcome(Some(1), false, false, true),
+                Some(&good),
+                NodeStatus::Buggy,
+            ),
+            (
+                outcome(Some(0), false, false, false),
+                Some(&good),
+                NodeStatus::Buggy,
+            ),
+            (
+                outcome(None, true, false, true),
+                Some(&good),
+                NodeStatus::Buggy,
+            ),
+            (
+                outcome(Some(137), false, true, true),
+                Some(&good),
+                NodeStatus::Buggy,
+            ),
+            (
+                outcome(Some(0), false, false, true),
+                Some(&grade(false, None)),
+                NodeStatus::Buggy,
+            ),
+            (
+                outcome(Some(0), false, false, true),
+                Some(&grade(true, None)),
+                NodeStatus::Buggy,
+            ),
+            (
+                outcome(Some(0), false, false, true),
+                None,
+                NodeStatus::Buggy,
+            ),
         ];
-        for (o, want) in cases {
-            assert_eq!(node_status(&o), want, "{o:?}");
+        for (o, g, want) in cases {
+            assert_eq!(node_status(&o, g), want, "{o:?} {g:?}");
         }
         let too_large = Outcome {
             submission_too_large: true,
             ..outcome(Some(0), false, false, true)
         };
-        assert_eq!(node_status(&too_large), NodeStatus::Buggy);
+        assert_eq!(node_status(&too_large, Some(&good)), NodeStatus::Buggy);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
+use crate::grading::Graders;
 use crate::grpc::{ControlApi, WorkerApi};
 use crate::reaper;
 use crate::store::JobStore;
@@ -25,16 +26,19 @@ pub struct CoordinatorConfig {
     pub max_attempts: u32,
     /// Fallback polling for waiters, in case a notification is lost.
     pub poll_interval: Duration,
+    /// The image in which tasks' own grading programs (`grade.py`) run.
+    pub grading_image: String,
 }
 
 impl CoordinatorConfig {
-    pub fn new(database_url: String, listen: SocketAddr) -> Self {
+    pub fn new(database_url: String, listen: SocketAddr, grading_image: String) -> Self {
         Self {
             database_url,
             listen,
             lease_ttl: Duration::from_secs(30),
             max_attempts: 3,
             poll_interval: Duration::from_millis(500),
+            grading_image,
         }
     }
 
@@ -98,14 +102,17 @@ impl Coordinator {
             self.config.lease_ttl,
             background.clone(),
         ));
+        let graders = Graders::new(self.config.grading_image.clone());
         let worker_api = WorkerApi {
             store: self.store.clone(),
+            graders: graders.clone(),
             wakeups: wakeups.clone(),
             lease_ttl: self.config.lease_ttl,
             poll_interval: self.config.poll_interval,
         };
         let control_api = ControlApi {
             store: self.store.clone(),
+            graders,
             wakeups,
             default_max_attempts: self.config.max_attempts,
             poll_interval: self.config.poll_interval,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the randori runtime image (Python 3 + numpy/pandas/scikit-learn) with no
+# Build the randori runtime image (Python 3 + numpy/pandas/scikit-learn/Pillow) with no
 # container registry: mmdebstrap builds a Debian bookworm rootfs from an apt
 # mirror and `docker import` turns it into an image. Equivalent to ./Dockerfile.
 #
@@ -85,7 +85,7 @@ start=$SECONDS
 # orchestrator's --user), the mount points for node inputs/outputs, and
 # removal of host-specific or build-only leftovers (proxy conf, resolv.conf).
 mmdebstrap --mode=root --variant=minbase --format=tar \
-  --include=python3,python3-numpy,python3-pandas,python3-sklearn,python3-scipy,coreutils \
+  --include=python3,python3-numpy,python3-pandas,python3-sklearn,python3-scipy,python3-pil,coreutils \
   --include="$tmp/python3-pythran-stub.deb" \
   --hook-dir=/usr/share/mmdebstrap/hooks/file-mirror-automount \
   --dpkgopt='path-exclude=/usr/share/doc/*' \
@@ -116,5 +116,5 @@ docker import \
 
 log "smoke check"
 docker run --rm --network none "$tag" \
-  python3 -c "import numpy, pandas, sklearn; print(sklearn.__version__)" >&2
+  python3 -c "import numpy, pandas, sklearn, PIL; print(sklearn.__version__, PIL.__version__)" >&2
 log "done: $tag ($(docker image inspect -f '{{.Size}}' "$tag" | awk '{printf "%.0f MB", $1/1e6}'), $((SECONDS - start))s)"

@@ -77,6 +77,7 @@ async fn assigned_gpus_reach_the_created_container() {
         memory_bytes: 256 << 20,
         timeout: Duration::from_secs(10),
         gpu_ids: vec![1, 2],
+        live: None,
     };
     let dir = tempfile::tempdir().unwrap();
     let spec = container_spec(

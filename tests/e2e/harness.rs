@@ -233,11 +233,9 @@ impl Default for Eval<'_> {
 }
 
 pub async fn submit(client: &mut ControlServiceClient<Channel>, eval: Eval<'_>) -> String {
-    let public = toy_task().join("prepared/public");
     client
         .submit_eval(pb::SubmitEvalRequest {
-            task_id: "toy-regression".into(),
-            data_dir: public.to_string_lossy().into_owned(),
+            task_dir: toy_task().to_string_lossy().into_owned(),
             code: eval.code.to_owned(),
             requirements: Some(pb::JobRequirements {
                 gpus: eval.gpus,

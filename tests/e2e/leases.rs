@@ -241,7 +241,7 @@ async fn two_workers_complete_every_job_exactly_once() {
         },
     );
     let mut client = control(addr).await;
-    let code = "import os\nopen('/home/submission/submission.csv', 'w').write('id,y\\n' + os.environ['RANDORI_NODE_ID'] + ',1\\n')\n";
+    let code = "import os\nopen('/home/submission/submission.csv', 'w').write('id,y\\n' + os.environ['RANDORI_NODE_ID'] + ',1\\n')\nprint('wrote ' + os.environ['RANDORI_NODE_ID'])\n";
     let mut jobs = Vec::new();
     for _ in 0..24 {
         jobs.push(

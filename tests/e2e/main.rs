@@ -3,6 +3,7 @@
 
 mod eval_cli;
 mod gpu;
+mod grading;
 mod harness;
 mod hostile;
 mod leases;

@@ -11,12 +11,15 @@ use randori_proto::v1 as pb;
 use randori_proto::v1::worker_service_client::WorkerServiceClient;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
+use tokio_stream::StreamExt;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::error::{Error, Result};
 use crate::resources::{Claim, Ledger, Resources};
-use crate::sandbox::{DockerSandbox, Limits, LocalSandbox, RunOutcome, RunSpec, Sandbox};
+use crate::sandbox::{
+    DockerSandbox, Limits, LiveChunk, LocalSandbox, RunOutcome, RunSpec, Sandbox,
+};
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -348,6 +351,7 @@ impl Parts {
             memory_bytes: req.memory_bytes,
             timeout: Duration::from_millis(req.timeout_ms),
             gpu_ids: job.gpu_ids.clone(),
+            live: Some(self.stream_output(&job.job_id, job.epoch)),
         };
         if !spec.data_dir.is_dir() {
             return JobEnd::Infrastructure(format!(
@@ -370,6 +374,33 @@ impl Parts {
             Err(Error::Cancelled) => JobEnd::Lost,
             Err(e) => JobEnd::Infrastructure(e.to_string()),
         }
+    }
+
+    /// A channel whose chunks go to the coordinator as live output (AppendOutput) until the
+    /// run drops its sender. Best effort: output is in the final report either way.
+    fn stream_output(&self, job_id: &str, epoch: u64) -> tokio::sync::mpsc::Sender<LiveChunk> {
+        let (tx, rx) = tokio::sync::mpsc::channel::<LiveChunk>(64);
+        let job_id = job_id.to_owned();
+        let chunks =
+            tokio_stream::wrappers::ReceiverStream::new(rx).map(move |c| pb::OutputChunk {
+                job_id: job_id.clone(),
+                epoch,
+                stream: if c.stderr {
+                    pb::OutputStream::Stderr
+                } else {
+                    pb::OutputStream::Stdout
+                }
+                .into(),
+                offset: c.offset,
+                data: c.data,
+            });
+        let mut client = self.client.clone();
+        tokio::spawn(async move {
+            if let Err(e) = client.append_output(chunks).await {
+                tracing::debug!(error = %e, "live output stream ended");
+            }
+        });
+        tx
     }
 
     /// Tells the coordinator how the job ended, retrying while it is unreachable, until the

@@ -7,7 +7,8 @@ use tokio_util::sync::CancellationToken;
 use crate::args::CoordinatorArgs;
 
 pub async fn run(a: CoordinatorArgs) -> Result<ExitCode> {
-    let mut config = CoordinatorConfig::new(a.database_url, a.listen);
+    let image = a.grading_image.unwrap_or_else(crate::image::default_tag);
+    let mut config = CoordinatorConfig::new(a.database_url, a.listen, image);
     config.lease_ttl = a.lease_ttl;
     config.max_attempts = a.max_attempts;
     let coordinator = Coordinator::build(config)

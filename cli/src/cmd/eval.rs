@@ -1,10 +1,10 @@
 //! `randori eval`: one program through the real path (job, lease, sandbox), on a given
 //! coordinator or on a private stack started for the purpose.
 
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
+use randori_coordinator::tasks::Task;
 use randori_proto::v1 as pb;
 use randori_proto::v1::control_service_client::ControlServiceClient;
 use serde_json::json;
@@ -14,12 +14,12 @@ use crate::image;
 use crate::stack::{Stack, StackOptions};
 
 pub async fn run(a: EvalArgs) -> Result<ExitCode> {
-    let (task_id, data_dir) = task_data(&a.task)?;
+    // Checked here too, so that a bad task fails before a stack starts.
+    let task = Task::load(&a.task)?;
     let code = std::fs::read_to_string(&a.code)
         .with_context(|| format!("reading the program {}", a.code.display()))?;
     let request = pb::SubmitEvalRequest {
-        task_id,
-        data_dir: data_dir.to_string_lossy().into_owned(),
+        task_dir: task.dir.to_string_lossy().into_owned(),
         code,
         requirements: Some(pb::JobRequirements {
             gpus: a.gpus,
@@ -79,26 +79,6 @@ fn check_fits_this_host(a: &EvalArgs) -> Result<()> {
     Ok(())
 }
 
-/// The task's id (its directory name until task configs are read) and its public data.
-fn task_data(task: &Path) -> Result<(String, PathBuf)> {
-    let task = task
-        .canonicalize()
-        .with_context(|| format!("task directory {} does not exist", task.display()))?;
-    let public = task.join("prepared").join("public");
-    if !public.is_dir() {
-        bail!(
-            "{} is not a task directory: {} is missing (tasks use the MLE-bench layout)",
-            task.display(),
-            public.display()
-        );
-    }
-    let id = task
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    Ok((id, public))
-}
-
 async fn submit_and_wait(url: &str, request: pb::SubmitEvalRequest) -> Result<pb::GetEvalResponse> {
     let mut client = ControlServiceClient::connect(url.to_owned())
         .await
@@ -139,6 +119,7 @@ fn print_result(r: &pb::GetEvalResponse, as_json: bool) -> Result<()> {
         .clone()
         .context("the coordinator returned no outcome")?;
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let g = r.grade.as_ref();
     let value = json!({
         "node_id": r.node_id,
         "job_id": r.job_id,
@@ -157,13 +138,17 @@ fn print_result(r: &pb::GetEvalResponse, as_json: bool) -> Result<()> {
         "submission_exists": o.submission.is_some(),
         "submission_bytes": o.submission.as_ref().map(Vec::len),
         "submission_too_large": o.submission_too_large,
-        // Grading comes with the tasks issue; until then these stay null.
-        "valid_submission": null,
-        "val_score": null,
-        "test_score": null,
-        "medal": null,
-        "above_median": null,
-        "thresholds": null,
+        "valid_submission": g.map(|g| g.valid_submission),
+        "invalid_reason": g.map(|g| g.invalid_reason.as_str()).filter(|r| !r.is_empty()),
+        "val_score": g.and_then(|g| g.val_score),
+        "val_source": g.map(|g| g.val_source.as_str()),
+        "test_score": g.and_then(|g| g.test_score),
+        "medal": g.map(|g| g.medal.as_str()),
+        "above_median": g.map(|g| g.above_median),
+        "is_lower_better": g.map(|g| g.is_lower_better),
+        "thresholds": g.and_then(|g| g.thresholds.as_ref()).map(|t| json!({
+            "gold": t.gold, "silver": t.silver, "bronze": t.bronze, "median": t.median,
+        })),
         "attempts": r.attempts,
         "worker": r.worker_name,
         "sandbox": o.sandbox,
@@ -189,6 +174,21 @@ fn print_result(r: &pb::GetEvalResponse, as_json: bool) -> Result<()> {
                 "none"
             }
         );
+        if let Some(g) = g {
+            let score = |s: Option<f64>| s.map_or("none".to_owned(), |v| v.to_string());
+            println!(
+                "valid {}  validation score {} ({})  test score {}  medal {}  above median {}",
+                g.valid_submission,
+                score(g.val_score),
+                g.val_source,
+                score(g.test_score),
+                g.medal,
+                g.above_median
+            );
+            if !g.invalid_reason.is_empty() {
+                println!("invalid: {}", g.invalid_reason);
+            }
+        }
         if !o.stdout_tail.is_empty() {
             println!("--- stdout (tail) ---\n{}", text(&o.stdout_tail));
         }

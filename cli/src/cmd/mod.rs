@@ -1,6 +1,7 @@
 mod coordinator;
 mod eval;
 mod image;
+mod task;
 mod worker;
 
 use std::process::ExitCode;
@@ -13,6 +14,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Worker(a) => worker::run(a).await,
         Command::Eval(a) => eval::run(a).await,
         Command::Image(c) => image::run(c),
+        Command::Task(c) => task::run(c),
     }
 }
 

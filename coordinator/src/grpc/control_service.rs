@@ -8,6 +8,7 @@ use tonic::{Request, Response, Status};
 
 use super::convert;
 use super::status_from;
+use crate::grading::Graders;
 use crate::model::NewEval;
 use crate::store::JobStore;
 use crate::wakeups::Wakeups;
@@ -16,6 +17,7 @@ const MAX_GET_WAIT: Duration = Duration::from_secs(60);
 
 pub struct ControlApi {
     pub store: JobStore,
+    pub graders: Graders,
     pub wakeups: Wakeups,
     pub default_max_attempts: u32,
     pub poll_interval: Duration,
@@ -28,14 +30,20 @@ impl ControlService for ControlApi {
         request: Request<pb::SubmitEvalRequest>,
     ) -> Result<Response<pb::SubmitEvalResponse>, Status> {
         let r = request.into_inner();
-        if r.task_id.is_empty() || r.data_dir.is_empty() {
-            return Err(Status::invalid_argument(
-                "task_id and data_dir are required",
-            ));
+        if r.task_dir.is_empty() {
+            return Err(Status::invalid_argument("task_dir is required"));
         }
+        let graders = self.graders.clone();
+        let task_dir = std::path::PathBuf::from(&r.task_dir);
+        let loaded = tokio::task::spawn_blocking(move || graders.task(&task_dir))
+            .await
+            .map_err(|e| Status::internal(e.to_string()))?
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let task = &loaded.task;
         let eval = NewEval {
-            task_id: r.task_id,
-            data_dir: r.data_dir,
+            task_id: task.id.clone(),
+            task_dir: task.dir.to_string_lossy().into_owned(),
+            data_dir: task.public_dir.to_string_lossy().into_owned(),
             code: r.code,
             requirements: convert::requirements(r.requirements).map_err(status_from)?,
             priority: 0,
@@ -77,6 +85,7 @@ impl ControlService for ControlApi {
                     error: job.error.unwrap_or_default(),
                     worker_name: job.worker_name.unwrap_or_default(),
                     node_status: job.node_status.as_str().to_owned(),
+                    grade: job.grade.map(convert::grade_to_pb),
                 }));
             }
             let nap = (deadline - now).min(self.poll_interval);

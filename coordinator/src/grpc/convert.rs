@@ -4,7 +4,7 @@ use randori_proto::v1 as pb;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::model::{JobState, LeasedJob, Outcome, Requirements, Resources, WorkerView};
+use crate::model::{JobState, LeasedJob, NodeGrade, Outcome, Requirements, Resources, WorkerView};
 
 pub fn uuid(field: &str, s: &str) -> Result<Uuid> {
     s.parse()
@@ -116,6 +116,26 @@ pub fn outcome_to_pb(o: Outcome, submission: Option<Vec<u8>>) -> pb::Outcome {
         sandbox: o.sandbox,
         worker_name: o.worker_name,
         gpu_ids: o.gpu_ids,
+    }
+}
+
+pub fn grade_to_pb(g: NodeGrade) -> pb::Grade {
+    pb::Grade {
+        submission_exists: g.submission_exists,
+        valid_submission: g.valid_submission,
+        invalid_reason: g.invalid_reason.unwrap_or_default(),
+        val_score: g.val_score,
+        val_source: g.val_source,
+        test_score: g.test_score,
+        medal: g.medal,
+        above_median: g.above_median,
+        thresholds: Some(pb::Thresholds {
+            gold: g.gold_threshold,
+            silver: g.silver_threshold,
+            bronze: g.bronze_threshold,
+            median: g.median_threshold,
+        }),
+        is_lower_better: g.is_lower_better,
     }
 }
 

@@ -9,6 +9,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::convert;
 use super::status_from;
+use crate::grading::Graders;
 use crate::model::{LeaseToken, WorkerRegistration};
 use crate::store::JobStore;
 use crate::wakeups::Wakeups;
@@ -18,10 +19,38 @@ const MAX_LEASE_WAIT: Duration = Duration::from_secs(30);
 
 pub struct WorkerApi {
     pub store: JobStore,
+    pub graders: Graders,
     pub wakeups: Wakeups,
     pub lease_ttl: Duration,
     /// How often a waiting Lease polls in case a notification was lost.
     pub poll_interval: Duration,
+}
+
+impl WorkerApi {
+    /// Grades a reported submission against its task's answers, off the async runtime.
+    async fn grade(
+        &self,
+        lease: LeaseToken,
+        outcome: &crate::model::Outcome,
+        submission: Option<Vec<u8>>,
+    ) -> Result<Option<crate::model::NodeGrade>, Status> {
+        let task_dir = self
+            .store
+            .job_task_dir(lease.job_id)
+            .await
+            .map_err(status_from)?;
+        let graders = self.graders.clone();
+        let stdout_tail = outcome.stdout_tail.clone();
+        tokio::task::spawn_blocking(move || {
+            graders.grade(
+                std::path::Path::new(&task_dir),
+                submission.as_deref(),
+                &stdout_tail,
+            )
+        })
+        .await
+        .map_err(|e| Status::internal(e.to_string()))
+    }
 }
 
 #[tonic::async_trait]
@@ -145,8 +174,9 @@ impl WorkerService for WorkerApi {
         let result = match r.result {
             Some(pb::report_result_request::Result::Outcome(o)) => {
                 let (outcome, submission) = convert::outcome(o);
+                let grade = self.grade(lease, &outcome, submission.clone()).await?;
                 self.store
-                    .job_complete(lease, &outcome, submission.as_deref())
+                    .job_complete(lease, &outcome, submission.as_deref(), grade.as_ref())
                     .await
                     .map(|()| {
                         tracing::info!(job_id = %lease.job_id, epoch = lease.epoch, exit_code = ?outcome.exit_code, timed_out = outcome.timed_out, oom_killed = outcome.oom_killed, "job completed");

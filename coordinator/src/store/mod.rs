@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::model::{
-    JobState, JobView, LeaseToken, LeasedJob, NewEval, NodeStatus, Outcome, Requirements,
-    Resources, WorkerRegistration, WorkerView, node_status,
+    JobState, JobView, LeaseToken, LeasedJob, NewEval, NodeGrade, NodeStatus, Outcome,
+    Requirements, Resources, WorkerRegistration, WorkerView, node_status,
 };
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
@@ -114,6 +114,7 @@ impl JobStore {
             .bind(node_id)
             .bind(&eval.task_id)
             .bind(&eval.code)
+            .bind(&eval.task_dir)
             .execute(&mut *tx)
             .await?;
         sqlx::query(include_str!("sql/job_insert.sql"))
@@ -208,12 +209,23 @@ impl JobStore {
             .collect())
     }
 
-    /// Records the outcome of a job under its current lease, and the node's status with it.
+    /// The task directory of a job's node (where grading finds the answers).
+    pub async fn job_task_dir(&self, job_id: Uuid) -> Result<String> {
+        sqlx::query_scalar(include_str!("sql/job_task_dir.sql"))
+            .bind(job_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("job {job_id}")))
+    }
+
+    /// Records the outcome of a job under its current lease, and the node's grade and status
+    /// with it.
     pub async fn job_complete(
         &self,
         lease: LeaseToken,
         outcome: &Outcome,
         submission: Option<&[u8]>,
+        grade: Option<&NodeGrade>,
     ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(include_str!("sql/job_complete.sql"))
@@ -226,7 +238,20 @@ impl JobStore {
         let Some(row) = row else {
             return Err(self.fence_error(lease).await);
         };
-        node_set_status(&mut tx, row.get("node_id"), node_status(outcome)).await?;
+        let node_id: Uuid = row.get("node_id");
+        node_set_status(&mut tx, node_id, node_status(outcome, grade)).await?;
+        if let Some(g) = grade {
+            sqlx::query(include_str!("sql/node_set_grade.sql"))
+                .bind(node_id)
+                .bind(g.valid_submission)
+                .bind(g.val_score)
+                .bind(g.test_score)
+                .bind(&g.medal)
+                .bind(g.above_median)
+                .bind(sqlx::types::Json(g))
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -310,6 +335,7 @@ impl JobStore {
             .await?
             .ok_or_else(|| Error::NotFound(format!("job {job_id}")))?;
         let outcome: Option<sqlx::types::Json<Outcome>> = row.get("outcome");
+        let grade: Option<sqlx::types::Json<NodeGrade>> = row.get("grade");
         Ok(JobView {
             job_id: row.get("id"),
             node_id: row.get("node_id"),
@@ -321,6 +347,7 @@ impl JobStore {
             worker_name: row.get("worker_name"),
             node_status: NodeStatus::parse(row.get("node_status"))
                 .ok_or_else(|| Error::Corrupt("unknown node status".into()))?,
+            grade: grade.map(|g| g.0),
         })
     }
 

@@ -152,6 +152,7 @@ mod tests {
             memory_bytes: 2 << 30,
             timeout: Duration::from_secs(60),
             gpu_ids: gpus.to_vec(),
+            live: None,
         }
     }
 

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::container_spec::{LABEL_MANAGED, LABEL_WORKER, container_spec};
 use super::job_dir::JobDir;
-use super::{Limits, RunOutcome, RunSpec, SANDBOX_UID};
+use super::{Limits, LiveTap, RunOutcome, RunSpec, SANDBOX_UID};
 use crate::error::{Error, Result};
 use crate::output::OutputCapture;
 
@@ -155,14 +155,23 @@ impl DockerSandbox {
             )
             .await?;
         let limits = self.limits;
+        let mut live_out = LiveTap::new(spec, false, limits.live_output_bytes);
+        let mut live_err = LiveTap::new(spec, true, limits.live_output_bytes);
         let reader = tokio::spawn(async move {
             let mut out = OutputCapture::new(limits.output_head_bytes, limits.output_tail_bytes);
             let mut err = OutputCapture::new(limits.output_head_bytes, limits.output_tail_bytes);
             let mut stream = attached.output;
             while let Some(Ok(chunk)) = stream.next().await {
                 match chunk {
-                    bollard::container::LogOutput::StdErr { message } => err.push(&message),
-                    other => out.push(&other.into_bytes()),
+                    bollard::container::LogOutput::StdErr { message } => {
+                        err.push(&message);
+                        live_err.push(&message);
+                    }
+                    other => {
+                        let bytes = other.into_bytes();
+                        out.push(&bytes);
+                        live_out.push(&bytes);
+                    }
                 }
             }
             (out, err)

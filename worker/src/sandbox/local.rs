@@ -11,7 +11,7 @@ use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 
 use super::job_dir::JobDir;
-use super::{Limits, RunOutcome, RunSpec};
+use super::{Limits, LiveTap, RunOutcome, RunSpec};
 use crate::error::{Error, Result, io};
 use crate::output::OutputCapture;
 
@@ -64,8 +64,9 @@ impl LocalSandbox {
             .map_err(io(format!("starting {}", self.python)))?;
         let started = Instant::now();
         let pgid = child.id().map(|p| p as i32);
-        let out = tokio::spawn(capture(child.stdout.take(), self.limits));
-        let err = tokio::spawn(capture(child.stderr.take(), self.limits));
+        let live = |stderr| LiveTap::new(spec, stderr, self.limits.live_output_bytes);
+        let out = tokio::spawn(capture(child.stdout.take(), self.limits, live(false)));
+        let err = tokio::spawn(capture(child.stderr.take(), self.limits, live(true)));
         let kill_group = || {
             if let Some(pgid) = pgid {
                 let _ = nix::sys::signal::killpg(
@@ -118,7 +119,11 @@ impl LocalSandbox {
     }
 }
 
-async fn capture(pipe: Option<impl AsyncRead + Unpin>, limits: Limits) -> OutputCapture {
+async fn capture(
+    pipe: Option<impl AsyncRead + Unpin>,
+    limits: Limits,
+    mut live: LiveTap,
+) -> OutputCapture {
     let mut capture = OutputCapture::new(limits.output_head_bytes, limits.output_tail_bytes);
     let Some(mut pipe) = pipe else { return capture };
     let mut buf = vec![0u8; 64 << 10];
@@ -127,6 +132,7 @@ async fn capture(pipe: Option<impl AsyncRead + Unpin>, limits: Limits) -> Output
             break;
         }
         capture.push(&buf[..n]);
+        live.push(&buf[..n]);
     }
     capture
 }

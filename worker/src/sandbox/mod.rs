@@ -24,6 +24,8 @@ pub struct Limits {
     pub output_tail_bytes: usize,
     pub submission_bytes: u64,
     pub pids: i64,
+    /// Live output forwarded per stream while a program runs.
+    pub live_output_bytes: u64,
 }
 
 impl Default for Limits {
@@ -33,6 +35,7 @@ impl Default for Limits {
             output_tail_bytes: 64 << 10,
             submission_bytes: 256 << 20,
             pids: 256,
+            live_output_bytes: 1 << 20,
         }
     }
 }
@@ -50,6 +53,51 @@ pub struct RunSpec {
     pub memory_bytes: u64,
     pub timeout: Duration,
     pub gpu_ids: Vec<u32>,
+    /// Where live output goes while the program runs (best effort, capped).
+    pub live: Option<tokio::sync::mpsc::Sender<LiveChunk>>,
+}
+
+/// A piece of a running program's output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveChunk {
+    pub stderr: bool,
+    /// Byte offset of `data` within its stream.
+    pub offset: u64,
+    pub data: Vec<u8>,
+}
+
+/// Forwards the first `cap` bytes of one stream as live chunks. Best effort: a chunk the
+/// receiver has no room for is dropped rather than slowing the program down.
+pub(crate) struct LiveTap {
+    tx: Option<tokio::sync::mpsc::Sender<LiveChunk>>,
+    stderr: bool,
+    offset: u64,
+    cap: u64,
+}
+
+impl LiveTap {
+    pub(crate) fn new(spec: &RunSpec, stderr: bool, cap: u64) -> Self {
+        Self {
+            tx: spec.live.clone(),
+            stderr,
+            offset: 0,
+            cap,
+        }
+    }
+
+    pub(crate) fn push(&mut self, data: &[u8]) {
+        let offset = self.offset;
+        self.offset += data.len() as u64;
+        let (Some(tx), true) = (&self.tx, offset < self.cap) else {
+            return;
+        };
+        let take = data.len().min((self.cap - offset) as usize);
+        let _ = tx.try_send(LiveChunk {
+            stderr: self.stderr,
+            offset,
+            data: data[..take].to_vec(),
+        });
+    }
 }
 
 /// What a sandbox recorded.

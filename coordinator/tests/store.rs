@@ -1,0 +1,316 @@
+//! The job store against a real Postgres: fencing, expiry, attempts, placement, and many
+//! concurrent leasers. Each test gets a database of its own.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use randori_coordinator::Error;
+use randori_coordinator::model::{
+    JobState, LeaseToken, NewEval, NodeGrade, NodeStatus, Outcome, Requirements, Resources,
+    WorkerRegistration,
+};
+use randori_coordinator::private_postgres::PrivatePostgres;
+use randori_coordinator::store::JobStore;
+use uuid::Uuid;
+
+const TTL: Duration = Duration::from_secs(1);
+
+async fn store(test: &str) -> JobStore {
+    static PG: OnceLock<PrivatePostgres> = OnceLock::new();
+    static N: AtomicU32 = AtomicU32::new(0);
+    // The same server the end-to-end tests use; later test binaries attach to it.
+    let pg =
+        PG.get_or_init(|| PrivatePostgres::start(Path::new("/tmp/randori-test-postgres")).unwrap());
+    let name = format!(
+        "s_{test}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    );
+    pg.ensure_database(&name).await.unwrap();
+    JobStore::connect(&pg.url_for(&name)).await.unwrap()
+}
+
+fn resources(slots: u32, cpu_millis: u32, memory_gib: u64, gpus: &[u32]) -> Resources {
+    Resources {
+        slots,
+        cpu_millis,
+        memory_bytes: memory_gib << 30,
+        gpu_ids: gpus.to_vec(),
+    }
+}
+
+async fn register(store: &JobStore, name: &str, total: Resources) -> Uuid {
+    store
+        .worker_register(&WorkerRegistration {
+            name: name.into(),
+            hostname: "test".into(),
+            sandbox: "docker".into(),
+            version: "0".into(),
+            total,
+        })
+        .await
+        .unwrap()
+}
+
+async fn enqueue(store: &JobStore, gpus: u32, max_attempts: u32) -> Uuid {
+    store
+        .eval_enqueue(&NewEval {
+            task_id: "t".into(),
+            task_dir: "/tasks/t".into(),
+            data_dir: "/tasks/t/prepared/public".into(),
+            code: "print(1)".into(),
+            requirements: Requirements {
+                gpus,
+                cpu_millis: 1000,
+                memory_bytes: 1 << 30,
+                timeout_ms: 60_000,
+            },
+            priority: 0,
+            max_attempts,
+        })
+        .await
+        .unwrap()
+        .1
+}
+
+fn ok_outcome() -> Outcome {
+    Outcome {
+        exit_code: Some(0),
+        submission_exists: true,
+        ..Outcome::default()
+    }
+}
+
+fn graded() -> NodeGrade {
+    NodeGrade {
+        submission_exists: true,
+        valid_submission: true,
+        invalid_reason: None,
+        val_score: Some(0.9),
+        val_source: "hidden".into(),
+        test_score: Some(0.8),
+        medal: "bronze".into(),
+        above_median: true,
+        gold_threshold: 0.99,
+        silver_threshold: 0.9,
+        bronze_threshold: 0.8,
+        median_threshold: 0.5,
+        is_lower_better: false,
+    }
+}
+
+fn assert_stale(r: randori_coordinator::Result<()>, want_current: u64) {
+    match r {
+        Err(Error::StaleLease { current, .. }) => assert_eq!(current, want_current),
+        other => panic!("expected a stale lease, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn reports_are_fenced_by_the_lease_epoch() {
+    let s = store("fence").await;
+    let w = register(&s, "w", resources(4, 4000, 8, &[])).await;
+    let job = enqueue(&s, 0, 3).await;
+    let free = resources(4, 4000, 8, &[]);
+
+    let leased = s.job_lease_many(w, &free, 1, TTL).await.unwrap();
+    assert_eq!(leased.len(), 1);
+    assert_eq!(
+        (leased[0].job_id, leased[0].epoch, leased[0].attempt),
+        (job, 1, 1)
+    );
+    let first = LeaseToken {
+        job_id: job,
+        epoch: 1,
+    };
+    assert_stale(
+        s.job_complete(
+            LeaseToken {
+                job_id: job,
+                epoch: 0,
+            },
+            &ok_outcome(),
+            None,
+            Some(&graded()),
+        )
+        .await,
+        1,
+    );
+
+    // The lease runs out: the reaper requeues it and the next lease gets a new epoch.
+    tokio::time::sleep(TTL + Duration::from_millis(300)).await;
+    let reaped = s.job_reap_expired().await.unwrap();
+    assert_eq!(reaped.requeued, vec![job]);
+    assert_eq!(
+        s.job_heartbeat(w, &[first], TTL).await.unwrap(),
+        vec![first],
+        "lost lease"
+    );
+    let again = s.job_lease_many(w, &free, 1, TTL).await.unwrap();
+    assert_eq!((again[0].epoch, again[0].attempt), (2, 2));
+    let second = LeaseToken {
+        job_id: job,
+        epoch: 2,
+    };
+    assert!(s.job_heartbeat(w, &[second], TTL).await.unwrap().is_empty());
+
+    // The first holder's late report is refused; the current one is recorded, once.
+    assert_stale(
+        s.job_complete(first, &ok_outcome(), Some(b"late"), Some(&graded()))
+            .await,
+        2,
+    );
+    s.job_complete(second, &ok_outcome(), Some(b"id,y\n"), Some(&graded()))
+        .await
+        .unwrap();
+    assert_stale(
+        s.job_complete(second, &ok_outcome(), Some(b"again"), Some(&graded()))
+            .await,
+        2,
+    );
+    let view = s.job_get(job).await.unwrap();
+    assert_eq!(view.state, JobState::Succeeded);
+    assert_eq!(view.submission.as_deref(), Some(&b"id,y\n"[..]));
+    assert_eq!(view.node_status, NodeStatus::Ok);
+    assert_eq!(
+        view.error, None,
+        "a success clears the earlier expiry's error"
+    );
+    assert_eq!(view.grade, Some(graded()));
+}
+
+#[tokio::test]
+async fn attempts_are_bounded_and_release_does_not_count() {
+    let s = store("attempts").await;
+    let w = register(&s, "w", resources(4, 4000, 8, &[])).await;
+    let free = resources(4, 4000, 8, &[]);
+    let job = enqueue(&s, 0, 2).await;
+
+    // A drain hands the job back: requeued, attempt not counted.
+    let l = s.job_lease_many(w, &free, 1, TTL).await.unwrap().remove(0);
+    s.job_release(
+        LeaseToken {
+            job_id: job,
+            epoch: l.epoch,
+        },
+        "drain",
+    )
+    .await
+    .unwrap();
+    // An infrastructure error spends an attempt and requeues.
+    let l = s.job_lease_many(w, &free, 1, TTL).await.unwrap().remove(0);
+    assert_eq!(l.attempt, 1);
+    let state = s
+        .job_retry_or_fail(
+            LeaseToken {
+                job_id: job,
+                epoch: l.epoch,
+            },
+            "no docker",
+        )
+        .await
+        .unwrap();
+    assert_eq!(state, JobState::Queued);
+    // The last attempt expires: the job fails and its node is buggy.
+    let l = s.job_lease_many(w, &free, 1, TTL).await.unwrap().remove(0);
+    assert_eq!((l.attempt, l.epoch), (2, 3));
+    tokio::time::sleep(TTL + Duration::from_millis(300)).await;
+    assert_eq!(s.job_reap_expired().await.unwrap().failed, vec![job]);
+    let view = s.job_get(job).await.unwrap();
+    assert_eq!(view.state, JobState::Failed);
+    assert_eq!(view.node_status, NodeStatus::Buggy);
+    assert!(
+        view.error
+            .unwrap()
+            .contains("lease expired (attempt 2 of 2)")
+    );
+    assert!(s.job_lease_many(w, &free, 1, TTL).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn jobs_go_only_where_the_free_resources_fit() {
+    let s = store("placement").await;
+    let w = register(&s, "w", resources(4, 8000, 32, &[0, 4, 5, 6])).await;
+    let gpu_job = enqueue(&s, 2, 3).await;
+
+    let cases = [
+        (resources(4, 8000, 32, &[0]), 0, "one free GPU"),
+        (resources(4, 500, 32, &[0, 4]), 0, "too little CPU"),
+        (resources(4, 8000, 0, &[0, 4]), 0, "too little memory"),
+        (resources(0, 8000, 32, &[0, 4]), 0, "no free slot"),
+    ];
+    for (free, want, why) in cases {
+        assert_eq!(
+            s.job_lease_many(w, &free, 4, TTL).await.unwrap().len(),
+            want,
+            "{why}"
+        );
+    }
+    let leased = s
+        .job_lease_many(w, &resources(4, 8000, 32, &[4, 5, 6]), 4, TTL)
+        .await
+        .unwrap();
+    assert_eq!(leased.len(), 1);
+    assert_eq!(
+        (leased[0].job_id, leased[0].gpu_ids.clone()),
+        (gpu_job, vec![4, 5])
+    );
+
+    // A batch never overcommits: three 1-CPU jobs, two CPUs free.
+    for _ in 0..3 {
+        enqueue(&s, 0, 3).await;
+    }
+    let batch = s
+        .job_lease_many(w, &resources(4, 2000, 32, &[]), 4, TTL)
+        .await
+        .unwrap();
+    assert_eq!(batch.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_leasers_never_share_a_job() {
+    let s = store("concurrent").await;
+    const JOBS: usize = 200;
+    let mut all = HashSet::new();
+    for _ in 0..JOBS {
+        all.insert(enqueue(&s, 0, 3).await);
+    }
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let w = register(&s, &format!("w{i}"), resources(3, 3000, 8, &[])).await;
+            let mut mine = Vec::new();
+            loop {
+                let jobs = s
+                    .job_lease_many(w, &resources(3, 3000, 8, &[]), 3, Duration::from_secs(60))
+                    .await
+                    .unwrap();
+                if jobs.is_empty() {
+                    return mine;
+                }
+                for j in jobs {
+                    let token = LeaseToken {
+                        job_id: j.job_id,
+                        epoch: j.epoch,
+                    };
+                    s.job_complete(token, &ok_outcome(), None, Some(&graded()))
+                        .await
+                        .unwrap();
+                    mine.push(token);
+                }
+            }
+        }));
+    }
+    let mut seen = Vec::new();
+    for t in tasks {
+        seen.extend(t.await.unwrap());
+    }
+    assert_eq!(seen.len(), JOBS, "every job leased exactly once");
+    let distinct: HashSet<Uuid> = seen.iter().map(|t| t.job_id).collect();
+    assert_eq!(distinct, all);
+    assert!(seen.iter().all(|t| t.epoch == 1));
+}
