@@ -23,8 +23,24 @@ fn main() -> std::process::ExitCode {
 }
 
 fn fail(e: anyhow::Error) -> std::process::ExitCode {
-    eprintln!("error: {e:#}");
+    eprintln!("error: {}", one_line(&e));
     std::process::ExitCode::FAILURE
+}
+
+/// The error and its causes on one line, leaving out a cause whose text the line already
+/// holds (library errors often print their source as part of their own message).
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+    }
+    line
 }
 
 /// Daemons log at info; client commands only warn, so their output stays readable.

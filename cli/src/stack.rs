@@ -24,9 +24,10 @@ pub struct Stack {
     // Dropped last: the server stops after everything that uses it.
     _postgres: PrivatePostgres,
     pub grpc_addr: SocketAddr,
-    cancel: CancellationToken,
-    abort: CancellationToken,
-    tasks: Vec<JoinHandle<()>>,
+    stop_coordinator: CancellationToken,
+    stop_workers: CancellationToken,
+    coordinator: JoinHandle<()>,
+    workers: Vec<JoinHandle<()>>,
 }
 
 pub fn randori_home() -> PathBuf {
@@ -53,15 +54,15 @@ impl Stack {
         .await
         .context("starting the coordinator")?;
         let grpc_addr = coordinator.local_addr()?;
-        let cancel = CancellationToken::new();
-        let abort = CancellationToken::new();
-        let mut tasks = Vec::new();
-        let c = cancel.clone();
-        tasks.push(tokio::spawn(async move {
+        let stop_coordinator = CancellationToken::new();
+        let stop_workers = CancellationToken::new();
+        let c = stop_coordinator.clone();
+        let coordinator = tokio::spawn(async move {
             if let Err(e) = coordinator.run(c).await {
                 tracing::error!(error = %e, "coordinator stopped");
             }
-        }));
+        });
+        let mut workers = Vec::new();
         let host = host_resources();
         let hostname = nix::unistd::gethostname()
             .map(|h| h.to_string_lossy().into_owned())
@@ -80,9 +81,10 @@ impl Stack {
                 drain_timeout: Duration::from_secs(5),
             };
             let worker = Worker::build(config).await?;
-            let (c, a) = (cancel.clone(), abort.clone());
-            tasks.push(tokio::spawn(async move {
-                if let Err(e) = worker.run(c, a).await {
+            // One token for both: at shutdown the stack hands running jobs back at once.
+            let s = stop_workers.clone();
+            workers.push(tokio::spawn(async move {
+                if let Err(e) = worker.run(s.clone(), s).await {
                     tracing::error!(error = %e, "worker stopped");
                 }
             }));
@@ -90,9 +92,10 @@ impl Stack {
         Ok(Self {
             _postgres: postgres,
             grpc_addr,
-            cancel,
-            abort,
-            tasks,
+            stop_coordinator,
+            stop_workers,
+            coordinator,
+            workers,
         })
     }
 
@@ -102,11 +105,12 @@ impl Stack {
 
     /// Stops workers (handing back what runs), then the coordinator, then Postgres.
     pub async fn shutdown(self) {
-        self.cancel.cancel();
-        self.abort.cancel();
-        for t in self.tasks {
+        self.stop_workers.cancel();
+        for t in self.workers {
             let _ = tokio::time::timeout(Duration::from_secs(15), t).await;
         }
+        self.stop_coordinator.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(15), self.coordinator).await;
     }
 }
 

@@ -137,6 +137,7 @@ impl Worker {
         let mut jobs = JoinSet::new();
         self.lease_loop(&shared, &mut jobs, &shutdown, &abort).await;
 
+        while jobs.try_join_next().is_some() {}
         tracing::info!(running = jobs.len(), "draining");
         let drained = tokio::time::timeout(self.config.drain_timeout, async {
             while jobs.join_next().await.is_some() {}
