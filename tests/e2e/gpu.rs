@@ -9,8 +9,8 @@ use crate::harness::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_two_gpu_job_goes_only_to_a_worker_with_two_free() {
-    let url = fresh_database("gpu").await;
-    let (_coordinator, addr) = coordinator(&url, "127.0.0.1:0", "10s");
+    let cluster = cluster("gpu", "10s").await;
+    let addr = cluster.addr;
     let (one, two) = (unique("gpu-one"), unique("gpu-two"));
     let python = std::env::var("RANDORI_PYTHON").unwrap_or_else(|_| "python3".into());
     let env = [("RANDORI_PYTHON", python.as_str())];

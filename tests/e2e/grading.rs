@@ -9,8 +9,8 @@ use crate::harness::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_agent_cannot_reach_private_answers() {
-    let db = fresh_database("private").await;
-    let (_coordinator, addr) = coordinator(&db, "127.0.0.1:0", "10s");
+    let cluster = cluster("private", "10s").await;
+    let addr = cluster.addr;
     let name = unique("private");
     let _w = worker(
         addr,
@@ -92,8 +92,8 @@ print(json.dumps({{"listing": found, "hits": hits, "tries": tries}}))
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_graded_evaluation_carries_scores_medal_and_thresholds() {
-    let db = fresh_database("graded").await;
-    let (_coordinator, addr) = coordinator(&db, "127.0.0.1:0", "10s");
+    let cluster = cluster("graded", "10s").await;
+    let addr = cluster.addr;
     let name = unique("graded");
     let _w = worker(
         addr,
@@ -158,8 +158,8 @@ async fn a_graded_evaluation_carries_scores_medal_and_thresholds() {
 /// a plain baseline does not, scored on hidden validation rows the program never saw labelled.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mini_bench_medals_mean_something() {
-    let db = fresh_database("medals").await;
-    let (_coordinator, addr) = coordinator(&db, "127.0.0.1:0", "10s");
+    let cluster = cluster("medals", "10s").await;
+    let addr = cluster.addr;
     let name = unique("medals");
     let _w = worker(
         addr,

@@ -207,6 +207,27 @@ pub fn worker(coordinator: SocketAddr, opts: WorkerOpts<'_>) -> Proc {
     Proc { child, log }
 }
 
+/// A fresh database with a coordinator on it (and a pool for the test's own queries).
+pub struct Cluster {
+    pub addr: SocketAddr,
+    pub db: sqlx::PgPool,
+    /// Held so that the coordinator lives as long as the cluster (it is killed on drop).
+    _coordinator: Proc,
+}
+
+pub async fn cluster(test: &str, lease_ttl: &str) -> Cluster {
+    let url = fresh_database(test).await;
+    let (coordinator, addr) = coordinator(&url, "127.0.0.1:0", lease_ttl);
+    let db = sqlx::PgPool::connect(&url)
+        .await
+        .expect("connecting to the test database");
+    Cluster {
+        addr,
+        db,
+        _coordinator: coordinator,
+    }
+}
+
 pub async fn control(addr: SocketAddr) -> ControlServiceClient<Channel> {
     ControlServiceClient::connect(format!("http://{addr}"))
         .await

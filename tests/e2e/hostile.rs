@@ -234,8 +234,8 @@ fn host_has_process(cmdline: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_programs_are_contained_and_the_worker_stays_healthy() {
-    let db = fresh_database("hostile").await;
-    let (_coordinator, addr) = coordinator(&db, "127.0.0.1:0", "10s");
+    let cluster = cluster("hostile", "10s").await;
+    let addr = cluster.addr;
     // A listener on every interface: a program with network access could reach it.
     let bait = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
     let bait_port = bait.local_addr().unwrap().port();

@@ -29,9 +29,9 @@ async fn job_row(db: &sqlx::PgPool, job_id: &str) -> (String, i64, i32, Option<S
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_workers_job_completes_elsewhere_and_its_late_report_is_refused() {
-    let url = fresh_database("kill9").await;
-    let (_coordinator, addr) = coordinator(&url, "127.0.0.1:0", "2s");
-    let db = sqlx::PgPool::connect(&url).await.unwrap();
+    let cluster = cluster("kill9", "2s").await;
+    let addr = cluster.addr;
+    let db = cluster.db.clone();
     let (name_a, name_b) = (unique("kill9-a"), unique("kill9-b"));
     let mut a = worker(
         addr,
@@ -171,9 +171,9 @@ async fn a_running_job_survives_a_coordinator_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_drains_then_hands_back_what_does_not_finish() {
-    let url = fresh_database("drain").await;
-    let (_coordinator, addr) = coordinator(&url, "127.0.0.1:0", "5s");
-    let db = sqlx::PgPool::connect(&url).await.unwrap();
+    let cluster = cluster("drain", "5s").await;
+    let addr = cluster.addr;
+    let db = cluster.db.clone();
     let name = unique("drain");
     let mut w = worker(
         addr,
@@ -220,9 +220,9 @@ async fn sigterm_drains_then_hands_back_what_does_not_finish() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_workers_complete_every_job_exactly_once() {
-    let url = fresh_database("many").await;
-    let (_coordinator, addr) = coordinator(&url, "127.0.0.1:0", "10s");
-    let db = sqlx::PgPool::connect(&url).await.unwrap();
+    let cluster = cluster("many", "10s").await;
+    let addr = cluster.addr;
+    let db = cluster.db.clone();
     let (a, b) = (unique("many-a"), unique("many-b"));
     let _wa = worker(
         addr,
