@@ -12,14 +12,7 @@ async fn the_agent_cannot_reach_private_answers() {
     let cluster = cluster("private", "10s").await;
     let addr = cluster.addr;
     let name = unique("private");
-    let _w = worker(
-        addr,
-        WorkerOpts {
-            name: &name,
-            slots: 1,
-            ..Default::default()
-        },
-    );
+    let _w = docker_worker(addr, &name, 1);
     let mut client = control(addr).await;
     let task = toy_task();
     let private = task.join("prepared/private/test.csv");
@@ -95,14 +88,7 @@ async fn a_graded_evaluation_carries_scores_medal_and_thresholds() {
     let cluster = cluster("graded", "10s").await;
     let addr = cluster.addr;
     let name = unique("graded");
-    let _w = worker(
-        addr,
-        WorkerOpts {
-            name: &name,
-            slots: 2,
-            ..Default::default()
-        },
-    );
+    let _w = docker_worker(addr, &name, 2);
     let mut client = control(addr).await;
     let sound = std::fs::read_to_string(fixture("programs/sound.py")).unwrap();
     let good = submit(
@@ -161,14 +147,7 @@ async fn mini_bench_medals_mean_something() {
     let cluster = cluster("medals", "10s").await;
     let addr = cluster.addr;
     let name = unique("medals");
-    let _w = worker(
-        addr,
-        WorkerOpts {
-            name: &name,
-            slots: 2,
-            ..Default::default()
-        },
-    );
+    let _w = docker_worker(addr, &name, 2);
     let mut client = control(addr).await;
     // Every mini task: tabular, images (PNG files read with Pillow), text.
     let mut tasks: Vec<String> = std::fs::read_dir(repo_root().join("tasks/mini"))

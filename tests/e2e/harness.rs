@@ -185,6 +185,18 @@ impl Default for WorkerOpts<'_> {
     }
 }
 
+/// A worker with the Docker sandbox and default options but its name and slots.
+pub fn docker_worker(coordinator: SocketAddr, name: &str, slots: u32) -> Proc {
+    worker(
+        coordinator,
+        WorkerOpts {
+            name,
+            slots,
+            ..Default::default()
+        },
+    )
+}
+
 pub fn worker(coordinator: SocketAddr, opts: WorkerOpts<'_>) -> Proc {
     let (log, file) = log_file(&format!("worker-{}", opts.name));
     let jobs_dir = std::env::temp_dir()

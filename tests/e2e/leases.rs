@@ -33,14 +33,7 @@ async fn a_killed_workers_job_completes_elsewhere_and_its_late_report_is_refused
     let addr = cluster.addr;
     let db = cluster.db.clone();
     let (name_a, name_b) = (unique("kill9-a"), unique("kill9-b"));
-    let mut a = worker(
-        addr,
-        WorkerOpts {
-            name: &name_a,
-            slots: 1,
-            ..Default::default()
-        },
-    );
+    let mut a = docker_worker(addr, &name_a, 1);
     let mut client = control(addr).await;
     let job = submit(
         &mut client,
@@ -70,14 +63,7 @@ async fn a_killed_workers_job_completes_elsewhere_and_its_late_report_is_refused
         .unwrap();
     a.kill9();
 
-    let _b = worker(
-        addr,
-        WorkerOpts {
-            name: &name_b,
-            slots: 1,
-            ..Default::default()
-        },
-    );
+    let _b = docker_worker(addr, &name_b, 1);
     let r = wait_end(&mut client, &job, Duration::from_secs(120)).await;
     assert_eq!(r.state(), pb::JobState::Succeeded, "{r:?}");
     assert_eq!(r.worker_name, name_b, "completed on the other worker");
@@ -107,14 +93,7 @@ async fn a_killed_workers_job_completes_elsewhere_and_its_late_report_is_refused
     assert!(!text(r.outcome.unwrap().submission.as_deref().unwrap()).contains("forged"));
 
     // Restarted under its name, A removes the container it left behind.
-    let _a2 = worker(
-        addr,
-        WorkerOpts {
-            name: &name_a,
-            slots: 1,
-            ..Default::default()
-        },
-    );
+    let _a2 = docker_worker(addr, &name_a, 1);
     eventually(
         "A's leftover container is removed",
         Duration::from_secs(60),
@@ -135,14 +114,7 @@ async fn a_running_job_survives_a_coordinator_restart() {
     let (mut coordinator1, addr) = coordinator(&url, &listen, "5s");
     let db = sqlx::PgPool::connect(&url).await.unwrap();
     let name = unique("restart");
-    let _w = worker(
-        addr,
-        WorkerOpts {
-            name: &name,
-            slots: 1,
-            ..Default::default()
-        },
-    );
+    let _w = docker_worker(addr, &name, 1);
     let job = {
         let mut client = control(addr).await;
         submit(
@@ -224,22 +196,8 @@ async fn two_workers_complete_every_job_exactly_once() {
     let addr = cluster.addr;
     let db = cluster.db.clone();
     let (a, b) = (unique("many-a"), unique("many-b"));
-    let _wa = worker(
-        addr,
-        WorkerOpts {
-            name: &a,
-            slots: 2,
-            ..Default::default()
-        },
-    );
-    let _wb = worker(
-        addr,
-        WorkerOpts {
-            name: &b,
-            slots: 2,
-            ..Default::default()
-        },
-    );
+    let _wa = docker_worker(addr, &a, 2);
+    let _wb = docker_worker(addr, &b, 2);
     let mut client = control(addr).await;
     let code = "import os\nopen('/home/submission/submission.csv', 'w').write('id,y\\n' + os.environ['RANDORI_NODE_ID'] + ',1\\n')\nprint('wrote ' + os.environ['RANDORI_NODE_ID'])\n";
     let mut jobs = Vec::new();
