@@ -53,6 +53,10 @@ pub struct CoordinatorArgs {
     /// Attempts a job gets before it fails.
     #[arg(long, default_value_t = 3)]
     pub max_attempts: u32,
+    /// How long this coordinator's hold on a run it drives lasts without renewal; another (or
+    /// a restarted one) takes the run over after it.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub run_lease_ttl: Duration,
     /// Image for tasks' own grading programs (default: the runtime image).
     #[arg(long)]
     pub grading_image: Option<String>,

@@ -229,6 +229,63 @@ pub struct JobView {
     pub grade: Option<NodeGrade>,
 }
 
+/// A search run to start: one task × one policy × one seed, with its budgets.
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    pub task_id: String,
+    pub task_dir: String,
+    pub policy: String,
+    pub policy_config: serde_json::Value,
+    pub operator_config: serde_json::Value,
+    pub seed: u64,
+    pub max_nodes: u32,
+    pub max_wall_ms: u64,
+    pub parallelism: u32,
+    /// Per node; `timeout_ms` is the node timeout, enforced by the sandbox.
+    pub requirements: Requirements,
+}
+
+/// A stored run.
+#[derive(Debug, Clone)]
+pub struct RunRecord {
+    pub id: Uuid,
+    pub spec: NewRun,
+    pub state: String,
+    pub error: Option<String>,
+    pub selected_node: Option<Uuid>,
+    pub oracle_node: Option<Uuid>,
+    /// Time since the run was created, by the database clock.
+    pub age_ms: u64,
+}
+
+/// A node of a run's tree, with what operators and reports need of it.
+#[derive(Debug, Clone)]
+pub struct RunNode {
+    pub id: Uuid,
+    pub step: u32,
+    pub operator: String,
+    pub parent_ids: Vec<Uuid>,
+    pub status: NodeStatus,
+    pub val_score: Option<f64>,
+    pub test_score: Option<f64>,
+    pub medal: Option<String>,
+    pub code: String,
+    pub plan: String,
+    pub outcome: Option<Outcome>,
+    pub grade: Option<NodeGrade>,
+}
+
+/// A node a driver is about to create.
+#[derive(Debug, Clone)]
+pub struct NewRunNode {
+    pub run_id: Uuid,
+    pub step: u32,
+    pub operator: String,
+    pub parent_ids: Vec<Uuid>,
+    pub code: String,
+    pub plan: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct WorkerView {
     pub worker_id: Uuid,

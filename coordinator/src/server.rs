@@ -28,6 +28,21 @@ pub struct CoordinatorConfig {
     pub poll_interval: Duration,
     /// The image in which tasks' own grading programs (`grade.py`) run.
     pub grading_image: String,
+    /// How long this coordinator's hold on a run it drives lasts without renewal; a run whose
+    /// driver died is taken over after it.
+    pub run_lease_ttl: Duration,
+}
+
+/// Unique per coordinator process: runs are held under it.
+fn driver_name() -> String {
+    let host = nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!(
+        "{host}-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    )
 }
 
 impl CoordinatorConfig {
@@ -39,6 +54,7 @@ impl CoordinatorConfig {
             max_attempts: 3,
             poll_interval: Duration::from_millis(500),
             grading_image,
+            run_lease_ttl: Duration::from_secs(10),
         }
     }
 
@@ -46,6 +62,11 @@ impl CoordinatorConfig {
         if self.lease_ttl < Duration::from_secs(1) {
             return Err(Error::InvalidArgument(
                 "lease TTL must be at least 1s".into(),
+            ));
+        }
+        if self.run_lease_ttl < Duration::from_secs(1) {
+            return Err(Error::InvalidArgument(
+                "run lease TTL must be at least 1s".into(),
             ));
         }
         if self.max_attempts == 0 {
@@ -91,18 +112,26 @@ impl Coordinator {
     /// Serves until `cancel` fires, then stops accepting and finishes in-flight calls.
     pub async fn run(self, cancel: CancellationToken) -> Result<()> {
         let wakeups = Wakeups::new();
+        let graders = Graders::new(self.config.grading_image.clone());
         let background = CancellationToken::new();
         let listener_task = tokio::spawn(
             wakeups
                 .clone()
                 .run(self.store.pool().clone(), background.clone()),
         );
+        let supervisor = crate::driver::Supervisor {
+            store: self.store.clone(),
+            graders: graders.clone(),
+            wakeups: wakeups.clone(),
+            name: driver_name(),
+            run_lease_ttl: self.config.run_lease_ttl,
+        };
+        let supervisor_task = tokio::spawn(supervisor.run(background.clone()));
         let reaper_task = tokio::spawn(reaper::run(
             self.store.clone(),
             self.config.lease_ttl,
             background.clone(),
         ));
-        let graders = Graders::new(self.config.grading_image.clone());
         let worker_api = WorkerApi {
             store: self.store.clone(),
             graders: graders.clone(),
@@ -136,7 +165,7 @@ impl Coordinator {
             )
             .await;
         background.cancel();
-        let _ = tokio::join!(listener_task, reaper_task);
+        let _ = tokio::join!(listener_task, reaper_task, supervisor_task);
         served.map_err(|e| Error::Io {
             context: "serving gRPC".into(),
             source: std::io::Error::other(e),

@@ -124,6 +124,11 @@ fn log_file(name: &str) -> (PathBuf, std::fs::File) {
 
 /// Starts a coordinator on `listen` (port 0 for any) and returns it with its address.
 pub fn coordinator(database_url: &str, listen: &str, lease_ttl: &str) -> (Proc, SocketAddr) {
+    coordinator_with(database_url, listen, &["--lease-ttl", lease_ttl])
+}
+
+/// Starts a coordinator with extra command-line arguments.
+pub fn coordinator_with(database_url: &str, listen: &str, args: &[&str]) -> (Proc, SocketAddr) {
     static N: AtomicU32 = AtomicU32::new(0);
     let (log, file) = log_file(&format!("coordinator-{}", N.fetch_add(1, Ordering::SeqCst)));
     let mut child = Command::new(BIN)
@@ -134,7 +139,7 @@ pub fn coordinator(database_url: &str, listen: &str, lease_ttl: &str) -> (Proc, 
             "--listen",
             listen,
         ])
-        .args(["--lease-ttl", lease_ttl])
+        .args(args)
         .env("RANDORI_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(file)

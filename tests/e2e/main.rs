@@ -7,3 +7,4 @@ mod grading;
 mod harness;
 mod hostile;
 mod leases;
+mod runs;

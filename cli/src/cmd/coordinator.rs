@@ -11,6 +11,7 @@ pub async fn run(a: CoordinatorArgs) -> Result<ExitCode> {
     let mut config = CoordinatorConfig::new(a.database_url, a.listen, image);
     config.lease_ttl = a.lease_ttl;
     config.max_attempts = a.max_attempts;
+    config.run_lease_ttl = a.run_lease_ttl;
     let coordinator = Coordinator::build(config)
         .await
         .context("starting the coordinator (check --database-url and --listen)")?;

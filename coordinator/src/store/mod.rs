@@ -16,6 +16,8 @@ use crate::model::{
     Requirements, Resources, WorkerRegistration, WorkerView, node_status,
 };
 
+mod runs;
+
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
 /// What the reaper did in one pass.
@@ -387,11 +389,11 @@ fn parse_state(s: String) -> Result<JobState> {
     JobState::parse(&s).ok_or_else(|| Error::Corrupt(format!("unknown job state {s:?}")))
 }
 
-fn to_i32(v: u32) -> Result<i32> {
+pub(super) fn to_i32(v: u32) -> Result<i32> {
     i32::try_from(v).map_err(|_| Error::InvalidArgument(format!("{v} is too large")))
 }
 
-fn to_i64(v: u64) -> Result<i64> {
+pub(super) fn to_i64(v: u64) -> Result<i64> {
     i64::try_from(v).map_err(|_| Error::InvalidArgument(format!("{v} is too large")))
 }
 
@@ -399,11 +401,11 @@ fn to_i32_vec(v: &[u32]) -> Result<Vec<i32>> {
     v.iter().map(|&x| to_i32(x)).collect()
 }
 
-fn from_i32(v: i32) -> Result<u32> {
+pub(super) fn from_i32(v: i32) -> Result<u32> {
     u32::try_from(v).map_err(|_| Error::Corrupt(format!("negative count {v}")))
 }
 
-fn from_i64(v: i64) -> Result<u64> {
+pub(super) fn from_i64(v: i64) -> Result<u64> {
     u64::try_from(v).map_err(|_| Error::Corrupt(format!("negative count {v}")))
 }
 

@@ -1,0 +1,323 @@
+//! One run's driver: grows the tree step by step from the stored nodes, creating each node and
+//! its evaluation job in one transaction, until the budget is spent and every node evaluated.
+//! It keeps nothing that is not in Postgres, so a killed driver's successor continues exactly.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use randori_operators::builtin::{DataPreview, Failure, Generator, GeneratorConfig, Program};
+use randori_search::{Decision, NodeState, Operator, PolicySettings, next_decision, select_final};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::view::{StoredNode, evaluated_through, initial_horizon, tree_at};
+use crate::error::{Error, Result};
+use crate::grading::Graders;
+use crate::model::{NewRunNode, NodeStatus, RunNode, RunRecord};
+use crate::store::JobStore;
+use crate::wakeups::Wakeups;
+
+/// Attempts each node's evaluation job gets.
+const NODE_ATTEMPTS: u32 = 3;
+
+pub struct RunDriver {
+    pub store: JobStore,
+    pub graders: Graders,
+    pub wakeups: Wakeups,
+    pub run_id: Uuid,
+}
+
+/// The `operator_config` a run stores (the sweep file's `[operator]` table).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorConfig {
+    #[serde(default = "builtin")]
+    pub backend: String,
+    /// builtin only: the share of deliberately broken programs (the Debug path offline).
+    #[serde(default)]
+    pub broken_rate: Option<f64>,
+}
+
+fn builtin() -> String {
+    "builtin".to_owned()
+}
+
+/// The run's policy and operator settings, checked.
+pub fn parse_settings(
+    policy: &str,
+    policy_config: &serde_json::Value,
+    operator_config: &serde_json::Value,
+) -> Result<(randori_search::PolicyConfig, OperatorConfig)> {
+    let settings: PolicySettings = serde_json::from_value(policy_config.clone())
+        .map_err(|e| Error::InvalidArgument(format!("policy settings: {e}")))?;
+    let policy = settings
+        .policy(policy)
+        .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    let operators: OperatorConfig = serde_json::from_value(operator_config.clone())
+        .map_err(|e| Error::InvalidArgument(format!("operator settings: {e}")))?;
+    if operators.backend != "builtin" {
+        return Err(Error::InvalidArgument(format!(
+            "operator backend {:?} is not available yet (builtin is)",
+            operators.backend
+        )));
+    }
+    Ok((policy, operators))
+}
+
+impl RunDriver {
+    /// Drives the run until it ends or `cancel` fires; a run that cannot go on is marked failed.
+    pub async fn drive(self, cancel: CancellationToken) {
+        let run_id = self.run_id;
+        match self.drive_inner(&cancel).await {
+            Ok(()) => {}
+            Err(Error::Database(e)) => {
+                // Transient: the run stays running and a driver picks it up again.
+                tracing::warn!(%run_id, error = %e, "run driver stopped by a database error");
+            }
+            Err(e) => {
+                tracing::error!(%run_id, error = %e, "run failed");
+                let _ = self
+                    .store
+                    .run_finish(run_id, "failed", Some(&e.to_string()), None, None)
+                    .await;
+            }
+        }
+    }
+
+    async fn drive_inner(&self, cancel: &CancellationToken) -> Result<()> {
+        let run = self.store.run_get(self.run_id).await?;
+        if run.state != "running" {
+            return Ok(());
+        }
+        let graders = self.graders.clone();
+        let dir = std::path::PathBuf::from(&run.spec.task_dir);
+        let (loaded, preview) = tokio::task::spawn_blocking(move || {
+            let loaded = graders.task(&dir)?;
+            let preview = super::preview::data_preview(&loaded);
+            Ok::<_, crate::tasks::TaskError>((loaded, preview))
+        })
+        .await
+        .map_err(|e| Error::Corrupt(e.to_string()))?
+        .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        let (policy, operators) = parse_settings(
+            &run.spec.policy,
+            &run.spec.policy_config,
+            &run.spec.operator_config,
+        )?;
+        let generator = Generator::new(GeneratorConfig {
+            broken_rate: operators
+                .broken_rate
+                .unwrap_or(GeneratorConfig::default().broken_rate),
+        });
+        let lower_is_better = loaded.grader.leaderboard.lower_is_better();
+        tracing::info!(run_id = %run.id, policy = %run.spec.policy, task = %run.spec.task_id, "driving run");
+
+        let mut ended = self.wakeups.job_ended.subscribe();
+        loop {
+            if cancel.is_cancelled() {
+                return Ok(());
+            }
+            let nodes = self.store.run_nodes(run.id).await?;
+            let stored = stored_nodes(&nodes)?;
+            let age_ms = self.store.run_get(run.id).await?.age_ms;
+            let budget_left =
+                (nodes.len() as u32) < run.spec.max_nodes && age_ms < run.spec.max_wall_ms;
+            let step = match budget_left {
+                true => self.decide(
+                    &stored,
+                    &policy,
+                    run.spec.seed,
+                    run.spec.parallelism,
+                    lower_is_better,
+                )?,
+                false if stored.iter().all(|n| n.state != NodeState::Pending) => {
+                    return self.finish(&run, &nodes, &stored, lower_is_better).await;
+                }
+                false => None,
+            };
+            match step {
+                Some(action) => {
+                    let node = self.make_node(&run, &nodes, &generator, &preview, action)?;
+                    let data_dir = loaded.task.public_dir.to_string_lossy().into_owned();
+                    if self
+                        .store
+                        .run_node_insert(&run, &node, &data_dir, NODE_ATTEMPTS)
+                        .await?
+                    {
+                        tracing::info!(run_id = %run.id, step = node.step, operator = %node.operator, "node created");
+                    }
+                }
+                None => {
+                    // Wait for an evaluation to end (or poll, in case a notification is lost).
+                    tokio::select! {
+                        _ = ended.recv() => {}
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        _ = cancel.cancelled() => return Ok(()),
+                    }
+                }
+            }
+        }
+    }
+
+    /// The next action, or None while the evaluations it depends on are still running.
+    fn decide(
+        &self,
+        stored: &[StoredNode],
+        policy: &randori_search::PolicyConfig,
+        seed: u64,
+        parallelism: u32,
+        lower_is_better: bool,
+    ) -> Result<Option<randori_search::Action>> {
+        let mut horizon = initial_horizon(stored, parallelism);
+        loop {
+            if !evaluated_through(stored, horizon) {
+                return Ok(None);
+            }
+            let tree = tree_at(stored, horizon, lower_is_better)
+                .map_err(|e| Error::Corrupt(format!("the run's tree: {e}")))?;
+            match next_decision(policy, &tree, seed) {
+                Decision::Act(action) => return Ok(Some(action)),
+                Decision::Wait => {
+                    let next = horizon.map_or(0, |h| h + 1);
+                    if next as usize >= stored.len() {
+                        return Err(Error::Corrupt(
+                            "the policy waits with nothing pending".into(),
+                        ));
+                    }
+                    horizon = Some(next);
+                }
+            }
+        }
+    }
+
+    fn make_node(
+        &self,
+        run: &RunRecord,
+        nodes: &[RunNode],
+        generator: &Generator,
+        preview: &DataPreview,
+        action: randori_search::Action,
+    ) -> Result<NewRunNode> {
+        let step = nodes.len() as u32;
+        let parents: Vec<&RunNode> = action.parents.iter().map(|p| &nodes[p.index()]).collect();
+        // Each step's program is a pure function of the run's seed, the step and the parents.
+        let seed = run.spec.seed ^ u64::from(step).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let program: std::result::Result<Program, _> = match action.operator {
+            Operator::Draft => generator.draft(preview, seed),
+            Operator::Improve => generator.improve(preview, &parents[0].code, seed),
+            Operator::Crossover => {
+                generator.crossover(preview, &parents[0].code, &parents[1].code, seed)
+            }
+            Operator::Debug => {
+                generator.debug(preview, &parents[0].code, &failure_of(parents[0]), seed)
+            }
+        };
+        let program = program
+            .map_err(|e| Error::InvalidArgument(format!("operator {:?}: {e}", action.operator)))?;
+        Ok(NewRunNode {
+            run_id: run.id,
+            step,
+            operator: operator_name(action.operator).to_owned(),
+            parent_ids: parents.iter().map(|p| p.id).collect(),
+            code: program.code,
+            plan: program.plan,
+        })
+    }
+
+    /// Budget spent, every node evaluated: record the final pick and the oracle pick.
+    async fn finish(
+        &self,
+        run: &RunRecord,
+        nodes: &[RunNode],
+        stored: &[StoredNode],
+        lower_is_better: bool,
+    ) -> Result<()> {
+        let all = stored.len().checked_sub(1).map(|h| h as u32);
+        let tree = tree_at(stored, all, lower_is_better)
+            .map_err(|e| Error::Corrupt(format!("the run's tree: {e}")))?;
+        let selected = select_final(&tree).map(|id| nodes[id.index()].id);
+        // Analysis only: the best test score among valid submissions.
+        let oracle = nodes
+            .iter()
+            .filter_map(|n| n.test_score.map(|s| (s, n.id)))
+            .reduce(|best, c| {
+                let better = if lower_is_better {
+                    c.0 < best.0
+                } else {
+                    c.0 > best.0
+                };
+                if better { c } else { best }
+            })
+            .map(|(_, id)| id);
+        self.store
+            .run_finish(run.id, "completed", None, selected, oracle)
+            .await?;
+        tracing::info!(run_id = %run.id, nodes = nodes.len(), ?selected, "run completed");
+        Ok(())
+    }
+}
+
+fn operator_name(op: Operator) -> &'static str {
+    match op {
+        Operator::Draft => "draft",
+        Operator::Improve => "improve",
+        Operator::Debug => "debug",
+        Operator::Crossover => "crossover",
+    }
+}
+
+fn parse_operator(s: &str) -> Result<Operator> {
+    Ok(match s {
+        "draft" => Operator::Draft,
+        "improve" => Operator::Improve,
+        "debug" => Operator::Debug,
+        "crossover" => Operator::Crossover,
+        _ => return Err(Error::Corrupt(format!("operator {s:?}"))),
+    })
+}
+
+/// The run's nodes as the policy's view takes them: parents by step.
+fn stored_nodes(nodes: &[RunNode]) -> Result<Vec<StoredNode>> {
+    let step_of: HashMap<Uuid, u32> = nodes.iter().map(|n| (n.id, n.step)).collect();
+    nodes
+        .iter()
+        .map(|n| {
+            let parents = n
+                .parent_ids
+                .iter()
+                .map(|p| {
+                    step_of.get(p).copied().ok_or_else(|| {
+                        Error::Corrupt(format!("node {} has a parent outside its run", n.id))
+                    })
+                })
+                .collect::<Result<_>>()?;
+            Ok(StoredNode {
+                step: n.step,
+                operator: parse_operator(&n.operator)?,
+                parents,
+                state: match n.status {
+                    NodeStatus::Pending => NodeState::Pending,
+                    NodeStatus::Ok => NodeState::Ok,
+                    NodeStatus::Buggy => NodeState::Buggy,
+                },
+                val_score: if n.status == NodeStatus::Ok {
+                    n.val_score
+                } else {
+                    None
+                },
+            })
+        })
+        .collect()
+}
+
+/// How a parent failed, for Debug.
+fn failure_of(parent: &RunNode) -> Failure {
+    let outcome = parent.outcome.clone().unwrap_or_default();
+    Failure {
+        exit_code: outcome.exit_code,
+        timed_out: outcome.timed_out,
+        oom_killed: outcome.oom_killed,
+        stderr_tail: outcome.stderr_tail,
+        invalid_reason: parent.grade.as_ref().and_then(|g| g.invalid_reason.clone()),
+    }
+}

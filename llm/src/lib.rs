@@ -1,0 +1,91 @@
+//! randori's LLM client side: what the `openai` and `replay` operator backends need to ask a
+//! chat model, price the answer, pull the program out of it, and never pay for it twice.
+//!
+//! - [`OpenAiClient`]: any OpenAI-compatible chat-completions endpoint (vLLM, Ollama, LiteLLM,
+//!   OpenAI), with retries, backoff, a per-endpoint concurrency limit and a request timeout.
+//! - [`pricing`]: list prices per million tokens, overridable per endpoint.
+//! - [`extract()`]: the plan and the Python program in an answer.
+//! - [`Journal`] and [`ask_journaled`]: a recorded answer is returned instead of asking again,
+//!   which is what makes a resumed run free of repeated LLM cost.
+//! - [`ReplayBackend`]: answers only from an earlier run's journal.
+//!
+//! Invariants:
+//! - No prompt building and no search logic: operators build [`ChatRequest`]s, this crate
+//!   only carries them.
+//! - No database: the coordinator implements [`Journal`] over Postgres; [`MemoryJournal`] is
+//!   the in-memory one for tests.
+//! - The HTTP wire format is private to `client.rs`; callers see only the types below.
+
+mod client;
+mod config;
+mod error;
+mod extract;
+mod journal;
+pub mod pricing;
+mod replay;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use serde::{Deserialize, Serialize};
+
+pub use client::OpenAiClient;
+pub use config::OpenAiConfig;
+pub use error::{LlmError, Transient};
+pub use extract::{ExtractError, Extracted, extract};
+pub use journal::{Journal, JournalError, MemoryJournal, ask_journaled};
+pub use pricing::{Price, cost_usd};
+pub use replay::{ReplayBackend, ReplayError};
+
+/// A boxed future, so that [`Journal`] and [`Backend`] stay usable as `dyn` objects.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Who speaks a [`Message`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub role: Role,
+    pub content: String,
+}
+
+/// One chat-completions call. `None` fields are left out of the request, so the endpoint's
+/// defaults apply (OpenAI's o-series refuse any `temperature` and want no `max_tokens`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatRequest {
+    pub model: String,
+    pub messages: Vec<Message>,
+    pub temperature: Option<f64>,
+    pub max_tokens: Option<u32>,
+    pub seed: Option<u64>,
+}
+
+/// A model's answer with what it cost; this is what the journal records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatAnswer {
+    pub content: String,
+    /// The model the endpoint says answered (often a dated snapshot of the requested one).
+    pub model: String,
+    pub tokens_in: u64,
+    pub tokens_out: u64,
+    /// Time of the successful attempt only: no queueing for a slot, no failed attempts.
+    pub latency_ms: u64,
+    pub cost_usd: f64,
+}
+
+/// Something that answers chat requests: [`OpenAiClient`] or [`ReplayBackend`].
+///
+/// `key` identifies the call within a run (see [`Journal`]); a live endpoint ignores it.
+pub trait Backend: Send + Sync {
+    fn ask<'a>(
+        &'a self,
+        key: &'a str,
+        request: &'a ChatRequest,
+    ) -> BoxFuture<'a, Result<ChatAnswer, LlmError>>;
+}

@@ -1,0 +1,215 @@
+//! Search runs driven by the coordinator: a tree grows through real evaluations, and a run
+//! whose coordinator is killed -9 mid-way finishes with the same tree as an uninterrupted one.
+
+use std::time::Duration;
+
+use randori_proto::v1 as pb;
+use randori_proto::v1::control_service_client::ControlServiceClient;
+use tonic::transport::Channel;
+
+use crate::harness::*;
+
+fn start(policy: &str, seed: u64, max_nodes: u32) -> pb::StartRunRequest {
+    pb::StartRunRequest {
+        task_dir: repo_root().join("tasks/mini/taxi-fare").to_string_lossy().into_owned(),
+        policy: policy.to_owned(),
+        policy_settings_json: r#"{"greedy": {"num_drafts": 2}, "mcts": {"num_children": 2}, "evolutionary": {"individuals_per_generation": 2}}"#.to_owned(),
+        operator_json: r#"{"backend": "builtin", "broken_rate": 0.3}"#.to_owned(),
+        seed,
+        max_nodes,
+        max_wall_ms: 600_000,
+        parallelism: 2,
+        requirements: Some(pb::JobRequirements {
+            gpus: 0,
+            cpu_millis: 1000,
+            memory_bytes: 2 << 30,
+            timeout_ms: 120_000,
+        }),
+    }
+}
+
+async fn wait_run(
+    client: &mut ControlServiceClient<Channel>,
+    run_id: &str,
+    within: Duration,
+) -> pb::GetRunResponse {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let r = client
+            .get_run(pb::GetRunRequest {
+                run_id: run_id.to_owned(),
+            })
+            .await
+            .expect("get_run")
+            .into_inner();
+        if r.state != "running" {
+            return r;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "run {run_id} still running: {} nodes",
+            r.nodes.len()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// What must be equal between an interrupted and an uninterrupted run: per step, the operator,
+/// the parents (by step) and the code.
+fn shape(r: &pb::GetRunResponse) -> Vec<(u32, String, Vec<u32>, String)> {
+    let step_of = |id: &str| {
+        r.nodes
+            .iter()
+            .find(|n| n.node_id == id)
+            .map(|n| n.step)
+            .unwrap()
+    };
+    r.nodes
+        .iter()
+        .map(|n| {
+            (
+                n.step,
+                n.operator.clone(),
+                n.parent_ids.iter().map(|p| step_of(p)).collect(),
+                n.code.clone(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_greedy_run_grows_a_tree_and_selects_its_best_node() {
+    let cluster = cluster("run_greedy", "10s").await;
+    let _w = docker_worker(cluster.addr, &unique("run-greedy"), 2);
+    let mut client = control(cluster.addr).await;
+    let run_id = client
+        .start_run(start("greedy", 3, 5))
+        .await
+        .unwrap()
+        .into_inner()
+        .run_id;
+    let r = wait_run(&mut client, &run_id, Duration::from_secs(600)).await;
+    assert_eq!(r.state, "completed", "{}", r.error);
+    assert_eq!(r.nodes.len(), 5);
+    assert!(
+        r.nodes[..2].iter().all(|n| n.operator == "draft"),
+        "num_drafts = 2 first"
+    );
+    assert!(r.nodes.iter().all(|n| n.status != "pending"));
+    // The selection is the best validation score among ok nodes (RMSE: lowest).
+    let best = r
+        .nodes
+        .iter()
+        .filter(|n| n.status == "ok")
+        .min_by(|a, b| a.val_score.unwrap().total_cmp(&b.val_score.unwrap()))
+        .expect("an ok node");
+    assert_eq!(r.selected_node, best.node_id);
+    assert!(!r.oracle_node.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_resumed_after_kill_9_grows_the_same_tree() {
+    let url = fresh_database("run_resume").await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let args = ["--lease-ttl", "5s", "--run-lease-ttl", "2s"];
+    let (mut first, addr) = coordinator_with(&url, &listen, &args);
+    let _w = docker_worker(addr, &unique("run-resume"), 2);
+    let mut client = control(addr).await;
+    let policies = ["greedy", "mcts", "evolutionary"];
+    let mut reference = Vec::new();
+    for (i, p) in policies.iter().enumerate() {
+        reference.push(
+            client
+                .start_run(start(p, 11 + i as u64, 6))
+                .await
+                .unwrap()
+                .into_inner()
+                .run_id,
+        );
+    }
+    let mut resumed = Vec::new();
+    for (i, p) in policies.iter().enumerate() {
+        resumed.push(
+            client
+                .start_run(start(p, 11 + i as u64, 6))
+                .await
+                .unwrap()
+                .into_inner()
+                .run_id,
+        );
+    }
+    // Kill the coordinator while the second set of runs is part-way.
+    let db = sqlx::PgPool::connect(&url).await.unwrap();
+    eventually(
+        "the resumed runs have started growing",
+        Duration::from_secs(300),
+        || async {
+            let n: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM nodes WHERE run_id = ANY($1::uuid[])")
+                    .bind(&resumed)
+                    .fetch_one(&db)
+                    .await
+                    .unwrap();
+            n >= 4
+        },
+    )
+    .await;
+    first.kill9();
+    let (_second, addr) = coordinator_with(&url, &listen, &args);
+    let mut client = control(addr).await;
+    for (i, p) in policies.iter().enumerate() {
+        let a = wait_run(&mut client, &reference[i], Duration::from_secs(600)).await;
+        let b = wait_run(&mut client, &resumed[i], Duration::from_secs(600)).await;
+        assert_eq!(a.state, "completed", "{p}: {}", a.error);
+        assert_eq!(b.state, "completed", "{p}: {}", b.error);
+        assert_eq!(a.nodes.len(), 6, "{p}");
+        let (sa, sb) = (shape(&a), shape(&b));
+        for (x, y) in sa.iter().zip(&sb) {
+            assert_eq!(
+                (x.0, &x.1, &x.2),
+                (y.0, &y.1, &y.2),
+                "{p}: the trees differ"
+            );
+            assert_eq!(x.3, y.3, "{p}: step {} has different code", x.0);
+        }
+        assert_eq!(sa.len(), sb.len(), "{p}");
+    }
+}
+
+/// How to spoil a request, and what the refusal must say.
+type BadSetting = (fn(&mut pb::StartRunRequest), &'static str);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_run_settings_are_refused_with_the_reason() {
+    let cluster = cluster("run_bad", "10s").await;
+    let mut client = control(cluster.addr).await;
+    let cases: &[BadSetting] = &[
+        (|r| r.policy = "astar".into(), "astar"),
+        (
+            |r| r.policy_settings_json = r#"{"greedy": {"num_draft": 2}}"#.into(),
+            "num_draft",
+        ),
+        (
+            |r| r.operator_json = r#"{"backend": "openai"}"#.into(),
+            "operator backend \"openai\" is not available yet",
+        ),
+        (|r| r.operator_json = "{".into(), "operator_json"),
+        (|r| r.max_nodes = 0, "must be positive"),
+        (
+            |r| r.task_dir = "/nonexistent".into(),
+            "cannot open the task directory",
+        ),
+    ];
+    for (breakit, want) in cases {
+        let mut request = start("greedy", 1, 3);
+        breakit(&mut request);
+        let err = client.start_run(request).await.expect_err(want);
+        assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err}");
+        assert!(err.message().contains(want), "{want}: {}", err.message());
+    }
+}
