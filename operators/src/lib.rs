@@ -8,5 +8,6 @@
 
 pub mod builtin;
 mod error;
+pub mod prompts;
 
 pub use error::Error;

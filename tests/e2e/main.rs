@@ -7,4 +7,5 @@ mod grading;
 mod harness;
 mod hostile;
 mod leases;
+mod llm_runs;
 mod runs;

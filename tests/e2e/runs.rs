@@ -196,7 +196,7 @@ async fn bad_run_settings_are_refused_with_the_reason() {
         ),
         (
             |r| r.operator_json = r#"{"backend": "openai"}"#.into(),
-            "operator backend \"openai\" is not available yet",
+            "backend \"openai\" needs model and base_url",
         ),
         (|r| r.operator_json = "{".into(), "operator_json"),
         (|r| r.max_nodes = 0, "must be positive"),

@@ -2,6 +2,7 @@
 //! The supervisor claims runs no live driver holds (new ones, and those of a coordinator that
 //! died), starts a driver for each, and stops a driver whose run it no longer holds.
 
+mod operators;
 mod preview;
 mod run;
 mod view;

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use randori_operators::builtin::DataPreview;
 
+use super::operators::TaskContext;
 use crate::grading::LoadedTask;
 
 /// Column names of a CSV file's header (empty when the file is absent).
@@ -22,8 +23,33 @@ fn header(path: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Blocking: what a run's operators know of its task.
+pub fn task_context(loaded: &LoadedTask) -> TaskContext {
+    let preview = data_preview(loaded);
+    TaskContext {
+        preview_text: preview_text(&loaded.task.public_dir, &preview.files),
+        description: loaded.task.description.clone(),
+        preview,
+    }
+}
+
+/// The files, and the first lines of the CSV files, as an LLM is shown them.
+fn preview_text(public: &Path, files: &[String]) -> String {
+    let mut text = format!("Files in /home/data: {}\n", files.join(", "));
+    for name in files.iter().filter(|f| f.ends_with(".csv")) {
+        let head: Vec<String> = std::fs::read_to_string(public.join(name))
+            .unwrap_or_default()
+            .lines()
+            .take(5)
+            .map(|l| l.chars().take(300).collect())
+            .collect();
+        text.push_str(&format!("\n{name} (first lines):\n{}\n", head.join("\n")));
+    }
+    text
+}
+
 /// Blocking: reads a few headers and lists the public directory.
-pub fn data_preview(loaded: &LoadedTask) -> DataPreview {
+fn data_preview(loaded: &LoadedTask) -> DataPreview {
     let task = &loaded.task;
     let public = &task.public_dir;
     let mut files: Vec<String> = std::fs::read_dir(public)

@@ -5,11 +5,11 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use randori_operators::builtin::{DataPreview, Failure, Generator, GeneratorConfig, Program};
 use randori_search::{Decision, NodeState, Operator, PolicySettings, next_decision, select_final};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use super::operators::{OperatorConfig, Operators};
 use super::view::{StoredNode, evaluated_through, initial_horizon, tree_at};
 use crate::error::{Error, Result};
 use crate::grading::Graders;
@@ -27,21 +27,6 @@ pub struct RunDriver {
     pub run_id: Uuid,
 }
 
-/// The `operator_config` a run stores (the sweep file's `[operator]` table).
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OperatorConfig {
-    #[serde(default = "builtin")]
-    pub backend: String,
-    /// builtin only: the share of deliberately broken programs (the Debug path offline).
-    #[serde(default)]
-    pub broken_rate: Option<f64>,
-}
-
-fn builtin() -> String {
-    "builtin".to_owned()
-}
-
 /// The run's policy and operator settings, checked.
 pub fn parse_settings(
     policy: &str,
@@ -55,12 +40,7 @@ pub fn parse_settings(
         .map_err(|e| Error::InvalidArgument(e.to_string()))?;
     let operators: OperatorConfig = serde_json::from_value(operator_config.clone())
         .map_err(|e| Error::InvalidArgument(format!("operator settings: {e}")))?;
-    if operators.backend != "builtin" {
-        return Err(Error::InvalidArgument(format!(
-            "operator backend {:?} is not available yet (builtin is)",
-            operators.backend
-        )));
-    }
+    operators.check()?;
     Ok((policy, operators))
 }
 
@@ -91,10 +71,10 @@ impl RunDriver {
         }
         let graders = self.graders.clone();
         let dir = std::path::PathBuf::from(&run.spec.task_dir);
-        let (loaded, preview) = tokio::task::spawn_blocking(move || {
+        let (loaded, task) = tokio::task::spawn_blocking(move || {
             let loaded = graders.task(&dir)?;
-            let preview = super::preview::data_preview(&loaded);
-            Ok::<_, crate::tasks::TaskError>((loaded, preview))
+            let task = super::preview::task_context(&loaded);
+            Ok::<_, crate::tasks::TaskError>((loaded, task))
         })
         .await
         .map_err(|e| Error::Corrupt(e.to_string()))?
@@ -104,11 +84,7 @@ impl RunDriver {
             &run.spec.policy_config,
             &run.spec.operator_config,
         )?;
-        let generator = Generator::new(GeneratorConfig {
-            broken_rate: operators
-                .broken_rate
-                .unwrap_or(GeneratorConfig::default().broken_rate),
-        });
+        let operators = Operators::build(&operators, self.store.pool(), run.id).await?;
         let lower_is_better = loaded.grader.leaderboard.lower_is_better();
         tracing::info!(run_id = %run.id, policy = %run.spec.policy, task = %run.spec.task_id, "driving run");
 
@@ -137,7 +113,15 @@ impl RunDriver {
             };
             match step {
                 Some(action) => {
-                    let node = self.make_node(&run, &nodes, &generator, &preview, action)?;
+                    let program = operators.program(&run, &nodes, &task, &action).await?;
+                    let node = NewRunNode {
+                        run_id: run.id,
+                        step: nodes.len() as u32,
+                        operator: operator_name(action.operator).to_owned(),
+                        parent_ids: action.parents.iter().map(|p| nodes[p.index()].id).collect(),
+                        code: program.code,
+                        plan: program.plan,
+                    };
                     let data_dir = loaded.task.public_dir.to_string_lossy().into_owned();
                     if self
                         .store
@@ -188,40 +172,6 @@ impl RunDriver {
                 }
             }
         }
-    }
-
-    fn make_node(
-        &self,
-        run: &RunRecord,
-        nodes: &[RunNode],
-        generator: &Generator,
-        preview: &DataPreview,
-        action: randori_search::Action,
-    ) -> Result<NewRunNode> {
-        let step = nodes.len() as u32;
-        let parents: Vec<&RunNode> = action.parents.iter().map(|p| &nodes[p.index()]).collect();
-        // Each step's program is a pure function of the run's seed, the step and the parents.
-        let seed = run.spec.seed ^ u64::from(step).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let program: std::result::Result<Program, _> = match action.operator {
-            Operator::Draft => generator.draft(preview, seed),
-            Operator::Improve => generator.improve(preview, &parents[0].code, seed),
-            Operator::Crossover => {
-                generator.crossover(preview, &parents[0].code, &parents[1].code, seed)
-            }
-            Operator::Debug => {
-                generator.debug(preview, &parents[0].code, &failure_of(parents[0]), seed)
-            }
-        };
-        let program = program
-            .map_err(|e| Error::InvalidArgument(format!("operator {:?}: {e}", action.operator)))?;
-        Ok(NewRunNode {
-            run_id: run.id,
-            step,
-            operator: operator_name(action.operator).to_owned(),
-            parent_ids: parents.iter().map(|p| p.id).collect(),
-            code: program.code,
-            plan: program.plan,
-        })
     }
 
     /// Budget spent, every node evaluated: record the final pick and the oracle pick.
@@ -308,16 +258,4 @@ fn stored_nodes(nodes: &[RunNode]) -> Result<Vec<StoredNode>> {
             })
         })
         .collect()
-}
-
-/// How a parent failed, for Debug.
-fn failure_of(parent: &RunNode) -> Failure {
-    let outcome = parent.outcome.clone().unwrap_or_default();
-    Failure {
-        exit_code: outcome.exit_code,
-        timed_out: outcome.timed_out,
-        oom_killed: outcome.oom_killed,
-        stderr_tail: outcome.stderr_tail,
-        invalid_reason: parent.grade.as_ref().and_then(|g| g.invalid_reason.clone()),
-    }
 }

@@ -1,0 +1,390 @@
+//! The operator backends a run uses: the offline `builtin` generator, or an LLM (`openai`, or
+//! `replay` of an earlier run's journal) prompted with the task, the data preview, the search's
+//! memory and the parents. Every LLM call is journaled under `<run>/<step>`, so a resumed run
+//! reads its answers back instead of asking again.
+
+use randori_llm::{
+    ChatAnswer, ChatRequest, Journal, JournalError, Message, OpenAiClient, OpenAiConfig,
+    ReplayBackend, Role, ask_journaled, extract,
+};
+use randori_operators::builtin::{DataPreview, Failure, Generator, GeneratorConfig, Program};
+use randori_operators::prompts::{PromptContext, PromptKind, render};
+use randori_search::{Action, Operator};
+use sqlx::{PgPool, Row};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::model::{NodeStatus, RunNode, RunRecord};
+
+/// The sweep file's `[operator]` table, as a run stores it.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorConfig {
+    #[serde(default = "builtin")]
+    pub backend: String,
+    /// builtin: the share of deliberately broken programs (the Debug path offline).
+    pub broken_rate: Option<f64>,
+    /// openai: the model, the endpoint and the name of the variable holding its key.
+    pub model: Option<String>,
+    pub base_url: Option<String>,
+    pub api_key_env: Option<String>,
+    pub temperature: Option<f64>,
+    pub max_concurrency: Option<usize>,
+    /// replay: the run whose journal answers this one.
+    pub from_run: Option<Uuid>,
+}
+
+fn builtin() -> String {
+    "builtin".to_owned()
+}
+
+impl OperatorConfig {
+    pub fn check(&self) -> Result<()> {
+        let bad = |m: &str| Err(Error::InvalidArgument(format!("operator settings: {m}")));
+        match self.backend.as_str() {
+            "builtin" => Ok(()),
+            "openai" if self.model.is_none() || self.base_url.is_none() => {
+                bad("backend \"openai\" needs model and base_url")
+            }
+            "openai" => Ok(()),
+            "replay" if self.from_run.is_none() => bad("backend \"replay\" needs from_run"),
+            "replay" => Ok(()),
+            other => bad(&format!(
+                "unknown backend {other:?} (builtin, openai or replay)"
+            )),
+        }
+    }
+}
+
+/// What a run's operators know about its task, computed once per driver.
+pub struct TaskContext {
+    pub preview: DataPreview,
+    pub description: String,
+    pub preview_text: String,
+}
+
+pub enum Operators {
+    Builtin(Generator),
+    Llm(LlmOperators),
+}
+
+pub struct LlmOperators {
+    backend: Box<dyn randori_llm::Backend>,
+    journal: PgJournal,
+    model: String,
+    temperature: Option<f64>,
+}
+
+impl Operators {
+    pub async fn build(config: &OperatorConfig, pool: &PgPool, run_id: Uuid) -> Result<Self> {
+        let llm = |backend: Box<dyn randori_llm::Backend>| {
+            Operators::Llm(LlmOperators {
+                backend,
+                journal: PgJournal {
+                    pool: pool.clone(),
+                    run_id,
+                },
+                model: config.model.clone().unwrap_or_default(),
+                temperature: config.temperature,
+            })
+        };
+        Ok(match config.backend.as_str() {
+            "openai" => {
+                let mut c = OpenAiConfig::new(config.base_url.clone().unwrap_or_default());
+                c.api_key_env = config.api_key_env.clone();
+                if let Some(n) = config.max_concurrency {
+                    c.max_concurrency = n;
+                }
+                let client =
+                    OpenAiClient::new(c).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+                llm(Box::new(client))
+            }
+            "replay" => {
+                let from = config.from_run.expect("checked");
+                let entries = PgJournal::entries_of(pool, from, run_id).await?;
+                llm(Box::new(ReplayBackend::new(entries)))
+            }
+            _ => Operators::Builtin(Generator::new(GeneratorConfig {
+                broken_rate: config
+                    .broken_rate
+                    .unwrap_or(GeneratorConfig::default().broken_rate),
+            })),
+        })
+    }
+
+    /// The program for `action` at `step`: a pure function of the run's seed, the step and
+    /// the parents for builtin; the journaled answer (or a new call) for LLM backends.
+    pub async fn program(
+        &self,
+        run: &RunRecord,
+        nodes: &[RunNode],
+        task: &TaskContext,
+        action: &Action,
+    ) -> Result<Program> {
+        let step = nodes.len() as u32;
+        let parents: Vec<&RunNode> = action.parents.iter().map(|p| &nodes[p.index()]).collect();
+        match self {
+            Operators::Builtin(g) => {
+                let seed = run.spec.seed ^ u64::from(step).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                let p = &task.preview;
+                match action.operator {
+                    Operator::Draft => g.draft(p, seed),
+                    Operator::Improve => g.improve(p, &parents[0].code, seed),
+                    Operator::Crossover => g.crossover(p, &parents[0].code, &parents[1].code, seed),
+                    Operator::Debug => g.debug(p, &parents[0].code, &failure_of(parents[0]), seed),
+                }
+                .map_err(|e| Error::InvalidArgument(format!("operator {:?}: {e}", action.operator)))
+            }
+            Operators::Llm(llm) => llm.program(run, nodes, task, action, &parents, step).await,
+        }
+    }
+}
+
+impl LlmOperators {
+    async fn program(
+        &self,
+        run: &RunRecord,
+        nodes: &[RunNode],
+        task: &TaskContext,
+        action: &Action,
+        parents: &[&RunNode],
+        step: u32,
+    ) -> Result<Program> {
+        let kind = match action.operator {
+            Operator::Draft => PromptKind::Draft,
+            Operator::Improve => PromptKind::Improve,
+            Operator::Debug => PromptKind::Debug,
+            Operator::Crossover => PromptKind::Crossover,
+        };
+        let first = parents.first();
+        let ctx = PromptContext {
+            task_description: task.description.clone(),
+            data_preview: task.preview_text.clone(),
+            memory: match kind {
+                PromptKind::Debug => debug_chain(nodes, first.copied()),
+                _ => good_nodes(nodes, task.preview.lower_is_better),
+            },
+            parent_code: parents.iter().map(|p| p.code.clone()).collect(),
+            parent_output: first.map(|p| output_of(p)).unwrap_or_default(),
+            failure: first.map(|p| describe(&failure_of(p))).unwrap_or_default(),
+            parent_children: first
+                .map(|p| {
+                    nodes
+                        .iter()
+                        .filter(|n| n.parent_ids.contains(&p.id))
+                        .count()
+                })
+                .unwrap_or(0),
+            time_limit: format!("{}s", run.spec.requirements.timeout_ms / 1000),
+        };
+        let (system, user) = render(kind, &ctx);
+        let request = ChatRequest {
+            model: self.model.clone(),
+            messages: vec![
+                Message {
+                    role: Role::System,
+                    content: system,
+                },
+                Message {
+                    role: Role::User,
+                    content: user,
+                },
+            ],
+            temperature: self.temperature,
+            max_tokens: None,
+            seed: Some(run.spec.seed ^ u64::from(step)),
+        };
+        let key = format!("{}/{step}", run.id);
+        let answer = ask_journaled(&self.journal, self.backend.as_ref(), &key, &request)
+            .await
+            .map_err(|e| Error::InvalidArgument(format!("LLM call {key}: {e}")))?;
+        Ok(match extract(&answer.content) {
+            Ok(x) => Program {
+                plan: x.plan,
+                code: x.code,
+            },
+            // A clear node failure: the node runs, fails with the reason, and can be debugged.
+            Err(e) => Program {
+                plan: answer.content.chars().take(2000).collect(),
+                code: format!(
+                    "raise SystemExit({:?})\n",
+                    format!("randori: the model's answer held no usable program: {e}")
+                ),
+            },
+        })
+    }
+}
+
+/// Summaries of the best ok nodes (validation scores only), for Draft, Improve and Crossover.
+fn good_nodes(nodes: &[RunNode], lower_is_better: bool) -> Vec<String> {
+    let mut ok: Vec<&RunNode> = nodes
+        .iter()
+        .filter(|n| n.status == NodeStatus::Ok && n.val_score.is_some())
+        .collect();
+    ok.sort_by(|a, b| {
+        let (x, y) = (a.val_score.unwrap(), b.val_score.unwrap());
+        if lower_is_better {
+            x.total_cmp(&y)
+        } else {
+            y.total_cmp(&x)
+        }
+    });
+    ok.iter()
+        .take(5)
+        .map(|n| {
+            format!(
+                "node {} (validation {}): {}",
+                n.step,
+                n.val_score.unwrap(),
+                first_line(&n.plan)
+            )
+        })
+        .collect()
+}
+
+/// The debug chain ending at `node`: each earlier attempt and how it failed.
+fn debug_chain(nodes: &[RunNode], node: Option<&RunNode>) -> Vec<String> {
+    let mut chain = Vec::new();
+    let mut cur = node;
+    while let Some(n) = cur {
+        chain.push(format!(
+            "node {}: {} — {}",
+            n.step,
+            first_line(&n.plan),
+            describe(&failure_of(n))
+        ));
+        cur = (n.operator == "debug")
+            .then(|| n.parent_ids.first())
+            .flatten()
+            .and_then(|p| nodes.iter().find(|x| x.id == *p));
+    }
+    chain.reverse();
+    chain
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim()
+}
+
+fn output_of(n: &RunNode) -> String {
+    let o = n.outcome.clone().unwrap_or_default();
+    format!(
+        "{}\n...\n{}\n{}",
+        o.stdout_head, o.stdout_tail, o.stderr_tail
+    )
+}
+
+/// How a node failed, for Debug.
+pub fn failure_of(n: &RunNode) -> Failure {
+    let o = n.outcome.clone().unwrap_or_default();
+    Failure {
+        exit_code: o.exit_code,
+        timed_out: o.timed_out,
+        oom_killed: o.oom_killed,
+        stderr_tail: o.stderr_tail,
+        invalid_reason: n.grade.as_ref().and_then(|g| g.invalid_reason.clone()),
+    }
+}
+
+fn describe(f: &Failure) -> String {
+    if f.timed_out {
+        return "it ran out of time".into();
+    }
+    if f.oom_killed {
+        return "it ran out of memory".into();
+    }
+    let last = f
+        .stderr_tail
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    match (f.exit_code, &f.invalid_reason) {
+        (Some(0), Some(r)) => format!("it ran, but its submission was refused: {r}"),
+        (Some(0), None) => "it printed no validation metric".into(),
+        (code, _) => format!("it exited with {code:?}: {last}"),
+    }
+}
+
+/// `llm_calls` as the journal of one run.
+struct PgJournal {
+    pool: PgPool,
+    run_id: Uuid,
+}
+
+impl PgJournal {
+    /// An earlier run's answers, keyed for this run (`<from>/<step>` → `<run>/<step>`).
+    async fn entries_of(pool: &PgPool, from: Uuid, run: Uuid) -> Result<Vec<(String, ChatAnswer)>> {
+        let rows = sqlx::query(include_str!("../store/sql/llm_call_entries.sql"))
+            .bind(format!("{from}/%"))
+            .fetch_all(pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let key: String = r.get("key");
+                let step = key.rsplit('/').next().unwrap_or_default();
+                (format!("{run}/{step}"), answer_of(r))
+            })
+            .collect())
+    }
+}
+
+fn answer_of(r: &sqlx::postgres::PgRow) -> ChatAnswer {
+    ChatAnswer {
+        content: r.get("answer"),
+        model: r.get("model"),
+        tokens_in: r.get::<i64, _>("tokens_in").max(0) as u64,
+        tokens_out: r.get::<i64, _>("tokens_out").max(0) as u64,
+        latency_ms: r.get::<i64, _>("latency_ms").max(0) as u64,
+        cost_usd: r.get("cost_usd"),
+    }
+}
+
+fn journal_error(e: sqlx::Error) -> JournalError {
+    JournalError(Box::new(e))
+}
+
+impl Journal for PgJournal {
+    fn lookup<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> randori_llm::BoxFuture<'a, Result<Option<ChatAnswer>, JournalError>> {
+        Box::pin(async move {
+            let row = sqlx::query(include_str!("../store/sql/llm_call_get.sql"))
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(journal_error)?;
+            Ok(row.as_ref().map(answer_of))
+        })
+    }
+
+    fn record<'a>(
+        &'a self,
+        key: &'a str,
+        request: &'a ChatRequest,
+        answer: &'a ChatAnswer,
+    ) -> randori_llm::BoxFuture<'a, Result<(), JournalError>> {
+        Box::pin(async move {
+            let prompt = serde_json::to_value(request).map_err(|e| JournalError(Box::new(e)))?;
+            sqlx::query(include_str!("../store/sql/llm_call_insert.sql"))
+                .bind(key)
+                .bind(self.run_id)
+                .bind(&answer.model)
+                .bind(prompt)
+                .bind(&answer.content)
+                .bind(answer.tokens_in as i64)
+                .bind(answer.tokens_out as i64)
+                .bind(answer.latency_ms as i64)
+                .bind(answer.cost_usd)
+                .execute(&self.pool)
+                .await
+                .map_err(journal_error)?;
+            Ok(())
+        })
+    }
+}

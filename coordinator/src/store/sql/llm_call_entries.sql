@@ -1,0 +1,1 @@
+SELECT key, answer, model, tokens_in, tokens_out, latency_ms, cost_usd FROM llm_calls WHERE key LIKE $1

@@ -1,0 +1,123 @@
+//! Prompts for the LLM operator backends: versioned templates (`operators/prompts/v1/`)
+//! rendered from the task, the data preview, the search's memory and the parents. Pure.
+
+/// The version the templates carry; journaled with every call so answers stay attributable.
+pub const PROMPT_VERSION: &str = "v1";
+
+const SYSTEM: &str = include_str!("../prompts/v1/system.md");
+const DRAFT: &str = include_str!("../prompts/v1/draft.md");
+const IMPROVE: &str = include_str!("../prompts/v1/improve.md");
+const DEBUG: &str = include_str!("../prompts/v1/debug.md");
+const CROSSOVER: &str = include_str!("../prompts/v1/crossover.md");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromptKind {
+    Draft,
+    Improve,
+    Debug,
+    Crossover,
+}
+
+/// What an operator is told. Never holds test scores or medals: only validation scores reach
+/// a prompt.
+#[derive(Debug, Clone, Default)]
+pub struct PromptContext {
+    pub task_description: String,
+    pub data_preview: String,
+    /// Draft and Improve: summaries of good nodes; Debug: the ancestral debug chain.
+    pub memory: Vec<String>,
+    /// The parents' code (one for Improve and Debug, two for Crossover).
+    pub parent_code: Vec<String>,
+    /// Head and tail of the first parent's output.
+    pub parent_output: String,
+    /// Debug: how the parent failed.
+    pub failure: String,
+    /// How many children the parent already has: more children ask for bolder changes.
+    pub parent_children: usize,
+    /// The node timeout, as the program must respect it.
+    pub time_limit: String,
+}
+
+/// The system and user messages for one operator call.
+pub fn render(kind: PromptKind, ctx: &PromptContext) -> (String, String) {
+    let template = match kind {
+        PromptKind::Draft => DRAFT,
+        PromptKind::Improve => IMPROVE,
+        PromptKind::Debug => DEBUG,
+        PromptKind::Crossover => CROSSOVER,
+    };
+    let memory = if ctx.memory.is_empty() {
+        "Nothing yet.".to_owned()
+    } else {
+        ctx.memory
+            .iter()
+            .map(|m| format!("- {m}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let complexity = match ctx.parent_children {
+        0 => "a small, safe change",
+        1 | 2 => "a moderate change (features, model family or hyper-parameters)",
+        _ => "a bolder change than its earlier children tried",
+    };
+    let code = |i: usize| {
+        ctx.parent_code
+            .get(i)
+            .map(String::as_str)
+            .unwrap_or_default()
+    };
+    let user = template
+        .replace("{{task_description}}", ctx.task_description.trim())
+        .replace("{{data_preview}}", ctx.data_preview.trim())
+        .replace("{{memory}}", &memory)
+        .replace("{{parent_code}}", code(0).trim_end())
+        .replace("{{other_parent_code}}", code(1).trim_end())
+        .replace("{{parent_output}}", ctx.parent_output.trim_end())
+        .replace("{{failure}}", ctx.failure.trim())
+        .replace("{{complexity}}", complexity)
+        .replace("{{time_limit}}", &ctx.time_limit);
+    (SYSTEM.trim().to_owned(), user)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> PromptContext {
+        PromptContext {
+            task_description: "Predict fares.".into(),
+            data_preview: "train.csv: key,fare".into(),
+            memory: vec!["node 2 (val 3.1): ridge on distances".into()],
+            parent_code: vec!["print('a')".into(), "print('b')".into()],
+            parent_output: "cv 3.1".into(),
+            failure: "KeyError: 'fare_amount'".into(),
+            parent_children: 3,
+            time_limit: "5m".into(),
+        }
+    }
+
+    #[test]
+    fn every_template_renders_without_leftover_placeholders() {
+        for kind in [
+            PromptKind::Draft,
+            PromptKind::Improve,
+            PromptKind::Debug,
+            PromptKind::Crossover,
+        ] {
+            let (system, user) = render(kind, &ctx());
+            assert!(system.contains("randori:metric="));
+            assert!(!user.contains("{{"), "{kind:?}: {user}");
+            assert!(user.contains("Predict fares.") && user.contains("train.csv: key,fare"));
+            assert!(user.contains("5m") || kind == PromptKind::Debug);
+        }
+        let (_, improve) = render(PromptKind::Improve, &ctx());
+        assert!(improve.contains("print('a')") && improve.contains("bolder change"));
+        assert!(improve.contains("node 2 (val 3.1)"));
+        let (_, crossover) = render(PromptKind::Crossover, &ctx());
+        assert!(crossover.contains("print('a')") && crossover.contains("print('b')"));
+        let (_, debug) = render(PromptKind::Debug, &ctx());
+        assert!(debug.contains("KeyError: 'fare_amount'"));
+        let (_, draft) = render(PromptKind::Draft, &PromptContext::default());
+        assert!(draft.contains("Nothing yet."));
+    }
+}

@@ -1,0 +1,158 @@
+//! A run whose operators are an LLM: a stand-in OpenAI-compatible server answers, every call
+//! is journaled, an unusable answer becomes a clear node failure, and a replay of the run asks
+//! the server nothing.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::routing::post;
+use randori_proto::v1 as pb;
+
+use crate::harness::*;
+
+/// A sound program for taxi-fare: the training mean, cross-validated.
+const PROGRAM: &str = "import pandas as pd\ntrain = pd.read_csv('/home/data/train.csv')\nsub = pd.read_csv('/home/data/sample_submission.csv')\nsub['fare_amount'] = train['fare_amount'].mean()\nsub.to_csv('/home/submission/submission.csv', index=False)\nprint('randori:metric=%f' % train['fare_amount'].std())\n";
+
+/// Answers every request with the program, except the second, which holds no code.
+async fn stand_in(
+    State(hits): State<Arc<AtomicUsize>>,
+    Json(body): Json<serde_json::Value>,
+) -> Json<serde_json::Value> {
+    let n = hits.fetch_add(1, Ordering::SeqCst);
+    let prompt = body["messages"][1]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        !prompt.contains("test_score") && prompt.contains("# Task"),
+        "{prompt}"
+    );
+    let content = if n == 1 {
+        "I would use a gradient boosting model.".to_owned()
+    } else {
+        format!("Predict the mean fare.\n\n```python\n{PROGRAM}```\n")
+    };
+    Json(serde_json::json!({
+        "model": body["model"],
+        "choices": [{"message": {"role": "assistant", "content": content}}],
+        "usage": {"prompt_tokens": 100, "completion_tokens": 50},
+    }))
+}
+
+fn start(operator_json: String, max_nodes: u32) -> pb::StartRunRequest {
+    pb::StartRunRequest {
+        task_dir: repo_root()
+            .join("tasks/mini/taxi-fare")
+            .to_string_lossy()
+            .into_owned(),
+        policy: "greedy".to_owned(),
+        policy_settings_json: r#"{"greedy": {"num_drafts": 2}}"#.to_owned(),
+        operator_json,
+        seed: 5,
+        max_nodes,
+        max_wall_ms: 600_000,
+        parallelism: 1,
+        requirements: Some(pb::JobRequirements {
+            gpus: 0,
+            cpu_millis: 1000,
+            memory_bytes: 1 << 30,
+            timeout_ms: 120_000,
+        }),
+    }
+}
+
+async fn finished(
+    client: &mut randori_proto::v1::control_service_client::ControlServiceClient<
+        tonic::transport::Channel,
+    >,
+    run_id: &str,
+) -> pb::GetRunResponse {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
+    loop {
+        let r = client
+            .get_run(pb::GetRunRequest {
+                run_id: run_id.to_owned(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        if r.state != "running" {
+            return r;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "run still running");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_llm_run_is_journaled_and_replays_without_asking_again() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let app = axum::Router::new()
+        .route("/v1/chat/completions", post(stand_in))
+        .with_state(hits.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let llm_addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let cluster = cluster("llm_run", "10s").await;
+    let _w = docker_worker(cluster.addr, &unique("llm-run"), 2);
+    let mut client = control(cluster.addr).await;
+    let openai = format!(
+        r#"{{"backend": "openai", "model": "gpt-4o-mini", "base_url": "http://{llm_addr}/v1"}}"#
+    );
+    let run_id = client
+        .start_run(start(openai, 4))
+        .await
+        .unwrap()
+        .into_inner()
+        .run_id;
+    let r = finished(&mut client, &run_id).await;
+    assert_eq!(r.state, "completed", "{}", r.error);
+    assert_eq!(r.nodes.len(), 4);
+    assert_eq!(hits.load(Ordering::SeqCst), 4, "one call per node");
+    // The answer without code is a node that fails with the reason, and Greedy debugs it.
+    let unusable = &r.nodes[1];
+    assert_eq!(unusable.status, "buggy");
+    assert!(
+        unusable.code.contains("held no usable program"),
+        "{}",
+        unusable.code
+    );
+    assert!(
+        r.nodes.iter().any(|n| n.operator == "debug"),
+        "{:?}",
+        r.nodes.iter().map(|n| &n.operator).collect::<Vec<_>>()
+    );
+    let (calls, tokens, cost): (i64, i64, f64) = sqlx::query_as(
+        "SELECT count(*), sum(tokens_in + tokens_out)::bigint, sum(cost_usd) FROM llm_calls WHERE run_id = $1::uuid",
+    )
+    .bind(&run_id)
+    .fetch_one(&cluster.db)
+    .await
+    .unwrap();
+    assert_eq!((calls, tokens), (4, 600));
+    assert!(cost > 0.0, "priced from the table");
+
+    // A replay of that run's journal grows the same tree without a single new call.
+    let replay =
+        format!(r#"{{"backend": "replay", "model": "gpt-4o-mini", "from_run": "{run_id}"}}"#);
+    let again = client
+        .start_run(start(replay, 4))
+        .await
+        .unwrap()
+        .into_inner()
+        .run_id;
+    let b = finished(&mut client, &again).await;
+    assert_eq!(b.state, "completed", "{}", b.error);
+    assert_eq!(hits.load(Ordering::SeqCst), 4, "the replay asked nothing");
+    let shape = |r: &pb::GetRunResponse| {
+        r.nodes
+            .iter()
+            .map(|n| (n.operator.clone(), n.code.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(shape(&r), shape(&b));
+}
