@@ -156,3 +156,73 @@ async fn an_llm_run_is_journaled_and_replays_without_asking_again() {
     };
     assert_eq!(shape(&r), shape(&b));
 }
+
+/// Answers every request with the program.
+async fn always(
+    State(hits): State<Arc<AtomicUsize>>,
+    Json(body): Json<serde_json::Value>,
+) -> Json<serde_json::Value> {
+    hits.fetch_add(1, Ordering::SeqCst);
+    Json(serde_json::json!({
+        "model": body["model"],
+        "choices": [{"message": {"role": "assistant", "content": format!("Mean fare.\n```python\n{PROGRAM}```")}}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 5},
+    }))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_llm_run_makes_no_extra_calls() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let app = axum::Router::new()
+        .route("/v1/chat/completions", post(always))
+        .with_state(hits.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let llm_addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let url = fresh_database("llm_resume").await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let args = ["--lease-ttl", "5s", "--run-lease-ttl", "2s"];
+    let (mut first, addr) = coordinator_with(&url, &listen, &args);
+    let _w = docker_worker(addr, &unique("llm-resume"), 2);
+    let mut client = control(addr).await;
+    let openai = format!(
+        r#"{{"backend": "openai", "model": "gpt-4o-mini", "base_url": "http://{llm_addr}/v1"}}"#
+    );
+    let run_id = client
+        .start_run(start(openai, 5))
+        .await
+        .unwrap()
+        .into_inner()
+        .run_id;
+    let db = sqlx::PgPool::connect(&url).await.unwrap();
+    eventually("the run has grown", Duration::from_secs(300), || async {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM nodes WHERE run_id = $1::uuid")
+            .bind(&run_id)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        n >= 2
+    })
+    .await;
+    first.kill9();
+    let (_second, addr) = coordinator_with(&url, &listen, &args);
+    let mut client = control(addr).await;
+    let r = finished(&mut client, &run_id).await;
+    assert_eq!(
+        (r.state.as_str(), r.nodes.len()),
+        ("completed", 5),
+        "{}",
+        r.error
+    );
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        5,
+        "one call per node, none repeated after the restart"
+    );
+}

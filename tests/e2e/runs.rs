@@ -78,6 +78,47 @@ fn shape(r: &pb::GetRunResponse) -> Vec<(u32, String, Vec<u32>, String)> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_with_parallelism_3_keeps_3_nodes_in_flight() {
+    let cluster = cluster("run_parallel", "10s").await;
+    let _w = docker_worker(cluster.addr, &unique("run-parallel"), 3);
+    let mut client = control(cluster.addr).await;
+    let mut request = start("greedy", 4, 9);
+    request.parallelism = 3;
+    // Three evaluations fit the worker's two CPUs.
+    request.requirements.as_mut().unwrap().cpu_millis = 500;
+    let run_id = client.start_run(request).await.unwrap().into_inner().run_id;
+    let mut most = 0;
+    loop {
+        let (in_flight, running): (i64, bool) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM jobs j JOIN nodes n ON n.id = j.node_id \
+             WHERE n.run_id = r.id AND j.state IN ('queued', 'leased')), r.state = 'running' \
+             FROM runs r WHERE r.id = $1::uuid",
+        )
+        .bind(&run_id)
+        .fetch_one(&cluster.db)
+        .await
+        .unwrap();
+        assert!(
+            in_flight <= 3,
+            "never more than parallelism nodes in flight"
+        );
+        most = most.max(in_flight);
+        if !running {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(most, 3, "3 nodes in flight at some point");
+    let r = wait_run(&mut client, &run_id, Duration::from_secs(10)).await;
+    assert_eq!(
+        (r.state.as_str(), r.nodes.len()),
+        ("completed", 9),
+        "{}",
+        r.error
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_greedy_run_grows_a_tree_and_selects_its_best_node() {
     let cluster = cluster("run_greedy", "10s").await;
     let _w = docker_worker(cluster.addr, &unique("run-greedy"), 2);
@@ -117,7 +158,7 @@ async fn a_run_resumed_after_kill_9_grows_the_same_tree() {
         .port();
     let listen = format!("127.0.0.1:{port}");
     let args = ["--lease-ttl", "5s", "--run-lease-ttl", "2s"];
-    let (mut first, addr) = coordinator_with(&url, &listen, &args);
+    let (first, addr) = coordinator_with(&url, &listen, &args);
     let _w = docker_worker(addr, &unique("run-resume"), 2);
     let mut client = control(addr).await;
     let policies = ["greedy", "mcts", "evolutionary"];
@@ -143,24 +184,29 @@ async fn a_run_resumed_after_kill_9_grows_the_same_tree() {
                 .run_id,
         );
     }
-    // Kill the coordinator while the second set of runs is part-way.
+    // Kill the coordinator -9 twice while the second set of runs is part-way, at different
+    // points of each run.
     let db = sqlx::PgPool::connect(&url).await.unwrap();
-    eventually(
-        "the resumed runs have started growing",
-        Duration::from_secs(300),
-        || async {
-            let n: i64 =
-                sqlx::query_scalar("SELECT count(*) FROM nodes WHERE run_id = ANY($1::uuid[])")
-                    .bind(&resumed)
-                    .fetch_one(&db)
-                    .await
-                    .unwrap();
-            n >= 4
-        },
-    )
-    .await;
-    first.kill9();
-    let (_second, addr) = coordinator_with(&url, &listen, &args);
+    let mut current = first;
+    for kill_at in [4, 10] {
+        eventually(
+            "the resumed runs grow",
+            Duration::from_secs(300),
+            || async {
+                let n: i64 =
+                    sqlx::query_scalar("SELECT count(*) FROM nodes WHERE run_id = ANY($1::uuid[])")
+                        .bind(&resumed)
+                        .fetch_one(&db)
+                        .await
+                        .unwrap();
+                n >= kill_at
+            },
+        )
+        .await;
+        current.kill9();
+        current = coordinator_with(&url, &listen, &args).0;
+    }
+    let _last = current;
     let mut client = control(addr).await;
     for (i, p) in policies.iter().enumerate() {
         let a = wait_run(&mut client, &reference[i], Duration::from_secs(600)).await;

@@ -162,7 +162,11 @@ impl LlmOperators {
             data_preview: task.preview_text.clone(),
             memory: match kind {
                 PromptKind::Debug => debug_chain(nodes, first.copied()),
-                _ => good_nodes(nodes, task.preview.lower_is_better),
+                _ => {
+                    let mut m = good_nodes(nodes, task.preview.lower_is_better);
+                    m.extend(first.map(|p| siblings(nodes, p)).unwrap_or_default());
+                    m
+                }
             },
             parent_code: parents.iter().map(|p| p.code.clone()).collect(),
             parent_output: first.map(|p| output_of(p)).unwrap_or_default(),
@@ -236,6 +240,26 @@ fn good_nodes(nodes: &[RunNode], lower_is_better: bool) -> Vec<String> {
                 "node {} (validation {}): {}",
                 n.step,
                 n.val_score.unwrap(),
+                first_line(&n.plan)
+            )
+        })
+        .collect()
+}
+
+/// What the parent's other children already tried, so that a new child tries something else.
+fn siblings(nodes: &[RunNode], parent: &RunNode) -> Vec<String> {
+    nodes
+        .iter()
+        .filter(|n| n.parent_ids.contains(&parent.id))
+        .map(|n| {
+            let result = match (n.status, n.val_score) {
+                (NodeStatus::Ok, Some(v)) => format!("validation {v}"),
+                (NodeStatus::Pending, _) => "still running".to_owned(),
+                _ => "failed".to_owned(),
+            };
+            format!(
+                "already tried from this parent, node {} ({result}): {}",
+                n.step,
                 first_line(&n.plan)
             )
         })
