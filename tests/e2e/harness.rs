@@ -351,3 +351,30 @@ pub fn text(b: &[u8]) -> String {
 pub fn unique(name: &str) -> String {
     format!("{name}-{}", std::process::id())
 }
+
+/// Waits until a run is no longer running and returns it.
+pub async fn wait_run(
+    client: &mut ControlServiceClient<Channel>,
+    run_id: &str,
+    within: Duration,
+) -> pb::GetRunResponse {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let r = client
+            .get_run(pb::GetRunRequest {
+                run_id: run_id.to_owned(),
+            })
+            .await
+            .expect("get_run")
+            .into_inner();
+        if r.state != "running" {
+            return r;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "run {run_id} still running: {} nodes",
+            r.nodes.len()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}

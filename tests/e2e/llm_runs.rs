@@ -64,29 +64,6 @@ fn start(operator_json: String, max_nodes: u32) -> pb::StartRunRequest {
     }
 }
 
-async fn finished(
-    client: &mut randori_proto::v1::control_service_client::ControlServiceClient<
-        tonic::transport::Channel,
-    >,
-    run_id: &str,
-) -> pb::GetRunResponse {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
-    loop {
-        let r = client
-            .get_run(pb::GetRunRequest {
-                run_id: run_id.to_owned(),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        if r.state != "running" {
-            return r;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "run still running");
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_llm_run_is_journaled_and_replays_without_asking_again() {
     let hits = Arc::new(AtomicUsize::new(0));
@@ -109,7 +86,7 @@ async fn an_llm_run_is_journaled_and_replays_without_asking_again() {
         .unwrap()
         .into_inner()
         .run_id;
-    let r = finished(&mut client, &run_id).await;
+    let r = wait_run(&mut client, &run_id, Duration::from_secs(600)).await;
     assert_eq!(r.state, "completed", "{}", r.error);
     assert_eq!(r.nodes.len(), 4);
     assert_eq!(hits.load(Ordering::SeqCst), 4, "one call per node");
@@ -145,7 +122,7 @@ async fn an_llm_run_is_journaled_and_replays_without_asking_again() {
         .unwrap()
         .into_inner()
         .run_id;
-    let b = finished(&mut client, &again).await;
+    let b = wait_run(&mut client, &again, Duration::from_secs(600)).await;
     assert_eq!(b.state, "completed", "{}", b.error);
     assert_eq!(hits.load(Ordering::SeqCst), 4, "the replay asked nothing");
     let shape = |r: &pb::GetRunResponse| {
@@ -213,7 +190,7 @@ async fn a_resumed_llm_run_makes_no_extra_calls() {
     first.kill9();
     let (_second, addr) = coordinator_with(&url, &listen, &args);
     let mut client = control(addr).await;
-    let r = finished(&mut client, &run_id).await;
+    let r = wait_run(&mut client, &run_id, Duration::from_secs(600)).await;
     assert_eq!(
         (r.state.as_str(), r.nodes.len()),
         ("completed", 5),

@@ -4,8 +4,6 @@
 use std::time::Duration;
 
 use randori_proto::v1 as pb;
-use randori_proto::v1::control_service_client::ControlServiceClient;
-use tonic::transport::Channel;
 
 use crate::harness::*;
 
@@ -25,32 +23,6 @@ fn start(policy: &str, seed: u64, max_nodes: u32) -> pb::StartRunRequest {
             memory_bytes: 2 << 30,
             timeout_ms: 120_000,
         }),
-    }
-}
-
-async fn wait_run(
-    client: &mut ControlServiceClient<Channel>,
-    run_id: &str,
-    within: Duration,
-) -> pb::GetRunResponse {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        let r = client
-            .get_run(pb::GetRunRequest {
-                run_id: run_id.to_owned(),
-            })
-            .await
-            .expect("get_run")
-            .into_inner();
-        if r.state != "running" {
-            return r;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "run {run_id} still running: {} nodes",
-            r.nodes.len()
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
 
