@@ -378,3 +378,13 @@ pub async fn wait_run(
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
+
+/// A loopback address free now, for a coordinator that must come back on the same port after
+/// a restart.
+pub fn free_listen_addr() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("finding a free port")
+        .port();
+    format!("127.0.0.1:{port}")
+}

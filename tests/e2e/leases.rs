@@ -105,12 +105,7 @@ async fn a_killed_workers_job_completes_elsewhere_and_its_late_report_is_refused
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_running_job_survives_a_coordinator_restart() {
     let url = fresh_database("coord_restart").await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let listen = format!("127.0.0.1:{port}");
+    let listen = free_listen_addr();
     let (mut coordinator1, addr) = coordinator(&url, &listen, "5s");
     let db = sqlx::PgPool::connect(&url).await.unwrap();
     let name = unique("restart");

@@ -42,6 +42,21 @@ async fn stand_in(
     }))
 }
 
+/// Serves an OpenAI-compatible chat endpoint on loopback; returns its address and the count of
+/// requests it answered.
+async fn serve_stand_in(
+    handler: axum::routing::MethodRouter<Arc<AtomicUsize>>,
+) -> (std::net::SocketAddr, Arc<AtomicUsize>) {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let app = axum::Router::new()
+        .route("/v1/chat/completions", handler)
+        .with_state(hits.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (addr, hits)
+}
+
 fn start(operator_json: String, max_nodes: u32) -> pb::StartRunRequest {
     pb::StartRunRequest {
         task_dir: repo_root()
@@ -66,13 +81,7 @@ fn start(operator_json: String, max_nodes: u32) -> pb::StartRunRequest {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_llm_run_is_journaled_and_replays_without_asking_again() {
-    let hits = Arc::new(AtomicUsize::new(0));
-    let app = axum::Router::new()
-        .route("/v1/chat/completions", post(stand_in))
-        .with_state(hits.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let llm_addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let (llm_addr, hits) = serve_stand_in(post(stand_in)).await;
 
     let cluster = cluster("llm_run", "10s").await;
     let _w = docker_worker(cluster.addr, &unique("llm-run"), 2);
@@ -149,21 +158,10 @@ async fn always(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resumed_llm_run_makes_no_extra_calls() {
-    let hits = Arc::new(AtomicUsize::new(0));
-    let app = axum::Router::new()
-        .route("/v1/chat/completions", post(always))
-        .with_state(hits.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let llm_addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let (llm_addr, hits) = serve_stand_in(post(always)).await;
 
     let url = fresh_database("llm_resume").await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let listen = format!("127.0.0.1:{port}");
+    let listen = free_listen_addr();
     let args = ["--lease-ttl", "5s", "--run-lease-ttl", "2s"];
     let (mut first, addr) = coordinator_with(&url, &listen, &args);
     let _w = docker_worker(addr, &unique("llm-resume"), 2);

@@ -123,12 +123,7 @@ async fn a_greedy_run_grows_a_tree_and_selects_its_best_node() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_resumed_after_kill_9_grows_the_same_tree() {
     let url = fresh_database("run_resume").await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let listen = format!("127.0.0.1:{port}");
+    let listen = free_listen_addr();
     let args = ["--lease-ttl", "5s", "--run-lease-ttl", "2s"];
     let (first, addr) = coordinator_with(&url, &listen, &args);
     let _w = docker_worker(addr, &unique("run-resume"), 2);
