@@ -4,7 +4,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::client::CoordinatorArg;
 
 use crate::units::{parse_cpus, parse_duration, parse_gpu_ids, parse_memory};
 
@@ -25,6 +27,19 @@ pub enum Command {
     Coordinator(CoordinatorArgs),
     /// Run a worker that leases jobs and runs them in sandboxes.
     Worker(WorkerArgs),
+    /// Run a sweep file end to end on an embedded stack (Postgres, coordinator, local
+    /// workers), show its progress and print its report. Running it again resumes it.
+    Run(RunArgs),
+    /// Start the embedded stack and keep it running (Ctrl-C stops it).
+    Up(UpArgs),
+    /// Sweeps on a running coordinator: submit, follow, control, report.
+    #[command(subcommand)]
+    Sweep(SweepCommand),
+    /// Show a run's search tree.
+    Tree(TreeArgs),
+    /// Nodes: code, plan, operator, parents, logs, scores.
+    #[command(subcommand)]
+    Node(NodeCommand),
     /// Evaluate one program against a task through the real path (job, lease, sandbox).
     Eval(EvalArgs),
     /// The runtime image programs run in.
@@ -37,7 +52,7 @@ pub enum Command {
 
 impl Command {
     pub fn is_daemon(&self) -> bool {
-        matches!(self, Self::Coordinator(_) | Self::Worker(_))
+        matches!(self, Self::Coordinator(_) | Self::Worker(_) | Self::Up(_))
     }
 }
 
@@ -99,6 +114,42 @@ pub struct WorkerArgs {
     pub drain_timeout: Duration,
 }
 
+/// The embedded stack, as `run` and `up` start it.
+#[derive(Args)]
+pub struct StackArgs {
+    /// Local workers; they split this host's CPUs and memory.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub workers: u32,
+    /// Use this Postgres instead of the private one under RANDORI_HOME.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    #[arg(long, default_value = "docker", value_parser = ["docker", "local"])]
+    pub sandbox: String,
+    /// Runtime image (default: the one `randori image build` makes, built when absent).
+    #[arg(long)]
+    pub image: Option<String>,
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// The sweep file (TOML; see examples/quickstart.toml).
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// Print the report as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// Where the coordinator's gRPC listens.
+    #[arg(long, default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+}
+
 #[derive(Args)]
 pub struct EvalArgs {
     /// Task directory (MLE-bench layout: prepared/public holds what the program sees).
@@ -124,6 +175,100 @@ pub struct EvalArgs {
     pub sandbox: String,
     #[arg(long)]
     pub image: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum SweepCommand {
+    /// Submit a sweep file; prints the sweep's id (the same file again: the same sweep).
+    Submit {
+        file: PathBuf,
+        #[command(flatten)]
+        coordinator: CoordinatorArg,
+    },
+    /// Every sweep, newest first.
+    List {
+        #[command(flatten)]
+        coordinator: CoordinatorArg,
+    },
+    /// Counts of runs, nodes and jobs.
+    Status {
+        id: String,
+        /// One JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        coordinator: CoordinatorArg,
+    },
+    /// Live progress until the sweep ends.
+    Watch {
+        id: String,
+        #[command(flatten)]
+        coordinator: CoordinatorArg,
+    },
+    /// End every run and job of the sweep (running containers are stopped).
+    Cancel {
+        id: String,
+        #[command(flatten)]
+        coordinator: CoordinatorArg,
+    },
+    /// Stop growing the sweep: no new nodes or leases; running evaluations finish.
+    Pause {
+        id: String,
+        #[command(flatten)]
+        coordinator: CoordinatorArg,
+    },
+    /// Continue a paused sweep.
+    Resume {
+        id: String,
+        #[command(flatten)]
+        coordinator: CoordinatorArg,
+    },
+    /// Medal rates and scores per task × policy (mean ± SEM over seeds), and per run.
+    Report {
+        id: String,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+        format: ReportFormat,
+        #[command(flatten)]
+        coordinator: CoordinatorArg,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ReportFormat {
+    Table,
+    Md,
+    Json,
+    Csv,
+}
+
+#[derive(Args)]
+pub struct TreeArgs {
+    pub run_id: String,
+    #[arg(long, value_enum, default_value_t = TreeFormat::Text)]
+    pub format: TreeFormat,
+    #[command(flatten)]
+    pub coordinator: CoordinatorArg,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum TreeFormat {
+    Text,
+    Dot,
+    Json,
+    Html,
+}
+
+#[derive(Subcommand)]
+pub enum NodeCommand {
+    /// A node's code, plan, operator, parents, evaluation, logs and scores.
+    Show {
+        node_id: String,
+        /// One JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        coordinator: CoordinatorArg,
+    },
 }
 
 #[derive(Subcommand)]

@@ -2,9 +2,12 @@
 //! binds or spawns; every error a user can cause ends in one line and a non-zero exit.
 
 mod args;
+mod client;
 mod cmd;
 mod image;
+mod progress;
 mod stack;
+mod sweep_file;
 mod units;
 
 use clap::Parser;

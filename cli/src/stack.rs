@@ -2,27 +2,49 @@
 //! loopback port and local workers, all in this process but talking real gRPC over TCP.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use nix::fcntl::{Flock, FlockArg};
 use randori_coordinator::private_postgres::PrivatePostgres;
 use randori_coordinator::{Coordinator, CoordinatorConfig};
 use randori_worker::resources::Resources;
 use randori_worker::sandbox::Limits;
 use randori_worker::{Worker, WorkerConfig};
+use sha2::{Digest, Sha256};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub struct StackOptions {
+    /// Local workers; they split the host's CPUs and memory between them.
     pub workers: u32,
     pub sandbox: String,
     pub image: String,
+    /// An existing Postgres instead of the private one.
+    pub database_url: Option<String>,
+    /// Where the coordinator listens (port 0: any free one).
+    pub listen: SocketAddr,
+}
+
+impl StackOptions {
+    /// One worker, a private Postgres, a loopback port.
+    pub fn local(workers: u32, sandbox: String, image: String) -> Self {
+        Self {
+            workers,
+            sandbox,
+            image,
+            database_url: None,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        }
+    }
 }
 
 pub struct Stack {
-    // Dropped last: the server stops after everything that uses it.
-    _postgres: PrivatePostgres,
+    // Dropped last: the server stops after everything that uses it, and the home's lock
+    // after the server.
+    _postgres: Option<PrivatePostgres>,
+    _home_lock: Option<Flock<std::fs::File>>,
     pub grpc_addr: SocketAddr,
     stop_coordinator: CancellationToken,
     stop_workers: CancellationToken,
@@ -38,21 +60,36 @@ pub fn randori_home() -> PathBuf {
 
 impl Stack {
     pub async fn start(opts: StackOptions) -> Result<Self> {
-        let home = randori_home();
-        let postgres = tokio::task::spawn_blocking(move || PrivatePostgres::start(&home))
-            .await?
-            .context("starting the private PostgreSQL (RANDORI_HOME points at its directory)")?;
-        postgres
-            .ensure_database(randori_coordinator::private_postgres::DATABASE)
-            .await
-            .context("creating the stack's database")?;
+        let (postgres, home_lock, database_url) = match opts.database_url.clone() {
+            Some(url) => (None, None, url),
+            None => {
+                let home = randori_home();
+                let lock = lock_home(&home)?;
+                let mut postgres = tokio::task::spawn_blocking(move || {
+                    PrivatePostgres::start(&home)
+                })
+                .await?
+                .context(
+                    "starting the private PostgreSQL (RANDORI_HOME points at its directory)",
+                )?;
+                // With the lock held, a server already running here was left by a stack that
+                // died (kill -9): this one stops it at the end.
+                postgres.take_ownership();
+                postgres
+                    .ensure_database(randori_coordinator::private_postgres::DATABASE)
+                    .await
+                    .context("creating the stack's database")?;
+                let url = postgres.url();
+                (Some(postgres), Some(lock), url)
+            }
+        };
         let coordinator = Coordinator::build(CoordinatorConfig::new(
-            postgres.url(),
-            "127.0.0.1:0".parse()?,
+            database_url,
+            opts.listen,
             opts.image.clone(),
         ))
         .await
-        .context("starting the coordinator")?;
+        .with_context(|| format!("starting the coordinator on {}", opts.listen))?;
         let grpc_addr = coordinator.local_addr()?;
         let stop_coordinator = CancellationToken::new();
         let stop_workers = CancellationToken::new();
@@ -63,18 +100,20 @@ impl Stack {
             }
         });
         let mut workers = Vec::new();
-        let host = host_resources();
+        let share = worker_share(&host_resources(), opts.workers.max(1));
         let hostname = nix::unistd::gethostname()
             .map(|h| h.to_string_lossy().into_owned())
             .unwrap_or_else(|_| "localhost".into());
+        let stack_id = stack_id(opts.database_url.as_deref());
         for i in 0..opts.workers.max(1) {
-            // Stable across runs, so that a later run removes what an interrupted one left.
-            let name = format!("{hostname}-embedded-{i}");
+            // Stable across runs of the same stack, so that a later run removes what an
+            // interrupted one left, and distinct between stacks sharing this Docker daemon.
+            let name = format!("{hostname}-embedded-{stack_id}-{i}");
             let config = WorkerConfig {
                 coordinator: format!("http://{grpc_addr}"),
                 jobs_dir: std::env::temp_dir().join("randori-jobs").join(&name),
                 name,
-                total: host.clone(),
+                total: share.clone(),
                 sandbox: opts.sandbox.clone(),
                 image: opts.image.clone(),
                 limits: Limits::default(),
@@ -91,6 +130,7 @@ impl Stack {
         }
         Ok(Self {
             _postgres: postgres,
+            _home_lock: home_lock,
             grpc_addr,
             stop_coordinator,
             stop_workers,
@@ -111,6 +151,94 @@ impl Stack {
         }
         self.stop_coordinator.cancel();
         let _ = tokio::time::timeout(Duration::from_secs(15), self.coordinator).await;
+    }
+}
+
+/// Names the stack by its database: the external URL, or the private one's home.
+fn stack_id(database_url: Option<&str>) -> String {
+    let key = match database_url {
+        Some(url) => url.to_owned(),
+        None => {
+            let home = randori_home();
+            std::fs::canonicalize(&home)
+                .unwrap_or(home)
+                .to_string_lossy()
+                .into_owned()
+        }
+    };
+    let digest = Sha256::digest(key.as_bytes());
+    digest[..3].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One stack per RANDORI_HOME at a time: the lock dies with its process, so a killed stack
+/// never blocks the next.
+fn lock_home(home: &Path) -> Result<Flock<std::fs::File>> {
+    std::fs::create_dir_all(home)
+        .with_context(|| format!("creating RANDORI_HOME {}", home.display()))?;
+    let path = home.join("stack.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|(_, e)| {
+        anyhow::anyhow!(
+            "another randori stack is using RANDORI_HOME {} ({e}); stop it, or set RANDORI_HOME to another directory",
+            home.display()
+        )
+    })
+}
+
+/// What one node evaluation asks for, and what the user called each quantity (a flag or a
+/// sweep-file key), for the error.
+pub struct Demand<'a> {
+    pub gpus: (u32, &'a str),
+    pub cpu_millis: (u32, &'a str),
+    pub memory_bytes: (u64, &'a str),
+}
+
+/// The embedded workers split this host: refuse what none of them could ever run, rather
+/// than wait for it forever.
+pub fn check_fits_one_worker(d: &Demand<'_>, workers: u32) -> Result<()> {
+    let share = worker_share(&host_resources(), workers.max(1));
+    let one_of = match workers {
+        0 | 1 => "the local worker".to_owned(),
+        n => format!("one of {n} local workers"),
+    };
+    if d.gpus.0 as usize > share.gpu_ids.len() {
+        anyhow::bail!(
+            "{} = {}: {one_of} has no GPUs; start `randori worker --gpus ...` on a GPU host and use --coordinator",
+            d.gpus.1,
+            d.gpus.0
+        );
+    }
+    if d.memory_bytes.0 > share.memory_bytes {
+        anyhow::bail!(
+            "{} = {} MiB is more than {one_of} has ({} MiB)",
+            d.memory_bytes.1,
+            d.memory_bytes.0 >> 20,
+            share.memory_bytes >> 20
+        );
+    }
+    if d.cpu_millis.0 > share.cpu_millis {
+        anyhow::bail!(
+            "{} = {} is more than {one_of} has ({} CPUs)",
+            d.cpu_millis.1,
+            f64::from(d.cpu_millis.0) / 1000.0,
+            f64::from(share.cpu_millis) / 1000.0
+        );
+    }
+    Ok(())
+}
+
+/// One of `n` equal shares of the host (at least one slot and one CPU each).
+fn worker_share(host: &Resources, n: u32) -> Resources {
+    Resources {
+        slots: (host.slots / n).max(1),
+        cpu_millis: (host.cpu_millis / n).max(1000),
+        memory_bytes: host.memory_bytes / u64::from(n),
+        gpu_ids: host.gpu_ids.clone(),
     }
 }
 

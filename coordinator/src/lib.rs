@@ -10,6 +10,7 @@ pub mod private_postgres;
 mod reaper;
 mod server;
 pub mod store;
+pub mod sweep_spec;
 pub mod tasks;
 mod wakeups;
 

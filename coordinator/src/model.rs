@@ -250,6 +250,9 @@ pub struct NewRun {
 pub struct RunRecord {
     pub id: Uuid,
     pub spec: NewRun,
+    /// The sweep it belongs to, if any, and that sweep's priority (0 without one).
+    pub sweep_id: Option<Uuid>,
+    pub priority: i32,
     pub state: String,
     pub error: Option<String>,
     pub selected_node: Option<Uuid>,

@@ -174,6 +174,13 @@ impl PrivatePostgres {
         }
     }
 
+    /// Makes this value stop the server when dropped even though it found it running: for a
+    /// caller that knows the server is an orphan (its starter died), e.g. one holding the
+    /// home's lock.
+    pub fn take_ownership(&mut self) {
+        self.owned = true;
+    }
+
     pub fn stop(&mut self) {
         if self.owned {
             let data = self.data_dir.to_string_lossy().into_owned();

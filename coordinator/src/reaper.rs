@@ -15,7 +15,7 @@ pub async fn run(store: JobStore, lease_ttl: Duration, cancel: CancellationToken
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(interval) => {}
         }
-        match store.job_reap_expired().await {
+        match store.job_reap(None).await {
             Ok(report) => {
                 for id in &report.requeued {
                     tracing::warn!(job_id = %id, "lease expired; job requeued");

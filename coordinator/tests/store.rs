@@ -8,12 +8,14 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use randori_coordinator::Error;
+use randori_coordinator::model::NewRunNode;
 use randori_coordinator::model::{
     JobState, LeaseToken, NewEval, NodeGrade, NodeStatus, Outcome, Requirements, Resources,
     WorkerRegistration,
 };
 use randori_coordinator::private_postgres::PrivatePostgres;
-use randori_coordinator::store::JobStore;
+use randori_coordinator::store::{JobStore, NewSweep};
+use randori_coordinator::sweep_spec::{Budget, NodeResources, SweepSpec};
 use uuid::Uuid;
 
 const TTL: Duration = Duration::from_secs(1);
@@ -142,7 +144,7 @@ async fn reports_are_fenced_by_the_lease_epoch() {
 
     // The lease runs out: the reaper requeues it and the next lease gets a new epoch.
     tokio::time::sleep(TTL + Duration::from_millis(300)).await;
-    let reaped = s.job_reap_expired().await.unwrap();
+    let reaped = s.job_reap(None).await.unwrap();
     assert_eq!(reaped.requeued, vec![job]);
     assert_eq!(
         s.job_heartbeat(w, &[first], TTL).await.unwrap(),
@@ -218,7 +220,7 @@ async fn attempts_are_bounded_and_release_does_not_count() {
     let l = s.job_lease_many(w, &free, 1, TTL).await.unwrap().remove(0);
     assert_eq!((l.attempt, l.epoch), (2, 3));
     tokio::time::sleep(TTL + Duration::from_millis(300)).await;
-    assert_eq!(s.job_reap_expired().await.unwrap().failed, vec![job]);
+    assert_eq!(s.job_reap(None).await.unwrap().failed, vec![job]);
     let view = s.job_get(job).await.unwrap();
     assert_eq!(view.state, JobState::Failed);
     assert_eq!(view.node_status, NodeStatus::Buggy);
@@ -313,4 +315,241 @@ async fn concurrent_leasers_never_share_a_job() {
     let distinct: HashSet<Uuid> = seen.iter().map(|t| t.job_id).collect();
     assert_eq!(distinct, all);
     assert!(seen.iter().all(|t| t.epoch == 1));
+}
+
+fn sweep_spec(name: &str, seeds: Vec<u64>, max_nodes: u32) -> SweepSpec {
+    SweepSpec {
+        name: name.into(),
+        tasks: vec!["/tasks/t".into()],
+        policies: vec!["greedy".into()],
+        seeds,
+        priority: 0,
+        budget: Budget {
+            max_nodes,
+            ..Budget::default()
+        },
+        resources: NodeResources {
+            gpus: 0,
+            cpu_millis: 2000,
+            memory_bytes: 1 << 30,
+        },
+        operator: serde_json::json!({}),
+        policy: serde_json::json!({}),
+    }
+}
+
+async fn submit_sweep(s: &JobStore, spec: &SweepSpec) -> Uuid {
+    s.sweep_submit(&NewSweep {
+        spec,
+        task_ids: vec!["t".into()],
+    })
+    .await
+    .unwrap()
+    .id
+}
+
+/// Adds a node to a run and evaluates it: `grade` None makes it buggy.
+async fn evaluated_node(
+    s: &JobStore,
+    worker: Uuid,
+    run: Uuid,
+    step: u32,
+    grade: Option<NodeGrade>,
+) -> Uuid {
+    let record = s.run_get(run).await.unwrap();
+    let node = NewRunNode {
+        run_id: run,
+        step,
+        operator: "draft".into(),
+        parent_ids: vec![],
+        code: format!("print({step})"),
+        plan: String::new(),
+    };
+    assert!(s.run_node_insert(&record, &node, "/data", 1).await.unwrap());
+    let leased = s
+        .job_lease_many(worker, &resources(1, 4000, 8, &[]), 1, TTL)
+        .await
+        .unwrap();
+    let job = &leased[0];
+    let outcome = Outcome {
+        duration_ms: 1500,
+        ..ok_outcome()
+    };
+    s.job_complete(
+        LeaseToken {
+            job_id: job.job_id,
+            epoch: job.epoch,
+        },
+        &outcome,
+        Some(b"id,y\n"),
+        grade.as_ref(),
+    )
+    .await
+    .unwrap();
+    job.node_id
+}
+
+#[tokio::test]
+async fn report_facts_follow_the_stored_nodes() {
+    let s = store("sweep_report").await;
+    let w = register(&s, "w", resources(1, 4000, 8, &[])).await;
+    let sweep = submit_sweep(&s, &sweep_spec("r", vec![0, 1], 3)).await;
+    let runs = s.sweep_run_counts(sweep).await.unwrap();
+    let (a, b) = (runs[0].id, runs[1].id);
+    // Run a: lower is better; val 0.3 (gold) and 0.2 (no medal), one buggy node.
+    let lower = |val: f64, test: f64, medal: &str| NodeGrade {
+        val_score: Some(val),
+        test_score: Some(test),
+        medal: medal.into(),
+        is_lower_better: true,
+        ..graded()
+    };
+    let a0 = evaluated_node(&s, w, a, 0, Some(lower(0.3, 0.1, "gold"))).await;
+    let a1 = evaluated_node(&s, w, a, 1, Some(lower(0.2, 0.4, "none"))).await;
+    evaluated_node(&s, w, a, 2, None).await;
+    // The final pick is the best validation score (a1); the oracle the best test score (a0).
+    s.run_finish(a, "completed", None, Some(a1), Some(a0))
+        .await
+        .unwrap();
+    // Run b: one bronze node, still running.
+    evaluated_node(&s, w, b, 0, Some(graded())).await;
+
+    let facts = s.sweep_report_runs(sweep).await.unwrap();
+    let fa = facts.iter().find(|f| f.id == a.to_string()).unwrap();
+    assert_eq!((fa.nodes, fa.nodes_ok, fa.nodes_buggy), (3, 2, 1));
+    assert_eq!(fa.best_val, Some(0.2), "lower is better");
+    assert_eq!(fa.selected.as_ref().unwrap().medal, "none");
+    assert_eq!(fa.oracle.as_ref().unwrap().medal, "gold");
+    // 3 evaluations of 1.5 s on 2 CPUs.
+    assert!((fa.cpu_seconds - 9.0).abs() < 1e-9, "{}", fa.cpu_seconds);
+    let fb = facts.iter().find(|f| f.id == b.to_string()).unwrap();
+    assert_eq!(fb.best_val, Some(0.9));
+    assert!(fb.selected.is_none());
+
+    let report = randori_report::build(
+        randori_report::SweepInfo {
+            id: sweep.to_string(),
+            name: "r".into(),
+            state: "running".into(),
+            created_at: String::new(),
+        },
+        facts,
+    );
+    let row = &report.rows[0];
+    assert_eq!(row.runs, 2);
+    // Neither run's selection has a medal; run a's oracle has gold: 1 of 2.
+    assert_eq!(row.any_medal_pct, 0.0);
+    assert_eq!(row.oracle_any_medal_pct, 50.0);
+    assert_eq!(row.made_submission_pct, 50.0);
+    assert!((row.mean_best_val.unwrap() - 0.55).abs() < 1e-9);
+
+    // The sweep completes with its last run.
+    s.run_finish(b, "completed", None, None, None)
+        .await
+        .unwrap();
+    assert_eq!(s.sweep_get(sweep).await.unwrap().state, "completed");
+}
+
+#[tokio::test]
+async fn submitting_the_same_sweep_twice_finds_the_first() {
+    let s = store("sweep_twice").await;
+    let spec = sweep_spec("twice", vec![0, 1, 2], 5);
+    let first = s
+        .sweep_submit(&NewSweep {
+            spec: &spec,
+            task_ids: vec!["t".into()],
+        })
+        .await
+        .unwrap();
+    let second = s
+        .sweep_submit(&NewSweep {
+            spec: &spec,
+            task_ids: vec!["t".into()],
+        })
+        .await
+        .unwrap();
+    assert!(!first.existing && second.existing);
+    assert_eq!((first.id, first.runs), (second.id, second.runs));
+    assert_eq!(s.sweep_list().await.unwrap().len(), 1);
+}
+
+/// Not a timed assertion: prints how long a 1,000-run sweep takes to submit and to count.
+#[tokio::test]
+async fn a_sweep_of_1000_runs_is_stored_in_one_transaction() {
+    let s = store("sweep_1000").await;
+    let spec = sweep_spec("thousand", (0..1000).collect(), 20);
+    let started = std::time::Instant::now();
+    let id = submit_sweep(&s, &spec).await;
+    let submit = started.elapsed();
+    let started = std::time::Instant::now();
+    let runs = s.sweep_run_counts(id).await.unwrap();
+    let count = started.elapsed();
+    assert_eq!(runs.len(), 1000);
+    assert!(runs.iter().all(|r| r.state == "running" && r.nodes == 0));
+    println!("1000-run sweep: submit {submit:?}, status counts {count:?}");
+}
+
+#[tokio::test]
+async fn paused_sweeps_wait_and_equal_sweeps_take_turns() {
+    let s = store("sweep_turns").await;
+    let w = register(&s, "w", resources(1, 4000, 8, &[])).await;
+    let big = submit_sweep(&s, &sweep_spec("big", (0..6).collect(), 1)).await;
+    let small = submit_sweep(&s, &sweep_spec("small", vec![0, 1], 1)).await;
+    for sweep in [big, small] {
+        for run in s.sweep_run_counts(sweep).await.unwrap() {
+            let record = s.run_get(run.id).await.unwrap();
+            let node = NewRunNode {
+                run_id: run.id,
+                step: 0,
+                operator: "draft".into(),
+                parent_ids: vec![],
+                code: String::new(),
+                plan: String::new(),
+            };
+            s.run_node_insert(&record, &node, "/data", 1).await.unwrap();
+        }
+    }
+    s.sweep_pause(small).await.unwrap();
+    let mut order = Vec::new();
+    let lease_one = async |order: &mut Vec<Uuid>| {
+        let leased = s
+            .job_lease_many(w, &resources(1, 4000, 8, &[]), 1, TTL)
+            .await
+            .unwrap();
+        let job = &leased[0];
+        s.job_complete(
+            LeaseToken {
+                job_id: job.job_id,
+                epoch: job.epoch,
+            },
+            &ok_outcome(),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+        order.push(job.node_id);
+    };
+    lease_one(&mut order).await;
+    s.sweep_resume(small).await.unwrap();
+    for _ in 0..3 {
+        lease_one(&mut order).await;
+    }
+    let sweep_of = |node: &Uuid| {
+        let node = *node;
+        let s = s.clone();
+        async move {
+            let (_, run, _) = s.node_get(node).await.unwrap();
+            s.run_get(run.unwrap()).await.unwrap().sweep_id.unwrap()
+        }
+    };
+    let mut sweeps = Vec::new();
+    for n in &order {
+        sweeps.push(sweep_of(n).await);
+    }
+    // While paused, the small sweep waits; resumed, it takes turns with the older big one
+    // (first come, first served would give the big one all four).
+    // While paused, the small sweep waits; resumed, its service starts level with the big
+    // one's, and they take turns (first come, first served would give the big one all four).
+    assert_eq!(sweeps, vec![big, big, small, big]);
 }

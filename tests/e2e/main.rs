@@ -9,3 +9,5 @@ mod hostile;
 mod leases;
 mod llm_runs;
 mod runs;
+mod sweep_run;
+mod sweeps;

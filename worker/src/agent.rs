@@ -170,7 +170,7 @@ impl Worker {
         let parts = self.clone_parts();
         let mut backoff = Backoff::new();
         loop {
-            match parts.register_once(shared).await {
+            match parts.register_once(shared, true).await {
                 Ok(ttl) => return Some(ttl),
                 Err(e) => tracing::warn!(error = %e, "registering with the coordinator; retrying"),
             }
@@ -232,7 +232,7 @@ impl Worker {
                 }
                 Err(status) if status.code() == tonic::Code::NotFound => {
                     tracing::warn!("the coordinator does not know this worker; registering again");
-                    let _ = parts.register_once(shared).await;
+                    let _ = parts.register_once(shared, false).await;
                 }
                 Err(status) => {
                     tracing::warn!(error = %status, "leasing; retrying");
@@ -255,8 +255,9 @@ struct Parts {
 }
 
 impl Parts {
-    /// Registers once; returns the heartbeat interval the coordinator asks for.
-    async fn register_once(&self, shared: &Shared) -> Result<Duration> {
+    /// Registers once; returns the heartbeat interval the coordinator asks for. `fresh_start`:
+    /// this process has never held a lease.
+    async fn register_once(&self, shared: &Shared, fresh_start: bool) -> Result<Duration> {
         let hostname = nix::unistd::gethostname()
             .map(|h| h.to_string_lossy().into_owned())
             .unwrap_or_default();
@@ -269,6 +270,7 @@ impl Parts {
                 total: Some(resources_to_pb(&self.config.total)),
                 version: env!("CARGO_PKG_VERSION").to_owned(),
                 sandbox: self.sandbox.kind().to_owned(),
+                fresh_start,
             })
             .await?
             .into_inner();
@@ -524,7 +526,7 @@ impl Parts {
                 }
                 Err(s) if s.code() == tonic::Code::NotFound => {
                     tracing::warn!("the coordinator does not know this worker; registering again");
-                    let _ = self.register_once(&shared).await;
+                    let _ = self.register_once(&shared, false).await;
                 }
                 Err(s) => tracing::warn!(error = %s, "heartbeat failed; running jobs continue"),
             }

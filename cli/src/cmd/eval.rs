@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use randori_coordinator::tasks::Task;
 use randori_proto::v1 as pb;
-use randori_proto::v1::control_service_client::ControlServiceClient;
 use serde_json::json;
 
 use crate::args::EvalArgs;
@@ -32,17 +31,19 @@ pub async fn run(a: EvalArgs) -> Result<ExitCode> {
     let result = match &a.coordinator {
         Some(url) => submit_and_wait(url, request).await,
         None => {
-            check_fits_this_host(&a)?;
+            crate::stack::check_fits_one_worker(
+                &crate::stack::Demand {
+                    gpus: (a.gpus, "--gpus"),
+                    cpu_millis: (a.cpus, "--cpus"),
+                    memory_bytes: (a.memory, "--memory"),
+                },
+                1,
+            )?;
             let image = a.image.clone().unwrap_or_else(image::default_tag);
             if a.sandbox == "docker" {
                 image::ensure(&image, false)?;
             }
-            let stack = Stack::start(StackOptions {
-                workers: 1,
-                sandbox: a.sandbox.clone(),
-                image,
-            })
-            .await?;
+            let stack = Stack::start(StackOptions::local(1, a.sandbox.clone(), image)).await?;
             let result = submit_and_wait(&stack.url(), request).await;
             stack.shutdown().await;
             result
@@ -52,40 +53,8 @@ pub async fn run(a: EvalArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The private stack's worker owns this host: refuse what it could never run, rather than
-/// wait for it forever.
-fn check_fits_this_host(a: &EvalArgs) -> Result<()> {
-    let host = crate::stack::host_resources();
-    if a.gpus as usize > host.gpu_ids.len() {
-        bail!(
-            "--gpus {}: the private stack's worker has no GPUs; start `randori worker --gpus ...` and pass --coordinator",
-            a.gpus
-        );
-    }
-    if a.memory > host.memory_bytes {
-        bail!(
-            "--memory {} MiB is more than this host offers ({} MiB)",
-            a.memory >> 20,
-            host.memory_bytes >> 20
-        );
-    }
-    if a.cpus > host.cpu_millis {
-        bail!(
-            "--cpus {}: this host has {} CPUs",
-            f64::from(a.cpus) / 1000.0,
-            host.cpu_millis / 1000
-        );
-    }
-    Ok(())
-}
-
 async fn submit_and_wait(url: &str, request: pb::SubmitEvalRequest) -> Result<pb::GetEvalResponse> {
-    let mut client = ControlServiceClient::connect(url.to_owned())
-        .await
-        .with_context(|| {
-            format!("cannot reach the coordinator at {url}; start one or drop --coordinator")
-        })?
-        .max_decoding_message_size(randori_proto::MAX_MESSAGE_BYTES);
+    let mut client = crate::client::connect(url).await?;
     let submitted = client.submit_eval(request).await?.into_inner();
     let mut warned = false;
     loop {

@@ -1,7 +1,11 @@
 mod coordinator;
 mod eval;
 mod image;
+mod node;
+mod run;
+mod sweep;
 mod task;
+mod views;
 mod worker;
 
 use std::process::ExitCode;
@@ -12,6 +16,11 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Coordinator(a) => coordinator::run(a).await,
         Command::Worker(a) => worker::run(a).await,
+        Command::Run(a) => run::run(a).await,
+        Command::Up(a) => run::up(a).await,
+        Command::Sweep(c) => sweep::run(c).await,
+        Command::Tree(a) => views::tree(&a.coordinator.url, &a.run_id, a.format).await,
+        Command::Node(c) => node::run(c).await,
         Command::Eval(a) => eval::run(a).await,
         Command::Image(c) => image::run(c),
         Command::Task(c) => task::run(c),

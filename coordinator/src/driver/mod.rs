@@ -65,9 +65,11 @@ impl Supervisor {
                 }
                 Err(e) => tracing::warn!(error = %e, "claiming runs"),
             }
+            // Renew in time; claim at once when runs are submitted, paused or resumed.
             tokio::select! {
                 _ = cancel.cancelled() => break,
                 _ = tokio::time::sleep(self.run_lease_ttl / 3) => {}
+                _ = self.wakeups.runs_changed.notified() => {}
             }
         }
         for (_, (task, stop)) in driving {

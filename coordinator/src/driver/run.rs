@@ -88,16 +88,18 @@ impl RunDriver {
         let lower_is_better = loaded.grader.leaderboard.lower_is_better();
         tracing::info!(run_id = %run.id, policy = %run.spec.policy, task = %run.spec.task_id, "driving run");
 
-        let mut ended = self.wakeups.job_ended.subscribe();
+        let mut evaluated = self.wakeups.run_node.subscribe();
+        // The wall budget counts from the run's creation, by the database clock.
+        let deadline = tokio::time::Instant::now()
+            + Duration::from_millis(run.spec.max_wall_ms.saturating_sub(run.age_ms));
         loop {
             if cancel.is_cancelled() {
                 return Ok(());
             }
             let nodes = self.store.run_nodes(run.id).await?;
             let stored = stored_nodes(&nodes)?;
-            let age_ms = self.store.run_get(run.id).await?.age_ms;
             let budget_left =
-                (nodes.len() as u32) < run.spec.max_nodes && age_ms < run.spec.max_wall_ms;
+                (nodes.len() as u32) < run.spec.max_nodes && tokio::time::Instant::now() < deadline;
             let step = match budget_left {
                 true => self.decide(
                     &stored,
@@ -129,14 +131,25 @@ impl RunDriver {
                         .await?
                     {
                         tracing::info!(run_id = %run.id, step = node.step, operator = %node.operator, "node created");
+                    } else if self.store.run_get(run.id).await?.state != "running" {
+                        // Paused or cancelled under us: the supervisor stops this driver.
+                        return Ok(());
                     }
                 }
                 None => {
-                    // Wait for an evaluation to end (or poll, in case a notification is lost).
-                    tokio::select! {
-                        _ = ended.recv() => {}
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                        _ = cancel.cancelled() => return Ok(()),
+                    // Wait for one of this run's evaluations to end, or poll (a notification
+                    // can be lost, and the wall budget can run out while waiting).
+                    let poll = tokio::time::sleep(Duration::from_secs(5));
+                    tokio::pin!(poll);
+                    loop {
+                        tokio::select! {
+                            msg = evaluated.recv() => match msg {
+                                Ok(id) if id != run.id => continue,
+                                _ => break,
+                            },
+                            _ = &mut poll => break,
+                            _ = cancel.cancelled() => return Ok(()),
+                        }
                     }
                 }
             }

@@ -6,8 +6,8 @@ use randori_proto::v1 as pb;
 use randori_proto::v1::control_service_server::ControlService;
 use tonic::{Request, Response, Status};
 
-use super::convert;
 use super::status_from;
+use super::{convert, sweeps};
 use crate::grading::Graders;
 use crate::model::{NewEval, NewRun};
 use crate::store::JobStore;
@@ -74,19 +74,7 @@ impl ControlService for ControlApi {
             let job = self.store.job_get(job_id).await.map_err(status_from)?;
             let now = tokio::time::Instant::now();
             if job.state.is_final() || now >= deadline {
-                return Ok(Response::new(pb::GetEvalResponse {
-                    node_id: job.node_id.to_string(),
-                    job_id: job.job_id.to_string(),
-                    state: convert::job_state_to_pb(job.state).into(),
-                    attempts: job.attempts,
-                    outcome: job
-                        .outcome
-                        .map(|o| convert::outcome_to_pb(o, job.submission)),
-                    error: job.error.unwrap_or_default(),
-                    worker_name: job.worker_name.unwrap_or_default(),
-                    node_status: job.node_status.as_str().to_owned(),
-                    grade: job.grade.map(convert::grade_to_pb),
-                }));
+                return Ok(Response::new(convert::eval_to_pb(job)));
             }
             let nap = (deadline - now).min(self.poll_interval);
             tokio::select! {
@@ -153,27 +141,23 @@ impl ControlService for ControlApi {
         let run = self.store.run_get(id).await.map_err(status_from)?;
         let nodes = self.store.run_nodes(id).await.map_err(status_from)?;
         let text = |u: Option<uuid::Uuid>| u.map(|u| u.to_string()).unwrap_or_default();
+        // Every graded node carries its task's direction.
+        let lower_is_better = nodes
+            .iter()
+            .find_map(|n| n.grade.as_ref().map(|g| g.is_lower_better))
+            .unwrap_or(false);
         Ok(Response::new(pb::GetRunResponse {
             run_id: id.to_string(),
             state: run.state,
             error: run.error.unwrap_or_default(),
             selected_node: text(run.selected_node),
             oracle_node: text(run.oracle_node),
-            nodes: nodes
-                .into_iter()
-                .map(|n| pb::RunNode {
-                    node_id: n.id.to_string(),
-                    step: n.step,
-                    operator: n.operator,
-                    parent_ids: n.parent_ids.iter().map(|p| p.to_string()).collect(),
-                    status: n.status.as_str().to_owned(),
-                    val_score: n.val_score,
-                    test_score: n.test_score,
-                    medal: n.medal.unwrap_or_default(),
-                    plan: n.plan,
-                    code: n.code,
-                })
-                .collect(),
+            nodes: nodes.into_iter().map(convert::run_node_to_pb).collect(),
+            task_id: run.spec.task_id,
+            policy: run.spec.policy,
+            seed: run.spec.seed,
+            sweep_id: text(run.sweep_id),
+            lower_is_better,
         }))
     }
 
@@ -185,5 +169,85 @@ impl ControlService for ControlApi {
         Ok(Response::new(pb::ListWorkersResponse {
             workers: workers.into_iter().map(convert::worker_to_pb).collect(),
         }))
+    }
+
+    async fn get_node(
+        &self,
+        request: Request<pb::GetNodeRequest>,
+    ) -> Result<Response<pb::GetNodeResponse>, Status> {
+        let id = convert::uuid("node_id", &request.into_inner().node_id).map_err(status_from)?;
+        let (node, run_id, job_id) = self.store.node_get(id).await.map_err(status_from)?;
+        let job = self.store.job_get(job_id).await.map_err(status_from)?;
+        Ok(Response::new(pb::GetNodeResponse {
+            run_id: run_id.map(|r| r.to_string()).unwrap_or_default(),
+            node: Some(convert::run_node_to_pb(node)),
+            evaluation: Some(convert::eval_to_pb(job)),
+        }))
+    }
+
+    async fn submit_sweep(
+        &self,
+        request: Request<pb::SubmitSweepRequest>,
+    ) -> Result<Response<pb::SubmitSweepResponse>, Status> {
+        let r = request.into_inner();
+        sweeps::submit(&self.store, &self.graders, &r.spec_json)
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_sweeps(
+        &self,
+        _request: Request<pb::ListSweepsRequest>,
+    ) -> Result<Response<pb::ListSweepsResponse>, Status> {
+        sweeps::list(&self.store).await.map(Response::new)
+    }
+
+    async fn get_sweep_status(
+        &self,
+        request: Request<pb::GetSweepStatusRequest>,
+    ) -> Result<Response<pb::SweepStatus>, Status> {
+        let r = request.into_inner();
+        sweeps::status(&self.store, &r.sweep_id, !r.summary_only)
+            .await
+            .map(Response::new)
+    }
+
+    async fn cancel_sweep(
+        &self,
+        request: Request<pb::SweepRequest>,
+    ) -> Result<Response<pb::SweepStatus>, Status> {
+        let id = request.into_inner().sweep_id;
+        sweeps::change(&self.store, &id, sweeps::Change::Cancel)
+            .await
+            .map(Response::new)
+    }
+
+    async fn pause_sweep(
+        &self,
+        request: Request<pb::SweepRequest>,
+    ) -> Result<Response<pb::SweepStatus>, Status> {
+        let id = request.into_inner().sweep_id;
+        sweeps::change(&self.store, &id, sweeps::Change::Pause)
+            .await
+            .map(Response::new)
+    }
+
+    async fn resume_sweep(
+        &self,
+        request: Request<pb::SweepRequest>,
+    ) -> Result<Response<pb::SweepStatus>, Status> {
+        let id = request.into_inner().sweep_id;
+        sweeps::change(&self.store, &id, sweeps::Change::Resume)
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_sweep_report(
+        &self,
+        request: Request<pb::GetSweepReportRequest>,
+    ) -> Result<Response<pb::GetSweepReportResponse>, Status> {
+        let id = request.into_inner().sweep_id;
+        let report_json = sweeps::report(&self.store, &id).await?;
+        Ok(Response::new(pb::GetSweepReportResponse { report_json }))
     }
 }

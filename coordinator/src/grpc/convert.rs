@@ -4,7 +4,9 @@ use randori_proto::v1 as pb;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::model::{JobState, LeasedJob, NodeGrade, Outcome, Requirements, Resources, WorkerView};
+use crate::model::{
+    JobState, JobView, LeasedJob, NodeGrade, Outcome, Requirements, Resources, RunNode, WorkerView,
+};
 
 pub fn uuid(field: &str, s: &str) -> Result<Uuid> {
     s.parse()
@@ -157,5 +159,34 @@ pub fn worker_to_pb(w: WorkerView) -> pb::WorkerInfo {
         total: Some(resources_to_pb(&w.total)),
         leased_jobs: w.leased_jobs,
         last_heartbeat_unix_ms: w.last_heartbeat_unix_ms,
+    }
+}
+
+pub fn eval_to_pb(job: JobView) -> pb::GetEvalResponse {
+    pb::GetEvalResponse {
+        node_id: job.node_id.to_string(),
+        job_id: job.job_id.to_string(),
+        state: job_state_to_pb(job.state).into(),
+        attempts: job.attempts,
+        outcome: job.outcome.map(|o| outcome_to_pb(o, job.submission)),
+        error: job.error.unwrap_or_default(),
+        worker_name: job.worker_name.unwrap_or_default(),
+        node_status: job.node_status.as_str().to_owned(),
+        grade: job.grade.map(grade_to_pb),
+    }
+}
+
+pub fn run_node_to_pb(n: RunNode) -> pb::RunNode {
+    pb::RunNode {
+        node_id: n.id.to_string(),
+        step: n.step,
+        operator: n.operator,
+        parent_ids: n.parent_ids.iter().map(|p| p.to_string()).collect(),
+        status: n.status.as_str().to_owned(),
+        val_score: n.val_score,
+        test_score: n.test_score,
+        medal: n.medal.unwrap_or_default(),
+        plan: n.plan,
+        code: n.code,
     }
 }

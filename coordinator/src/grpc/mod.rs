@@ -2,6 +2,7 @@
 
 mod control_service;
 mod convert;
+mod sweeps;
 mod worker_service;
 
 pub use control_service::ControlApi;

@@ -76,6 +76,13 @@ impl WorkerService for WorkerApi {
             .await
             .map_err(status_from)?;
         tracing::info!(worker = %reg.name, worker_id = %id, total = ?reg.total, "worker registered");
+        if r.fresh_start {
+            let orphans = self.store.job_reap(Some(id)).await.map_err(status_from)?;
+            if !orphans.requeued.is_empty() || !orphans.failed.is_empty() {
+                tracing::warn!(worker = %reg.name, requeued = orphans.requeued.len(),
+                    failed = orphans.failed.len(), "worker restarted: its earlier leases handed back");
+            }
+        }
         Ok(Response::new(pb::RegisterResponse {
             worker_id: id.to_string(),
             lease_ttl_ms: self.lease_ttl.as_millis() as u64,

@@ -17,6 +17,9 @@ use crate::model::{
 };
 
 mod runs;
+mod sweeps;
+
+pub use sweeps::{NewSweep, Submitted, SweepRecord, SweepRunCounts};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
@@ -130,6 +133,7 @@ impl JobStore {
             .bind(&eval.task_id)
             .bind(&eval.data_dir)
             .bind(to_i32(eval.max_attempts)?)
+            .bind(None::<Uuid>)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -291,10 +295,12 @@ impl JobStore {
         }
     }
 
-    /// Requeues (or fails) every job whose lease expired.
-    pub async fn job_reap_expired(&self) -> Result<ReapReport> {
+    /// Requeues (or fails) every job whose lease expired, and with `restarted` every job that
+    /// worker still held (a restarted worker process holds none).
+    pub async fn job_reap(&self, restarted: Option<Uuid>) -> Result<ReapReport> {
         let mut tx = self.pool.begin().await?;
-        let rows = sqlx::query(include_str!("sql/job_reap_expired.sql"))
+        let rows = sqlx::query(include_str!("sql/job_reap.sql"))
+            .bind(restarted)
             .fetch_all(&mut *tx)
             .await?;
         let mut report = ReapReport::default();

@@ -71,6 +71,8 @@ impl JobStore {
                     timeout_ms: from_i64(r.get("node_timeout_ms"))?,
                 },
             },
+            sweep_id: r.get("sweep_id"),
+            priority: r.get("priority"),
             state: r.get("state"),
             error: r.get("error"),
             selected_node: r.get("selected_node"),
@@ -85,28 +87,17 @@ impl JobStore {
             .bind(run_id)
             .fetch_all(self.pool())
             .await?;
-        rows.iter()
-            .map(|r| {
-                let status: String = r.get("status");
-                let outcome: Option<sqlx::types::Json<Outcome>> = r.get("outcome");
-                let grade: Option<sqlx::types::Json<NodeGrade>> = r.get("grade");
-                Ok(RunNode {
-                    id: r.get("id"),
-                    step: from_i32(r.get("step"))?,
-                    operator: r.get("operator"),
-                    parent_ids: r.get("parent_ids"),
-                    status: NodeStatus::parse(&status)
-                        .ok_or_else(|| Error::Corrupt(format!("node status {status:?}")))?,
-                    val_score: r.get("val_score"),
-                    test_score: r.get("test_score"),
-                    medal: r.get("medal"),
-                    code: r.get("code"),
-                    plan: r.get("plan"),
-                    outcome: outcome.map(|o| o.0),
-                    grade: grade.map(|g| g.0),
-                })
-            })
-            .collect()
+        rows.iter().map(run_node).collect()
+    }
+
+    /// A node, the run it belongs to (None for a single evaluation) and its latest job.
+    pub async fn node_get(&self, node_id: Uuid) -> Result<(RunNode, Option<Uuid>, Uuid)> {
+        let row = sqlx::query(include_str!("sql/node_get.sql"))
+            .bind(node_id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("node {node_id}")))?;
+        Ok((run_node(&row)?, row.get("run_id"), row.get("job_id")))
     }
 
     /// Creates a run's node and the job that evaluates it, atomically; false when the step
@@ -139,7 +130,7 @@ impl JobStore {
         sqlx::query(include_str!("sql/job_insert.sql"))
             .bind(Uuid::now_v7())
             .bind(node_id)
-            .bind(0)
+            .bind(run.priority)
             .bind(to_i32(req.gpus)?)
             .bind(to_i32(req.cpu_millis)?)
             .bind(to_i64(req.memory_bytes)?)
@@ -147,12 +138,14 @@ impl JobStore {
             .bind(&run.spec.task_id)
             .bind(data_dir)
             .bind(to_i32(max_attempts)?)
+            .bind(run.sweep_id)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
         Ok(true)
     }
 
+    /// Ends a run and, when it was its sweep's last, the sweep.
     pub async fn run_finish(
         &self,
         run_id: Uuid,
@@ -161,14 +154,41 @@ impl JobStore {
         selected: Option<Uuid>,
         oracle: Option<Uuid>,
     ) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
         sqlx::query(include_str!("sql/run_finish.sql"))
             .bind(run_id)
             .bind(state)
             .bind(error)
             .bind(selected)
             .bind(oracle)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
+        sqlx::query(include_str!("sql/sweep_complete.sql"))
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
+}
+
+fn run_node(r: &sqlx::postgres::PgRow) -> Result<RunNode> {
+    let status: String = r.get("status");
+    let outcome: Option<sqlx::types::Json<Outcome>> = r.get("outcome");
+    let grade: Option<sqlx::types::Json<NodeGrade>> = r.get("grade");
+    Ok(RunNode {
+        id: r.get("id"),
+        step: from_i32(r.get("step"))?,
+        operator: r.get("operator"),
+        parent_ids: r.get("parent_ids"),
+        status: NodeStatus::parse(&status)
+            .ok_or_else(|| Error::Corrupt(format!("node status {status:?}")))?,
+        val_score: r.get("val_score"),
+        test_score: r.get("test_score"),
+        medal: r.get("medal"),
+        code: r.get("code"),
+        plan: r.get("plan"),
+        outcome: outcome.map(|o| o.0),
+        grade: grade.map(|g| g.0),
+    })
 }

@@ -1,5 +1,7 @@
-SELECT id, task_dir, task_id, policy, policy_config, operator_config, seed, max_nodes,
-       max_wall_ms, node_timeout_ms, parallelism, req_gpus, req_cpu_millis, req_memory_bytes,
-       state, error, selected_node, oracle_node,
-       (extract(epoch FROM now() - created_at) * 1000)::bigint AS age_ms
-FROM runs WHERE id = $1
+SELECT r.id, r.task_dir, r.task_id, r.policy, r.policy_config, r.operator_config, r.seed,
+       r.max_nodes, r.max_wall_ms, r.node_timeout_ms, r.parallelism, r.req_gpus,
+       r.req_cpu_millis, r.req_memory_bytes, r.state, r.error, r.selected_node, r.oracle_node,
+       r.sweep_id, coalesce(s.priority, 0) AS priority,
+       (extract(epoch FROM now() - r.created_at) * 1000)::bigint AS age_ms
+FROM runs r LEFT JOIN sweeps s ON s.id = r.sweep_id
+WHERE r.id = $1

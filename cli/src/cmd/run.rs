@@ -1,0 +1,91 @@
+//! `randori run SWEEP.toml` and `randori up`: the embedded all-in-one stack (Postgres,
+//! coordinator, local workers), either for one sweep (submit, watch, report) or kept running.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use randori_coordinator::sweep_spec::SweepSpec;
+
+use crate::args::{RunArgs, StackArgs, UpArgs};
+use crate::progress::{WatchOptions, watch};
+use crate::stack::{Stack, StackOptions};
+use crate::{client, image, sweep_file};
+
+/// Exit status after Ctrl-C, as shells report it.
+const INTERRUPTED: u8 = 130;
+
+pub async fn run(a: RunArgs) -> Result<ExitCode> {
+    // Everything the user wrote is checked before anything starts.
+    let spec = sweep_file::load(&a.file)?;
+    let r = &spec.resources;
+    crate::stack::check_fits_one_worker(
+        &crate::stack::Demand {
+            gpus: (r.gpus, "resources.gpus"),
+            cpu_millis: (r.cpu_millis, "resources.cpus"),
+            memory_bytes: (r.memory_bytes, "resources.memory"),
+        },
+        a.stack.workers,
+    )?;
+    let stack = start_stack(&a.stack, None).await?;
+    let url = stack.url();
+    let outcome = tokio::select! {
+        r = submit_watch_report(&url, &spec, a.json) => Some(r),
+        _ = super::terminated() => None,
+    };
+    stack.shutdown().await;
+    match outcome {
+        Some(r) => r.map(|()| ExitCode::SUCCESS),
+        None => {
+            eprintln!(
+                "interrupted: sweep {:?} is saved; run `randori run {}` again to resume it",
+                spec.name,
+                a.file.display()
+            );
+            Ok(ExitCode::from(INTERRUPTED))
+        }
+    }
+}
+
+pub async fn up(a: UpArgs) -> Result<ExitCode> {
+    let stack = start_stack(&a.stack, Some(a.listen)).await?;
+    eprintln!(
+        "randori is up: coordinator at {url} (export RANDORI_COORDINATOR={url}); Ctrl-C stops it",
+        url = stack.url()
+    );
+    super::terminated().await;
+    eprintln!("stopping: workers hand back running jobs, then the coordinator stops");
+    stack.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn start_stack(a: &StackArgs, listen: Option<std::net::SocketAddr>) -> Result<Stack> {
+    let image = a.image.clone().unwrap_or_else(image::default_tag);
+    if a.sandbox == "docker" {
+        image::ensure(&image, false)?;
+    }
+    let mut opts = StackOptions::local(a.workers, a.sandbox.clone(), image);
+    opts.database_url = a.database_url.clone();
+    if let Some(listen) = listen {
+        opts.listen = listen;
+    }
+    Stack::start(opts).await
+}
+
+/// Submits (or finds) the sweep, shows progress until it ends, prints the report.
+async fn submit_watch_report(url: &str, spec: &SweepSpec, as_json: bool) -> Result<()> {
+    let mut client = client::connect(url).await?;
+    let submitted = super::sweep::submit(&mut client, spec).await?;
+    watch(
+        &mut client,
+        &submitted.sweep_id,
+        WatchOptions { quiet: false },
+    )
+    .await?;
+    let report = super::views::fetch_report(&mut client, &submitted.sweep_id).await?;
+    if as_json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print!("{}", randori_report::render_table(&report));
+    }
+    Ok(())
+}

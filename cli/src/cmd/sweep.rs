@@ -1,0 +1,208 @@
+//! `randori sweep …`: submit, list, status, watch, cancel, pause, resume, report, against a
+//! running coordinator.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use randori_proto::v1 as pb;
+use serde_json::json;
+
+use crate::args::SweepCommand;
+use crate::client::{self, Client};
+use crate::progress::{WatchOptions, watch};
+use crate::sweep_file;
+use randori_coordinator::sweep_spec::SweepSpec;
+
+pub async fn run(command: SweepCommand) -> Result<ExitCode> {
+    match command {
+        SweepCommand::Submit { file, coordinator } => {
+            let spec = sweep_file::load(&file)?;
+            let mut c = client::connect(&coordinator.url).await?;
+            println!("{}", submit(&mut c, &spec).await?.sweep_id);
+        }
+        SweepCommand::List { coordinator } => {
+            let mut c = client::connect(&coordinator.url).await?;
+            let sweeps = c
+                .list_sweeps(pb::ListSweepsRequest {})
+                .await
+                .map_err(client::status_error)?
+                .into_inner()
+                .sweeps;
+            print_list(&sweeps);
+        }
+        SweepCommand::Status {
+            id,
+            json,
+            coordinator,
+        } => {
+            let mut c = client::connect(&coordinator.url).await?;
+            let s = status(&mut c, &id).await?;
+            if json {
+                println!("{}", status_json(&s));
+            } else {
+                print_status(&s);
+            }
+        }
+        SweepCommand::Watch { id, coordinator } => {
+            let mut c = client::connect(&coordinator.url).await?;
+            let s = watch(&mut c, &id, WatchOptions { quiet: false }).await?;
+            print_status(&s);
+        }
+        SweepCommand::Cancel { id, coordinator } => {
+            change(&coordinator.url, &id, Change::Cancel).await?
+        }
+        SweepCommand::Pause { id, coordinator } => {
+            change(&coordinator.url, &id, Change::Pause).await?
+        }
+        SweepCommand::Resume { id, coordinator } => {
+            change(&coordinator.url, &id, Change::Resume).await?
+        }
+        SweepCommand::Report {
+            id,
+            format,
+            coordinator,
+        } => {
+            return super::views::report(&coordinator.url, &id, format).await;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Submits a sweep (or finds the same one) and says which on stderr.
+pub async fn submit(c: &mut Client, spec: &SweepSpec) -> Result<pb::SubmitSweepResponse> {
+    let r = c
+        .submit_sweep(pb::SubmitSweepRequest {
+            spec_json: serde_json::to_string(spec)?,
+        })
+        .await
+        .map_err(client::status_error)
+        .context("submitting the sweep")?
+        .into_inner();
+    let what = if r.existing { "resuming" } else { "submitted" };
+    eprintln!(
+        "sweep {:?} {what}: {} ({} runs)",
+        spec.name, r.sweep_id, r.runs
+    );
+    Ok(r)
+}
+
+enum Change {
+    Cancel,
+    Pause,
+    Resume,
+}
+
+async fn change(url: &str, id: &str, change: Change) -> Result<()> {
+    let mut c = client::connect(url).await?;
+    let request = pb::SweepRequest {
+        sweep_id: id.to_owned(),
+    };
+    let status = match change {
+        Change::Cancel => c.cancel_sweep(request).await,
+        Change::Pause => c.pause_sweep(request).await,
+        Change::Resume => c.resume_sweep(request).await,
+    }
+    .map_err(client::status_error)?
+    .into_inner();
+    println!("sweep {id}: {}", status.state);
+    Ok(())
+}
+
+async fn status(c: &mut Client, id: &str) -> Result<pb::SweepStatus> {
+    Ok(c.get_sweep_status(pb::GetSweepStatusRequest {
+        sweep_id: id.to_owned(),
+        summary_only: true,
+    })
+    .await
+    .map_err(client::status_error)
+    .with_context(|| format!("sweep {id}"))?
+    .into_inner())
+}
+
+fn rfc3339(unix_ms: i64) -> Option<String> {
+    (unix_ms != 0)
+        .then(|| chrono::DateTime::from_timestamp_millis(unix_ms).map(|t| t.to_rfc3339()))
+        .flatten()
+}
+
+/// DESIGN.md's `sweep status --json` object.
+fn status_json(s: &pb::SweepStatus) -> serde_json::Value {
+    let r = s.runs.unwrap_or_default();
+    let n = s.nodes.unwrap_or_default();
+    let j = s.jobs.unwrap_or_default();
+    let m = s.medals.unwrap_or_default();
+    json!({
+        "id": s.id,
+        "name": s.name,
+        "state": s.state,
+        "priority": s.priority,
+        "created_at": rfc3339(s.created_at_unix_ms),
+        "finished_at": rfc3339(s.finished_at_unix_ms),
+        "runs": {"total": r.total, "pending": r.pending, "running": r.running, "paused": r.paused,
+                 "completed": r.completed, "failed": r.failed, "cancelled": r.cancelled},
+        "nodes": {"total": n.total, "ok": n.ok, "buggy": n.buggy, "pending": n.pending,
+                  "budget_left": s.nodes_budget_left},
+        "jobs": {"queued": j.queued, "leased": j.leased, "succeeded": j.succeeded,
+                 "failed": j.failed, "cancelled": j.cancelled},
+        "medals": {"gold": m.gold, "silver": m.silver, "bronze": m.bronze},
+    })
+}
+
+fn print_status(s: &pb::SweepStatus) {
+    let r = s.runs.unwrap_or_default();
+    let n = s.nodes.unwrap_or_default();
+    let j = s.jobs.unwrap_or_default();
+    let m = s.medals.unwrap_or_default();
+    println!(
+        "sweep {} ({}): {}, priority {}",
+        s.name, s.id, s.state, s.priority
+    );
+    println!(
+        "  runs   {} total: {} pending, {} running, {} paused, {} completed, {} failed, {} cancelled",
+        r.total, r.pending, r.running, r.paused, r.completed, r.failed, r.cancelled
+    );
+    println!(
+        "  nodes  {} total: {} ok, {} buggy, {} pending; {} more in the budget",
+        n.total, n.ok, n.buggy, n.pending, s.nodes_budget_left
+    );
+    println!(
+        "  jobs   {} queued, {} running, {} succeeded, {} failed, {} cancelled",
+        j.queued, j.leased, j.succeeded, j.failed, j.cancelled
+    );
+    println!(
+        "  medals {} gold, {} silver, {} bronze (selected nodes of completed runs)",
+        m.gold, m.silver, m.bronze
+    );
+}
+
+fn print_list(sweeps: &[pb::SweepStatus]) {
+    let rows: Vec<[String; 6]> = sweeps
+        .iter()
+        .map(|s| {
+            let r = s.runs.unwrap_or_default();
+            [
+                s.id.clone(),
+                s.name.clone(),
+                s.state.clone(),
+                s.priority.to_string(),
+                format!("{}/{}", r.completed + r.failed + r.cancelled, r.total),
+                rfc3339(s.created_at_unix_ms).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let header = ["id", "name", "state", "priority", "runs ended", "created"].map(str::to_owned);
+    let mut widths = header.clone().map(|h| h.len());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in std::iter::once(&header).chain(&rows) {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        println!("{}", cells.join("  ").trim_end());
+    }
+}

@@ -1,0 +1,254 @@
+//! The sweep calls of ControlService: submit (checked, idempotent), status, life cycle,
+//! report. The counting behind `sweep status` is a pure function of the per-run counts.
+
+use randori_proto::v1 as pb;
+use tonic::Status;
+use uuid::Uuid;
+
+use super::{convert, status_from};
+use crate::error::Error;
+use crate::grading::Graders;
+use crate::store::{JobStore, NewSweep, SweepRecord, SweepRunCounts};
+use crate::sweep_spec::SweepSpec;
+
+/// Checks a submitted spec completely (every task loads, every policy's and the operator's
+/// settings parse) before anything is stored, then stores it or finds the same one.
+pub async fn submit(
+    store: &JobStore,
+    graders: &Graders,
+    spec_json: &str,
+) -> Result<pb::SubmitSweepResponse, Status> {
+    let spec: SweepSpec = serde_json::from_str(spec_json)
+        .map_err(|e| Status::invalid_argument(format!("sweep spec: {e}")))?;
+    let problems = spec.problems();
+    if !problems.is_empty() {
+        return Err(Status::invalid_argument(problems.join("; ")));
+    }
+    for policy in &spec.policies {
+        crate::driver::check_run_settings(policy, &spec.policy, &spec.operator)
+            .map_err(status_from)?;
+    }
+    let graders = graders.clone();
+    let dirs = spec.tasks.clone();
+    let task_ids = tokio::task::spawn_blocking(move || {
+        dirs.iter()
+            .map(|d| {
+                graders
+                    .task(std::path::Path::new(d))
+                    .map(|t| t.task.id.clone())
+                    .map_err(|e| format!("task {d}: {e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await
+    .map_err(|e| Status::internal(e.to_string()))?
+    .map_err(Status::invalid_argument)?;
+    let submitted = store
+        .sweep_submit(&NewSweep {
+            spec: &spec,
+            task_ids,
+        })
+        .await
+        .map_err(status_from)?;
+    tracing::info!(sweep_id = %submitted.id, name = %spec.name, runs = submitted.runs,
+        existing = submitted.existing, "sweep submitted");
+    Ok(pb::SubmitSweepResponse {
+        sweep_id: submitted.id.to_string(),
+        existing: submitted.existing,
+        runs: submitted.runs,
+    })
+}
+
+pub async fn status(
+    store: &JobStore,
+    sweep_id: &str,
+    with_runs: bool,
+) -> Result<pb::SweepStatus, Status> {
+    let id = convert::uuid("sweep_id", sweep_id).map_err(status_from)?;
+    let sweep = store.sweep_get(id).await.map_err(status_from)?;
+    let runs = store.sweep_run_counts(id).await.map_err(status_from)?;
+    Ok(status_of(&sweep, &runs, with_runs))
+}
+
+pub async fn list(store: &JobStore) -> Result<pb::ListSweepsResponse, Status> {
+    let mut sweeps = Vec::new();
+    for sweep in store.sweep_list().await.map_err(status_from)? {
+        let runs = store
+            .sweep_run_counts(sweep.id)
+            .await
+            .map_err(status_from)?;
+        sweeps.push(status_of(&sweep, &runs, false));
+    }
+    Ok(pb::ListSweepsResponse { sweeps })
+}
+
+/// Which life-cycle change a client asked for.
+#[derive(Debug, Clone, Copy)]
+pub enum Change {
+    Pause,
+    Resume,
+    Cancel,
+}
+
+pub async fn change(
+    store: &JobStore,
+    sweep_id: &str,
+    change: Change,
+) -> Result<pb::SweepStatus, Status> {
+    let id = convert::uuid("sweep_id", sweep_id).map_err(status_from)?;
+    match change {
+        Change::Pause => store.sweep_pause(id).await,
+        Change::Resume => store.sweep_resume(id).await,
+        Change::Cancel => store.sweep_cancel(id).await,
+    }
+    .map_err(status_from)?;
+    tracing::info!(sweep_id = %id, ?change, "sweep changed");
+    status(store, sweep_id, false).await
+}
+
+pub async fn report(store: &JobStore, sweep_id: &str) -> Result<String, Status> {
+    let id: Uuid = convert::uuid("sweep_id", sweep_id).map_err(status_from)?;
+    let sweep = store.sweep_get(id).await.map_err(status_from)?;
+    let runs = store.sweep_report_runs(id).await.map_err(status_from)?;
+    let report = randori_report::build(
+        randori_report::SweepInfo {
+            id: sweep.id.to_string(),
+            name: sweep.name,
+            state: sweep.state,
+            created_at: sweep.created_at.to_rfc3339(),
+        },
+        runs,
+    );
+    serde_json::to_string(&report)
+        .map_err(|e| status_from(Error::Corrupt(format!("the report: {e}"))))
+}
+
+/// Sums the per-run counts. A run is pending while none of its evaluations has started or
+/// ended; the node budget left counts only runs that can still grow.
+pub fn status_of(sweep: &SweepRecord, runs: &[SweepRunCounts], with_runs: bool) -> pb::SweepStatus {
+    let mut r = pb::RunCounts::default();
+    let mut nodes = pb::NodeCounts::default();
+    let mut jobs = pb::JobCounts::default();
+    let mut medals = pb::MedalCounts::default();
+    let mut budget_left = 0u32;
+    for run in runs {
+        r.total += 1;
+        match run.state.as_str() {
+            "running" if run.ok + run.buggy + run.leased == 0 => r.pending += 1,
+            "running" => r.running += 1,
+            "paused" => r.paused += 1,
+            "completed" => r.completed += 1,
+            "failed" => r.failed += 1,
+            _ => r.cancelled += 1,
+        }
+        if matches!(run.state.as_str(), "running" | "paused") {
+            budget_left += run.max_nodes.saturating_sub(run.nodes);
+        }
+        nodes.total += run.nodes;
+        nodes.ok += run.ok;
+        nodes.buggy += run.buggy;
+        nodes.pending += run.nodes - run.ok - run.buggy;
+        jobs.queued += run.queued;
+        jobs.leased += run.leased;
+        jobs.succeeded += run.succeeded;
+        jobs.failed += run.failed;
+        jobs.cancelled += run.cancelled;
+        match run.selected_medal.as_deref() {
+            Some("gold") => medals.gold += 1,
+            Some("silver") => medals.silver += 1,
+            Some("bronze") => medals.bronze += 1,
+            _ => {}
+        }
+    }
+    let unix_ms = |t: chrono::DateTime<chrono::Utc>| t.timestamp_millis();
+    pb::SweepStatus {
+        id: sweep.id.to_string(),
+        name: sweep.name.clone(),
+        state: sweep.state.clone(),
+        priority: sweep.priority,
+        created_at_unix_ms: unix_ms(sweep.created_at),
+        finished_at_unix_ms: sweep.finished_at.map_or(0, unix_ms),
+        runs: Some(r),
+        nodes: Some(nodes),
+        jobs: Some(jobs),
+        medals: Some(medals),
+        nodes_budget_left: budget_left,
+        run_list: if with_runs {
+            runs.iter()
+                .map(|run| pb::SweepRun {
+                    id: run.id.to_string(),
+                    task_id: run.task_id.clone(),
+                    policy: run.policy.clone(),
+                    seed: run.seed,
+                    state: run.state.clone(),
+                    nodes: run.nodes,
+                    max_nodes: run.max_nodes,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(state: &str, nodes: u32, ok: u32, buggy: u32, leased: u32) -> SweepRunCounts {
+        SweepRunCounts {
+            state: state.into(),
+            max_nodes: 10,
+            nodes,
+            ok,
+            buggy,
+            leased,
+            queued: nodes - ok - buggy - leased,
+            succeeded: ok + buggy,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn status_sums_runs_nodes_jobs_and_medals() {
+        let sweep = SweepRecord {
+            id: Uuid::nil(),
+            name: "s".into(),
+            state: "running".into(),
+            priority: 0,
+            created_at: chrono::DateTime::from_timestamp_millis(1_000).unwrap(),
+            finished_at: None,
+        };
+        let mut done = run("completed", 10, 7, 3, 0);
+        done.selected_medal = Some("silver".into());
+        let runs = [
+            run("running", 1, 0, 0, 0), // pending: its only job is queued
+            run("running", 3, 1, 0, 1), // running
+            run("paused", 2, 1, 1, 0),  // paused
+            done,
+            run("cancelled", 4, 2, 0, 0),
+        ];
+        let s = status_of(&sweep, &runs, true);
+        let r = s.runs.unwrap();
+        assert_eq!(
+            (
+                r.total,
+                r.pending,
+                r.running,
+                r.paused,
+                r.completed,
+                r.cancelled
+            ),
+            (5, 1, 1, 1, 1, 1)
+        );
+        let n = s.nodes.unwrap();
+        assert_eq!((n.total, n.ok, n.buggy, n.pending), (20, 11, 4, 5));
+        let j = s.jobs.unwrap();
+        assert_eq!((j.queued, j.leased, j.succeeded), (4, 1, 15));
+        assert_eq!(s.medals.unwrap().silver, 1);
+        // Running and paused runs can still grow: (10-1) + (10-3) + (10-2).
+        assert_eq!(s.nodes_budget_left, 24);
+        assert_eq!(s.run_list.len(), 5);
+        assert_eq!(s.created_at_unix_ms, 1_000);
+    }
+}

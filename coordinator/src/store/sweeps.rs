@@ -1,0 +1,274 @@
+//! The store's queries about sweeps: submission (idempotent by fingerprint), life cycle,
+//! status counts and report facts.
+
+use chrono::{DateTime, Utc};
+use randori_report::{LlmUsage, NodeFacts, RunFacts};
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::{JobStore, from_i32, to_i32, to_i64};
+use crate::error::{Error, Result};
+use crate::model::NodeGrade;
+use crate::sweep_spec::SweepSpec;
+
+/// A checked sweep, ready to store: its spec and, per task directory, the task's id.
+pub struct NewSweep<'a> {
+    pub spec: &'a SweepSpec,
+    pub task_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SweepRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub state: String,
+    pub priority: i32,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// One run of a sweep with its node and job counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SweepRunCounts {
+    pub id: Uuid,
+    pub task_id: String,
+    pub policy: String,
+    pub seed: u64,
+    pub state: String,
+    pub max_nodes: u32,
+    pub nodes: u32,
+    pub ok: u32,
+    pub buggy: u32,
+    pub queued: u32,
+    pub leased: u32,
+    pub succeeded: u32,
+    pub failed: u32,
+    pub cancelled: u32,
+    pub selected_medal: Option<String>,
+}
+
+/// What submitting found or made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Submitted {
+    pub id: Uuid,
+    pub existing: bool,
+    pub runs: u32,
+}
+
+impl JobStore {
+    /// Stores a sweep and all its runs in one transaction, or finds the sweep the same spec
+    /// made before (running a sweep file again resumes it).
+    pub async fn sweep_submit(&self, sweep: &NewSweep<'_>) -> Result<Submitted> {
+        let spec = sweep.spec;
+        let fingerprint = spec.fingerprint();
+        let mut tx = self.pool().begin().await?;
+        let id = Uuid::now_v7();
+        let inserted = sqlx::query(include_str!("sql/sweep_insert.sql"))
+            .bind(id)
+            .bind(&spec.name)
+            .bind(&fingerprint)
+            .bind(sqlx::types::Json(spec))
+            .bind(spec.priority)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if inserted.is_none() {
+            tx.rollback().await?;
+            let row = sqlx::query(include_str!("sql/sweep_find.sql"))
+                .bind(&fingerprint)
+                .fetch_one(self.pool())
+                .await?;
+            return Ok(Submitted {
+                id: row.get("id"),
+                existing: true,
+                runs: u32::try_from(row.get::<i64, _>("runs")).unwrap_or(u32::MAX),
+            });
+        }
+        let task_id_of = |dir: &str| {
+            spec.tasks
+                .iter()
+                .position(|t| t == dir)
+                .and_then(|i| sweep.task_ids.get(i))
+                .cloned()
+                .ok_or_else(|| Error::InvalidArgument(format!("no task id for {dir}")))
+        };
+        let mut ids = Vec::new();
+        let mut dirs = Vec::new();
+        let mut task_ids = Vec::new();
+        let mut policies = Vec::new();
+        let mut seeds = Vec::new();
+        for run in spec.runs() {
+            ids.push(Uuid::now_v7());
+            dirs.push(run.task_dir.to_owned());
+            task_ids.push(task_id_of(run.task_dir)?);
+            policies.push(run.policy.to_owned());
+            // The seed's 64 bits, stored in a signed column.
+            seeds.push(run.seed as i64);
+        }
+        let b = &spec.budget;
+        let r = &spec.resources;
+        sqlx::query(include_str!("sql/sweep_runs_insert.sql"))
+            .bind(id)
+            .bind(&ids)
+            .bind(&dirs)
+            .bind(&task_ids)
+            .bind(&policies)
+            .bind(&seeds)
+            .bind(&spec.policy)
+            .bind(&spec.operator)
+            .bind(to_i32(b.max_nodes)?)
+            .bind(to_i64(b.max_wall_ms)?)
+            .bind(to_i64(b.node_timeout_ms)?)
+            .bind(to_i32(b.parallelism)?)
+            .bind(to_i32(r.gpus)?)
+            .bind(to_i32(r.cpu_millis)?)
+            .bind(to_i64(r.memory_bytes)?)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Submitted {
+            id,
+            existing: false,
+            runs: ids.len() as u32,
+        })
+    }
+
+    pub async fn sweep_get(&self, id: Uuid) -> Result<SweepRecord> {
+        let row = sqlx::query(include_str!("sql/sweep_get.sql"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("sweep {id}")))?;
+        Ok(sweep_record(&row))
+    }
+
+    /// Every sweep, newest first.
+    pub async fn sweep_list(&self) -> Result<Vec<SweepRecord>> {
+        let rows = sqlx::query(include_str!("sql/sweep_list.sql"))
+            .fetch_all(self.pool())
+            .await?;
+        Ok(rows.iter().map(sweep_record).collect())
+    }
+
+    pub async fn sweep_run_counts(&self, id: Uuid) -> Result<Vec<SweepRunCounts>> {
+        let rows = sqlx::query(include_str!("sql/sweep_run_counts.sql"))
+            .bind(id)
+            .fetch_all(self.pool())
+            .await?;
+        let count = |r: &sqlx::postgres::PgRow, c: &str| -> Result<u32> {
+            u32::try_from(r.get::<i64, _>(c)).map_err(|_| Error::Corrupt(format!("{c} count")))
+        };
+        rows.iter()
+            .map(|r| {
+                Ok(SweepRunCounts {
+                    id: r.get("id"),
+                    task_id: r.get("task_id"),
+                    policy: r.get("policy"),
+                    seed: r.get::<i64, _>("seed") as u64,
+                    state: r.get("state"),
+                    max_nodes: from_i32(r.get("max_nodes"))?,
+                    nodes: count(r, "nodes")?,
+                    ok: count(r, "ok")?,
+                    buggy: count(r, "buggy")?,
+                    queued: count(r, "queued")?,
+                    leased: count(r, "leased")?,
+                    succeeded: count(r, "succeeded")?,
+                    failed: count(r, "failed")?,
+                    cancelled: count(r, "cancelled")?,
+                    selected_medal: r.get("selected_medal"),
+                })
+            })
+            .collect()
+    }
+
+    /// Pauses a running sweep; an error names the state it is in otherwise.
+    pub async fn sweep_pause(&self, id: Uuid) -> Result<()> {
+        self.sweep_transition(id, include_str!("sql/sweep_pause.sql"), &["paused"])
+            .await
+    }
+
+    pub async fn sweep_resume(&self, id: Uuid) -> Result<()> {
+        self.sweep_transition(id, include_str!("sql/sweep_resume.sql"), &["running"])
+            .await
+    }
+
+    /// Cancels a sweep; cancelling one that already ended is an error, a cancelled one is not.
+    pub async fn sweep_cancel(&self, id: Uuid) -> Result<()> {
+        self.sweep_transition(id, include_str!("sql/sweep_cancel.sql"), &["cancelled"])
+            .await
+    }
+
+    async fn sweep_transition(&self, id: Uuid, sql: &str, to: &[&str]) -> Result<()> {
+        sqlx::query(sql).bind(id).execute(self.pool()).await?;
+        let now = self.sweep_get(id).await?;
+        if to.contains(&now.state.as_str()) {
+            Ok(())
+        } else {
+            Err(Error::InvalidArgument(format!(
+                "sweep {id} is {}, so it cannot become {}",
+                now.state, to[0]
+            )))
+        }
+    }
+
+    /// The facts a report aggregates, one per run of the sweep.
+    pub async fn sweep_report_runs(&self, id: Uuid) -> Result<Vec<RunFacts>> {
+        let rows = sqlx::query(include_str!("sql/sweep_report_runs.sql"))
+            .bind(id)
+            .fetch_all(self.pool())
+            .await?;
+        let count = |r: &sqlx::postgres::PgRow, c: &str| -> u64 {
+            u64::try_from(r.get::<i64, _>(c)).unwrap_or(0)
+        };
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let node = |c: &str| {
+                    r.get::<Option<sqlx::types::Json<NodeGrade>>, _>(c)
+                        .map(|g| node_facts(&g.0))
+                };
+                RunFacts {
+                    id: r.get::<Uuid, _>("id").to_string(),
+                    task: r.get("task_id"),
+                    policy: r.get("policy"),
+                    seed: r.get::<i64, _>("seed") as u64,
+                    state: r.get("state"),
+                    nodes: count(r, "nodes") as u32,
+                    nodes_ok: count(r, "ok") as u32,
+                    nodes_buggy: count(r, "buggy") as u32,
+                    best_val: r.get("best_val"),
+                    selected: node("selected_grade"),
+                    oracle: node("oracle_grade"),
+                    llm: LlmUsage {
+                        calls: count(r, "llm_calls"),
+                        tokens_in: count(r, "tokens_in"),
+                        tokens_out: count(r, "tokens_out"),
+                        cost_usd: r.get("cost_usd"),
+                    },
+                    cpu_seconds: r.get("cpu_seconds"),
+                    gpu_seconds: r.get("gpu_seconds"),
+                }
+            })
+            .collect())
+    }
+}
+
+fn node_facts(g: &NodeGrade) -> NodeFacts {
+    NodeFacts {
+        submission_exists: g.submission_exists,
+        valid_submission: g.valid_submission,
+        above_median: g.above_median,
+        medal: g.medal.clone(),
+        test_score: g.test_score,
+    }
+}
+
+fn sweep_record(r: &sqlx::postgres::PgRow) -> SweepRecord {
+    SweepRecord {
+        id: r.get("id"),
+        name: r.get("name"),
+        state: r.get("state"),
+        priority: r.get("priority"),
+        created_at: r.get("created_at"),
+        finished_at: r.get("finished_at"),
+    }
+}

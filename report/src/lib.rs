@@ -1,0 +1,18 @@
+//! Reports over sweeps and runs: plain functions over plain data, no I/O.
+//!
+//! - [`sweep`]: MLE-bench's aggregation of a sweep's runs per task and policy (`randori sweep
+//!   report`), rendered as a terminal table, markdown, CSV or JSON. Its items are re-exported here.
+//! - [`tree`]: one run's search tree (`randori tree`), rendered as text, Graphviz, JSON or HTML.
+//!
+//! Numbers are shown the same way everywhere: percentages with 1 decimal, scores with 4
+//! decimals, missing values as `-` (empty in CSV).
+
+mod display;
+pub mod sweep;
+mod table;
+pub mod tree;
+
+pub use sweep::{
+    LlmUsage, NodeFacts, ReportRow, RunFacts, RunRow, SweepInfo, SweepReport, Totals, build,
+    render_csv, render_json, render_markdown, render_table,
+};

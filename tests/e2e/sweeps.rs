@@ -1,0 +1,393 @@
+//! Sweeps on a cluster (a coordinator process, Docker workers): the CLI from submit to report,
+//! pause and resume, cancel, and fair sharing between sweeps of equal priority.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use randori_coordinator::sweep_spec::{Budget, NodeResources, SweepSpec};
+use randori_proto::v1 as pb;
+use randori_proto::v1::control_service_client::ControlServiceClient;
+use sqlx::Row;
+use tonic::transport::Channel;
+
+use crate::harness::*;
+
+fn task(name: &str) -> String {
+    repo_root()
+        .join("tasks/mini")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// A sweep of the builtin generator over `tasks` × greedy × `seeds`, parallelism 1.
+pub fn spec(name: &str, tasks: &[&str], seeds: &[u64], max_nodes: u32) -> SweepSpec {
+    SweepSpec {
+        name: name.to_owned(),
+        tasks: tasks.iter().map(|t| task(t)).collect(),
+        policies: vec!["greedy".into()],
+        seeds: seeds.to_vec(),
+        priority: 0,
+        budget: Budget {
+            max_nodes,
+            max_wall_ms: 900_000,
+            node_timeout_ms: 120_000,
+            parallelism: 1,
+        },
+        resources: NodeResources::default(),
+        operator: serde_json::json!({}),
+        policy: serde_json::json!({"greedy": {"num_drafts": 1}}),
+    }
+}
+
+pub async fn submit_spec(client: &mut ControlServiceClient<Channel>, spec: &SweepSpec) -> String {
+    client
+        .submit_sweep(pb::SubmitSweepRequest {
+            spec_json: serde_json::to_string(spec).unwrap(),
+        })
+        .await
+        .expect("submit_sweep")
+        .into_inner()
+        .sweep_id
+}
+
+pub async fn status(client: &mut ControlServiceClient<Channel>, id: &str) -> pb::SweepStatus {
+    client
+        .get_sweep_status(pb::GetSweepStatusRequest {
+            sweep_id: id.to_owned(),
+            summary_only: true,
+        })
+        .await
+        .expect("get_sweep_status")
+        .into_inner()
+}
+
+/// Polls until `done` holds for the sweep's status; returns that status.
+pub async fn wait_status(
+    client: &mut ControlServiceClient<Channel>,
+    id: &str,
+    what: &str,
+    within: Duration,
+    done: impl Fn(&pb::SweepStatus) -> bool,
+) -> pb::SweepStatus {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let s = status(client, id).await;
+        if done(&s) {
+            return s;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "sweep {id}: {what} did not happen: {s:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+fn evaluated(s: &pb::SweepStatus) -> u32 {
+    let n = s.nodes.unwrap_or_default();
+    n.ok + n.buggy
+}
+
+fn cli(addr: std::net::SocketAddr, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env("RANDORI_COORDINATOR", format!("http://{addr}"))
+        .output()
+        .expect("running randori")
+}
+
+fn stdout_ok(out: Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+pub fn write_sweep_file(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, body).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_file_runs_through_the_cli_from_submit_to_report() {
+    let cluster = cluster("sweep_cli", "10s").await;
+    let _w = docker_worker(cluster.addr, &unique("sweep-cli"), 2);
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_sweep_file(
+        dir.path(),
+        "cli",
+        &format!(
+            r#"
+name = "{}"
+tasks = ["{}", "{}"]
+policies = ["greedy", "mcts"]
+seeds = [0]
+[budget]
+max_nodes = 3
+node_timeout = "2m"
+[policy.greedy]
+num_drafts = 2
+[policy.mcts]
+num_children = 2
+"#,
+            unique("cli"),
+            task("taxi-fare"),
+            task("spooky-authors")
+        ),
+    );
+    let file = file.to_str().unwrap();
+    let id = stdout_ok(cli(cluster.addr, &["sweep", "submit", file]), "submit")
+        .trim()
+        .to_owned();
+    // The same file again is the same sweep.
+    let again = stdout_ok(cli(cluster.addr, &["sweep", "submit", file]), "resubmit");
+    assert_eq!(again.trim(), id);
+
+    stdout_ok(cli(cluster.addr, &["sweep", "watch", &id]), "watch");
+    let status: serde_json::Value = serde_json::from_str(&stdout_ok(
+        cli(cluster.addr, &["sweep", "status", &id, "--json"]),
+        "status",
+    ))
+    .unwrap();
+    assert_eq!(status["state"], "completed", "{status}");
+    assert_eq!(status["runs"]["total"], 4);
+    assert_eq!(status["runs"]["completed"], 4);
+    assert_eq!(status["nodes"]["total"], 12);
+    assert_eq!(status["nodes"]["pending"], 0);
+    assert_eq!(status["jobs"]["succeeded"], 12);
+
+    let report: serde_json::Value = serde_json::from_str(&stdout_ok(
+        cli(cluster.addr, &["sweep", "report", &id, "--format", "json"]),
+        "report",
+    ))
+    .unwrap();
+    let rows = report["rows"].as_array().unwrap();
+    let runs = report["runs"].as_array().unwrap();
+    assert_eq!((rows.len(), runs.len()), (4, 4), "{report}");
+    for run in runs {
+        assert_eq!(run["state"], "completed");
+        assert_eq!(run["nodes"], 3);
+    }
+    // Each row aggregates its one run: any-medal is 100 exactly when that run has a medal.
+    for row in rows {
+        let run = runs
+            .iter()
+            .find(|r| r["task"] == row["task"] && r["policy"] == row["policy"])
+            .unwrap();
+        let medal = run["medal"].as_str().unwrap() != "none";
+        assert_eq!(
+            row["any_medal_pct"].as_f64().unwrap(),
+            if medal { 100.0 } else { 0.0 }
+        );
+    }
+    let csv = stdout_ok(
+        cli(cluster.addr, &["sweep", "report", &id, "--format", "csv"]),
+        "csv report",
+    );
+    assert_eq!(csv.lines().count(), 5, "{csv}");
+    let table = stdout_ok(cli(cluster.addr, &["sweep", "report", &id]), "table report");
+    assert!(
+        table.contains("taxi-fare") && table.contains("mcts"),
+        "{table}"
+    );
+
+    let run_id = runs[0]["id"].as_str().unwrap();
+    let dot = stdout_ok(
+        cli(cluster.addr, &["tree", run_id, "--format", "dot"]),
+        "tree",
+    );
+    assert!(dot.starts_with("digraph"), "{dot}");
+    let tree: serde_json::Value = serde_json::from_str(&stdout_ok(
+        cli(cluster.addr, &["tree", run_id, "--format", "json"]),
+        "tree json",
+    ))
+    .unwrap();
+    let node_id = tree["nodes"][0]["id"].as_str().unwrap();
+    let shown = stdout_ok(cli(cluster.addr, &["node", "show", node_id]), "node show");
+    assert!(
+        shown.contains("draft") && shown.contains("import"),
+        "{shown}"
+    );
+    let listed = stdout_ok(cli(cluster.addr, &["sweep", "list"]), "list");
+    assert!(listed.contains(&id), "{listed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_sweep_grows_no_further_until_resumed() {
+    let cluster = cluster("sweep_pause", "10s").await;
+    let _w = docker_worker(cluster.addr, &unique("sweep-pause"), 2);
+    let mut client = control(cluster.addr).await;
+    let id = submit_spec(
+        &mut client,
+        &spec(&unique("pause"), &["taxi-fare"], &[0, 1], 4),
+    )
+    .await;
+    wait_status(
+        &mut client,
+        &id,
+        "a first evaluation",
+        Duration::from_secs(120),
+        |s| evaluated(s) >= 1,
+    )
+    .await;
+
+    let paused = client
+        .pause_sweep(pb::SweepRequest {
+            sweep_id: id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(paused.state, "paused");
+    assert_eq!(paused.runs.unwrap().paused, 2, "{paused:?}");
+    // What was running finishes; then nothing moves.
+    let settled = wait_status(
+        &mut client,
+        &id,
+        "running jobs to finish",
+        Duration::from_secs(120),
+        |s| s.jobs.unwrap_or_default().leased == 0,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let later = status(&mut client, &id).await;
+    assert_eq!(later.nodes, settled.nodes, "a paused sweep grew");
+    assert_eq!(later.jobs, settled.jobs, "a paused sweep's job moved");
+    assert!(later.nodes.unwrap().total < 8);
+
+    let resumed = client
+        .resume_sweep(pb::SweepRequest {
+            sweep_id: id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(resumed.state, "running");
+    let done = wait_status(
+        &mut client,
+        &id,
+        "completion",
+        Duration::from_secs(300),
+        |s| s.state == "completed",
+    )
+    .await;
+    assert_eq!(done.runs.unwrap().completed, 2);
+    assert_eq!(done.nodes.unwrap().total, 8);
+    assert_eq!(done.nodes.unwrap().pending, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_sweep_ends_its_runs_jobs_and_containers() {
+    let cluster = cluster("sweep_cancel", "10s").await;
+    let worker_name = unique("sweep-cancel");
+    let _w = docker_worker(cluster.addr, &worker_name, 2);
+    let mut client = control(cluster.addr).await;
+    let id = submit_spec(
+        &mut client,
+        &spec(&unique("cancel"), &["taxi-fare"], &[0, 1, 2], 30),
+    )
+    .await;
+    wait_status(
+        &mut client,
+        &id,
+        "a job running",
+        Duration::from_secs(120),
+        |s| s.jobs.unwrap_or_default().leased >= 1,
+    )
+    .await;
+    let cancelled = client
+        .cancel_sweep(pb::SweepRequest {
+            sweep_id: id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(cancelled.state, "cancelled");
+    let runs = cancelled.runs.unwrap();
+    assert_eq!((runs.cancelled, runs.running, runs.pending), (3, 0, 0));
+    let jobs = cancelled.jobs.unwrap();
+    assert_eq!((jobs.queued, jobs.leased), (0, 0), "{jobs:?}");
+    // The worker learns at its next heartbeat and stops the containers.
+    eventually(
+        "the sweep's containers to go",
+        Duration::from_secs(30),
+        || async { containers_with_label(&format!("randori.worker={worker_name}")).is_empty() },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let later = status(&mut client, &id).await;
+    assert_eq!(later.nodes, cancelled.nodes, "a cancelled sweep grew");
+    // Cancelling twice is fine; pausing a cancelled sweep is refused.
+    client
+        .cancel_sweep(pb::SweepRequest {
+            sweep_id: id.clone(),
+        })
+        .await
+        .unwrap();
+    let refused = client
+        .pause_sweep(pb::SweepRequest {
+            sweep_id: id.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sweeps_of_equal_priority_share_the_workers() {
+    let cluster = cluster("sweep_fair", "10s").await;
+    // One slot: every lease is a scheduling decision.
+    let _w = docker_worker(cluster.addr, &unique("sweep-fair"), 1);
+    let mut client = control(cluster.addr).await;
+    let big = submit_spec(
+        &mut client,
+        &spec(&unique("big"), &["taxi-fare"], &[0, 1, 2, 3, 4, 5, 6, 7], 2),
+    )
+    .await;
+    wait_status(
+        &mut client,
+        &big,
+        "the big sweep running",
+        Duration::from_secs(120),
+        |s| s.jobs.unwrap_or_default().leased >= 1,
+    )
+    .await;
+    let small = submit_spec(
+        &mut client,
+        &spec(&unique("small"), &["taxi-fare"], &[100, 101], 2),
+    )
+    .await;
+    wait_status(
+        &mut client,
+        &small,
+        "the small sweep to complete",
+        Duration::from_secs(300),
+        |s| s.state == "completed",
+    )
+    .await;
+    // The order in which jobs were first leased after the small sweep arrived.
+    let rows = sqlx::query(
+        "SELECT j.sweep_id::text AS sweep FROM jobs j
+         WHERE j.leased_at > (SELECT created_at FROM sweeps WHERE id = $1::uuid)
+         ORDER BY j.leased_at",
+    )
+    .bind(&small)
+    .fetch_all(&cluster.db)
+    .await
+    .unwrap();
+    let order: Vec<String> = rows.iter().map(|r| r.get("sweep")).collect();
+    let last_small = order.iter().rposition(|s| *s == small).unwrap();
+    let big_before = order[..last_small].iter().filter(|s| **s == big).count();
+    // Fair share alternates; first come, first served would run the big sweep's 7 queued
+    // jobs (and more) before the small one's first.
+    assert!(
+        big_before <= 4,
+        "the small sweep waited behind {big_before} of the big one's jobs: {order:?}"
+    );
+    assert_eq!(order.iter().filter(|s| **s == small).count(), 4);
+}
