@@ -48,6 +48,9 @@ pub enum Command {
     /// Tasks in the MLE-bench layout.
     #[command(subcommand)]
     Task(TaskCommand),
+    /// Performance harnesses: randori against a baseline measured in the same run.
+    #[command(subcommand)]
+    Bench(BenchCommand),
 }
 
 impl Command {
@@ -269,6 +272,34 @@ pub enum NodeCommand {
         #[command(flatten)]
         coordinator: CoordinatorArg,
     },
+}
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// No-op jobs through the full path against the raw SQL ceiling, and the time from
+    /// enqueue until an idle worker holds a job. Uses the private Postgres under RANDORI_HOME.
+    Dispatch(BenchDispatchArgs),
+}
+
+#[derive(Args)]
+pub struct BenchDispatchArgs {
+    /// No-op jobs per throughput measurement.
+    #[arg(long, default_value_t = 2000)]
+    pub jobs: u32,
+    /// Workers (gRPC clients that run nothing), and connections of the raw ceiling.
+    #[arg(long, default_value_t = 4)]
+    pub workers: u32,
+    /// Jobs a worker asks for per lease.
+    #[arg(long, default_value_t = 8)]
+    pub batch: u32,
+    /// Jobs enqueued one at a time to idle workers.
+    #[arg(long, default_value_t = 200)]
+    pub latency_samples: u32,
+    /// The task the no-op jobs name (their reports are graded against it).
+    #[arg(long, default_value = "tasks/mini/spooky-authors")]
+    pub task: PathBuf,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Subcommand)]

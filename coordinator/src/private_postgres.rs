@@ -85,6 +85,20 @@ impl PrivatePostgres {
         Ok(())
     }
 
+    /// Drops `name` if it exists, closing its connections.
+    pub async fn drop_database(&self, name: &str) -> Result<()> {
+        use sqlx::Connection;
+        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(Error::InvalidArgument(format!("database name {name:?}")));
+        }
+        let mut conn = sqlx::PgConnection::connect(&self.url_for("postgres")).await?;
+        // Names cannot be bound as parameters; `name` was checked above.
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn)
+            .await?;
+        Ok(())
+    }
+
     fn initdb(&self) -> Result<()> {
         let data = self.data_dir.to_string_lossy().into_owned();
         self.run_pg_tool(

@@ -55,7 +55,11 @@ pub async fn run(a: EvalArgs) -> Result<ExitCode> {
 
 async fn submit_and_wait(url: &str, request: pb::SubmitEvalRequest) -> Result<pb::GetEvalResponse> {
     let mut client = crate::client::connect(url).await?;
-    let submitted = client.submit_eval(request).await?.into_inner();
+    let submitted = client
+        .submit_eval(request)
+        .await
+        .map_err(crate::client::status_error)?
+        .into_inner();
     let mut warned = false;
     loop {
         let r = client
@@ -63,7 +67,8 @@ async fn submit_and_wait(url: &str, request: pb::SubmitEvalRequest) -> Result<pb
                 job_id: submitted.job_id.clone(),
                 wait_ms: 30_000,
             })
-            .await?
+            .await
+            .map_err(crate::client::status_error)?
             .into_inner();
         match r.state() {
             pb::JobState::Succeeded => return Ok(r),

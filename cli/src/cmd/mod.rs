@@ -1,3 +1,4 @@
+mod bench;
 mod coordinator;
 mod eval;
 mod image;
@@ -24,6 +25,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Eval(a) => eval::run(a).await,
         Command::Image(c) => image::run(c),
         Command::Task(c) => task::run(c),
+        Command::Bench(c) => bench::run(c).await,
     }
 }
 

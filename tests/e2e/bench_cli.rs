@@ -1,0 +1,41 @@
+//! The benchmark harnesses as a smoke test with tiny sizes: they run and print their figures.
+//! (The figures themselves are in BENCHMARKS.md; no timing is asserted here.)
+
+use std::process::Command;
+
+use crate::harness::{BIN, repo_root};
+
+#[test]
+fn bench_dispatch_prints_both_rates_their_ratio_and_latency_quantiles() {
+    let home = tempfile::tempdir().unwrap();
+    // The private Postgres runs as an unprivileged user, who must reach RANDORI_HOME.
+    std::fs::set_permissions(
+        home.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["bench", "dispatch", "--jobs", "40", "--workers", "2"])
+        .args(["--latency-samples", "5", "--json", "--task"])
+        .arg(repo_root().join("tasks/mini/spooky-authors"))
+        .env("RANDORI_HOME", home.path())
+        .output()
+        .expect("running randori bench dispatch");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    for key in ["raw_ceiling_jobs_per_s", "full_path_jobs_per_s", "ratio"] {
+        assert!(v[key].as_f64().unwrap() > 0.0, "{key}: {v}");
+    }
+    let ratio =
+        v["full_path_jobs_per_s"].as_f64().unwrap() / v["raw_ceiling_jobs_per_s"].as_f64().unwrap();
+    assert!((v["ratio"].as_f64().unwrap() - ratio).abs() < 1e-9);
+    assert_eq!(v["idle_latency_ms"]["samples"], 5);
+    assert!(
+        v["idle_latency_ms"]["p99"].as_f64().unwrap()
+            >= v["idle_latency_ms"]["p50"].as_f64().unwrap()
+    );
+}
