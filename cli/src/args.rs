@@ -279,6 +279,24 @@ pub enum BenchCommand {
     /// No-op jobs through the full path against the raw SQL ceiling, and the time from
     /// enqueue until an idle worker holds a job. Uses the private Postgres under RANDORI_HOME.
     Dispatch(BenchDispatchArgs),
+    /// A trivial program from lease to result through a real worker's Docker sandbox, against
+    /// a bare `docker run --rm` of the same image.
+    Sandbox(BenchSandboxArgs),
+}
+
+#[derive(Args)]
+pub struct BenchSandboxArgs {
+    /// Measurements of each (after one unmeasured warm-up of each).
+    #[arg(long, default_value_t = 20)]
+    pub samples: u32,
+    /// The task the trivial program runs against.
+    #[arg(long, default_value = "tasks/mini/spooky-authors")]
+    pub task: PathBuf,
+    /// Runtime image (default: the one `randori image build` makes, built when absent).
+    #[arg(long)]
+    pub image: Option<String>,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args)]

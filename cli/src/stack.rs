@@ -46,6 +46,8 @@ pub struct Stack {
     _postgres: Option<PrivatePostgres>,
     _home_lock: Option<Flock<std::fs::File>>,
     pub grpc_addr: SocketAddr,
+    /// The database everything is stored in (for harnesses that read timings from it).
+    pub database_url: String,
     stop_coordinator: CancellationToken,
     stop_workers: CancellationToken,
     coordinator: JoinHandle<()>,
@@ -84,7 +86,7 @@ impl Stack {
             }
         };
         let coordinator = Coordinator::build(CoordinatorConfig::new(
-            database_url,
+            database_url.clone(),
             opts.listen,
             opts.image.clone(),
         ))
@@ -132,6 +134,7 @@ impl Stack {
             _postgres: postgres,
             _home_lock: home_lock,
             grpc_addr,
+            database_url,
             stop_coordinator,
             stop_workers,
             coordinator,

@@ -39,3 +39,34 @@ fn bench_dispatch_prints_both_rates_their_ratio_and_latency_quantiles() {
             >= v["idle_latency_ms"]["p50"].as_f64().unwrap()
     );
 }
+
+#[test]
+fn bench_sandbox_prints_randori_and_bare_docker_quantiles_and_their_ratio() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        home.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["bench", "sandbox", "--samples", "2", "--json", "--image"])
+        .arg(crate::harness::runtime_image())
+        .arg("--task")
+        .arg(repo_root().join("tasks/mini/spooky-authors"))
+        .env("RANDORI_HOME", home.path())
+        .output()
+        .expect("running randori bench sandbox");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let p50 = |k: &str| v[k]["p50"].as_f64().unwrap();
+    assert!(
+        p50("randori_lease_to_result_ms") > 0.0 && p50("docker_run_ms") > 0.0,
+        "{v}"
+    );
+    let ratio = p50("randori_lease_to_result_ms") / p50("docker_run_ms");
+    assert!((v["ratio"].as_f64().unwrap() - ratio).abs() < 1e-9, "{v}");
+}

@@ -23,9 +23,20 @@ use super::stats::{millis, quantile, rate};
 use crate::args::BenchDispatchArgs;
 use crate::client::Client;
 
+/// A harness's figures: one JSON object, or text for people.
 pub struct Measured {
     pub json: serde_json::Value,
     pub text: String,
+}
+
+impl Measured {
+    pub fn print(&self, as_json: bool) {
+        if as_json {
+            println!("{}", self.json);
+        } else {
+            print!("{}", self.text);
+        }
+    }
 }
 
 pub async fn measure(a: &BenchDispatchArgs, raw_url: &str, path_url: &str) -> Result<Measured> {

@@ -2,6 +2,7 @@
 //! same run and print both with their ratio (BENCHMARKS.md has the numbers).
 
 mod dispatch;
+mod sandbox;
 mod stats;
 
 use std::process::ExitCode;
@@ -36,13 +37,9 @@ pub async fn run(command: BenchCommand) -> Result<ExitCode> {
                     tracing::warn!(database = %n, error = %e, "dropping a bench database");
                 }
             }
-            let measured = measured?;
-            if a.json {
-                println!("{}", measured.json);
-            } else {
-                print!("{}", measured.text);
-            }
+            measured?.print(a.json);
         }
+        BenchCommand::Sandbox(a) => sandbox::measure(&a).await?.print(a.json),
     }
     Ok(ExitCode::SUCCESS)
 }

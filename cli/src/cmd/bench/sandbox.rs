@@ -1,0 +1,146 @@
+//! `randori bench sandbox`: how long a trivial program takes from lease to recorded result
+//! through a real worker's Docker sandbox (job directory, hardened container, output capture,
+//! inspect, removal, report, grading), against `docker run --rm IMAGE python3 -c pass` of the
+//! same image, alternating one of each so both see the same machine.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use randori_proto::v1 as pb;
+use serde_json::json;
+use sqlx::Row;
+
+use super::dispatch::Measured;
+use super::stats::{millis, quantile};
+use crate::args::BenchSandboxArgs;
+use crate::stack::{Stack, StackOptions};
+
+pub async fn measure(a: &BenchSandboxArgs) -> Result<Measured> {
+    let image = a.image.clone().unwrap_or_else(crate::image::default_tag);
+    crate::image::ensure(&image, false)?;
+    let task = std::fs::canonicalize(&a.task)
+        .with_context(|| format!("the task {}", a.task.display()))?
+        .to_string_lossy()
+        .into_owned();
+    let stack = Stack::start(StackOptions::local(1, "docker".into(), image.clone())).await?;
+    let result = alternate(a, &stack, &task, &image).await;
+    stack.shutdown().await;
+    let (randori, bare) = result?;
+    let q = |s: &[Duration], p| millis(quantile(s, p));
+    let ratio = match (q(&randori, 0.5), q(&bare, 0.5)) {
+        (Some(r), Some(b)) if b > 0.0 => r / b,
+        _ => 0.0,
+    };
+    let json = json!({
+        "samples": a.samples,
+        "image": image,
+        "randori_lease_to_result_ms": {"p50": q(&randori, 0.5), "p99": q(&randori, 0.99)},
+        "docker_run_ms": {"p50": q(&bare, 0.5), "p99": q(&bare, 0.99)},
+        "ratio": ratio,
+        "goal": {"ratio": 1.2},
+    });
+    let ms = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.0} ms"));
+    let text = format!(
+        "sandbox: a trivial program, {} samples each, image {image}\n  randori lease → result  p50 {}  p99 {}\n  docker run --rm         p50 {}  p99 {}\n  ratio (p50) {ratio:.2} (goal ≤ 1.20)\n",
+        a.samples,
+        ms(q(&randori, 0.5)),
+        ms(q(&randori, 0.99)),
+        ms(q(&bare, 0.5)),
+        ms(q(&bare, 0.99)),
+    );
+    Ok(Measured { json, text })
+}
+
+async fn alternate(
+    a: &BenchSandboxArgs,
+    stack: &Stack,
+    task: &str,
+    image: &str,
+) -> Result<(Vec<Duration>, Vec<Duration>)> {
+    let mut control = crate::client::connect(&stack.url()).await?;
+    let db = sqlx::PgPool::connect(&stack.database_url).await?;
+    let (mut randori, mut bare) = (Vec::new(), Vec::new());
+    // One of each first, unmeasured: caches warm for both.
+    for i in 0..=a.samples {
+        let took = lease_to_result(&mut control, &db, task).await?;
+        let ran = docker_run(image)?;
+        if i > 0 {
+            randori.push(took);
+            bare.push(ran);
+        }
+    }
+    Ok((randori, bare))
+}
+
+/// Lease to recorded result, by the database clock.
+async fn lease_to_result(
+    control: &mut crate::client::Client,
+    db: &sqlx::PgPool,
+    task: &str,
+) -> Result<Duration> {
+    let job_id = control
+        .submit_eval(pb::SubmitEvalRequest {
+            task_dir: task.to_owned(),
+            code: "pass\n".into(),
+            requirements: Some(pb::JobRequirements {
+                gpus: 0,
+                cpu_millis: 1000,
+                memory_bytes: 512 << 20,
+                timeout_ms: 60_000,
+            }),
+            max_attempts: 1,
+        })
+        .await
+        .map_err(crate::client::status_error)?
+        .into_inner()
+        .job_id;
+    loop {
+        let r = control
+            .get_eval(pb::GetEvalRequest {
+                job_id: job_id.clone(),
+                wait_ms: 30_000,
+            })
+            .await
+            .map_err(crate::client::status_error)?
+            .into_inner();
+        match r.state() {
+            pb::JobState::Succeeded => break,
+            pb::JobState::Failed | pb::JobState::Cancelled => {
+                bail!("the trivial program's job failed: {}", r.error)
+            }
+            _ => {}
+        }
+    }
+    let row = sqlx::query(
+        "SELECT extract(epoch FROM finished_at - leased_at)::float8 AS s FROM jobs WHERE id = $1::uuid",
+    )
+    .bind(&job_id)
+    .fetch_one(db)
+    .await?;
+    Ok(Duration::from_secs_f64(row.get::<f64, _>("s")))
+}
+
+/// The baseline: the same image, the same trivial program, nothing else.
+fn docker_run(image: &str) -> Result<Duration> {
+    let started = Instant::now();
+    let status = Command::new("docker")
+        .args([
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            image,
+            "python3",
+            "-c",
+            "pass",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .context("running docker")?;
+    if !status.success() {
+        bail!("docker run of {image} failed: {status}");
+    }
+    Ok(started.elapsed())
+}
