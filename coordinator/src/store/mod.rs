@@ -233,33 +233,24 @@ impl JobStore {
         submission: Option<&[u8]>,
         grade: Option<&NodeGrade>,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
         let row = sqlx::query(include_str!("sql/job_complete.sql"))
             .bind(lease.job_id)
             .bind(to_i64(lease.epoch)?)
             .bind(sqlx::types::Json(outcome))
             .bind(submission)
-            .fetch_optional(&mut *tx)
+            .bind(node_status(outcome, grade).as_str())
+            .bind(grade.map(|g| g.valid_submission))
+            .bind(grade.and_then(|g| g.val_score))
+            .bind(grade.and_then(|g| g.test_score))
+            .bind(grade.map(|g| g.medal.as_str()))
+            .bind(grade.map(|g| g.above_median))
+            .bind(grade.map(sqlx::types::Json))
+            .fetch_optional(&self.pool)
             .await?;
-        let Some(row) = row else {
-            return Err(self.fence_error(lease).await);
-        };
-        let node_id: Uuid = row.get("node_id");
-        node_set_status(&mut tx, node_id, node_status(outcome, grade)).await?;
-        if let Some(g) = grade {
-            sqlx::query(include_str!("sql/node_set_grade.sql"))
-                .bind(node_id)
-                .bind(g.valid_submission)
-                .bind(g.val_score)
-                .bind(g.test_score)
-                .bind(&g.medal)
-                .bind(g.above_median)
-                .bind(sqlx::types::Json(g))
-                .execute(&mut *tx)
-                .await?;
+        match row {
+            Some(_) => Ok(()),
+            None => Err(self.fence_error(lease).await),
         }
-        tx.commit().await?;
-        Ok(())
     }
 
     /// The holder could not run the job; returns the job's new state (queued or failed).

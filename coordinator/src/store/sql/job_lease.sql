@@ -4,20 +4,43 @@
 --
 -- Order: priority first; among equal priorities, the sweep with the least service (leases
 -- granted so far, charged here), so a sweep of 1,000 runs does not starve one of 10; then
--- the oldest job. Jobs of paused sweeps wait.
+-- the oldest job. Only each running sweep's oldest fitting job (its head, one index scan on
+-- jobs_queued_by_sweep) is ranked, with single evaluations (no sweep, service 0) as one more
+-- head; paused sweeps have none.
 -- $1 worker id, $2 lease TTL (s), $3 free GPU ids, $4 free CPU millis, $5 free memory bytes.
-WITH next AS (
-    SELECT j.id
-    FROM jobs j
-    LEFT JOIN sweeps s ON s.id = j.sweep_id
-    WHERE j.state = 'queued'
-      AND j.req_gpus <= cardinality($3::integer[])
-      AND j.req_cpu_millis <= $4
-      AND j.req_memory_bytes <= $5
-      AND (s.state IS NULL OR s.state = 'running')
-    ORDER BY j.priority DESC, coalesce(s.service, 0), j.created_at, j.id
-    LIMIT 1
-    FOR UPDATE OF j SKIP LOCKED
+WITH heads AS (
+    SELECT h.id, h.priority, h.created_at, s.service
+    FROM sweeps s
+    CROSS JOIN LATERAL (
+        SELECT j.id, j.priority, j.created_at
+        FROM jobs j
+        WHERE j.sweep_id = s.id
+          AND j.state = 'queued'
+          AND j.req_gpus <= cardinality($3::integer[])
+          AND j.req_cpu_millis <= $4
+          AND j.req_memory_bytes <= $5
+        ORDER BY j.priority DESC, j.created_at, j.id
+        LIMIT 1
+        FOR UPDATE OF j SKIP LOCKED
+    ) h
+    WHERE s.state = 'running'
+    UNION ALL
+    SELECT e.id, e.priority, e.created_at, 0
+    FROM (
+        SELECT j.id, j.priority, j.created_at
+        FROM jobs j
+        WHERE j.sweep_id IS NULL
+          AND j.state = 'queued'
+          AND j.req_gpus <= cardinality($3::integer[])
+          AND j.req_cpu_millis <= $4
+          AND j.req_memory_bytes <= $5
+        ORDER BY j.priority DESC, j.created_at, j.id
+        LIMIT 1
+        FOR UPDATE OF j SKIP LOCKED
+    ) e
+),
+next AS (
+    SELECT id FROM heads ORDER BY priority DESC, service, created_at, id LIMIT 1
 ),
 leased AS (
     UPDATE jobs j
