@@ -282,6 +282,22 @@ pub enum BenchCommand {
     /// A trivial program from lease to result through a real worker's Docker sandbox, against
     /// a bare `docker run --rm` of the same image.
     Sandbox(BenchSandboxArgs),
+    /// Fills a fresh database with a finished sweep of many runs and nodes and times the
+    /// status, report and tree queries.
+    Scale(BenchScaleArgs),
+}
+
+#[derive(Args)]
+pub struct BenchScaleArgs {
+    #[arg(long, default_value_t = 10_000)]
+    pub runs: u32,
+    #[arg(long, default_value_t = 100)]
+    pub nodes_per_run: u32,
+    /// Times each query is measured.
+    #[arg(long, default_value_t = 20)]
+    pub samples: u32,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args)]

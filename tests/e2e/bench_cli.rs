@@ -70,3 +70,29 @@ fn bench_sandbox_prints_randori_and_bare_docker_quantiles_and_their_ratio() {
     let ratio = p50("randori_lease_to_result_ms") / p50("docker_run_ms");
     assert!((v["ratio"].as_f64().unwrap() - ratio).abs() < 1e-9, "{v}");
 }
+
+#[test]
+fn bench_scale_times_status_report_and_tree_on_a_filled_store() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        home.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["bench", "scale", "--runs", "30", "--nodes-per-run", "4"])
+        .args(["--samples", "3", "--json"])
+        .env("RANDORI_HOME", home.path())
+        .output()
+        .expect("running randori bench scale");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(v["nodes"], 120, "{v}");
+    for key in ["sweep_status_ms", "sweep_report_ms", "run_tree_ms"] {
+        assert!(v[key]["p50"].as_f64().unwrap() > 0.0, "{key}: {v}");
+    }
+}

@@ -174,8 +174,14 @@ impl JobStore {
 
 fn run_node(r: &sqlx::postgres::PgRow) -> Result<RunNode> {
     let status: String = r.get("status");
-    let outcome: Option<sqlx::types::Json<Outcome>> = r.get("outcome");
-    let grade: Option<sqlx::types::Json<NodeGrade>> = r.get("grade");
+    // Stored JSON that no longer reads is an error naming the node, not a panic.
+    let corrupt = |what: &str, e: sqlx::Error| {
+        Error::Corrupt(format!("node {}: its {what}: {e}", r.get::<Uuid, _>("id")))
+    };
+    let outcome: Option<sqlx::types::Json<Outcome>> =
+        r.try_get("outcome").map_err(|e| corrupt("outcome", e))?;
+    let grade: Option<sqlx::types::Json<NodeGrade>> =
+        r.try_get("grade").map_err(|e| corrupt("grade", e))?;
     Ok(RunNode {
         id: r.get("id"),
         step: from_i32(r.get("step"))?,

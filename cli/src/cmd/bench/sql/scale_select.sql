@@ -1,0 +1,6 @@
+-- Each run's final pick: its best validation score.
+UPDATE runs r
+SET selected_node = best.id, oracle_node = best.id
+FROM (SELECT DISTINCT ON (run_id) run_id, id FROM nodes
+      WHERE run_id IS NOT NULL ORDER BY run_id, val_score DESC) AS best
+WHERE best.run_id = r.id
