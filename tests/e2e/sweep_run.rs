@@ -210,21 +210,16 @@ async fn kill_9_of_the_process_group_then_running_again_finishes_the_same_sweep(
     let home = private_home();
     let file = write_sweep_file(home.path(), "killed", &sweep_body(&unique("kill9")));
     let run = start_run(&file, home.path(), &[], "run-kill9");
-    // Watch progress through the private server, attached to (not owned: it stays up) once
-    // it runs.
+    // Watch progress through the private server once it runs. Only its pid file is read: a
+    // `PrivatePostgres::start` here could start a server of its own while the stack's is still
+    // starting, and stop it again when dropped.
+    let pid_file = home.path().join("postgres/postmaster.pid");
     let attached = || {
-        let home = home.path().to_owned();
+        let pid_file = pid_file.clone();
         async move {
-            tokio::task::spawn_blocking(move || {
-                if !home.join("postgres/postmaster.pid").exists() {
-                    return None;
-                }
-                PrivatePostgres::start(&home)
-                    .ok()
-                    .map(|pg| pg.url_for(DATABASE))
-            })
-            .await
-            .unwrap()
+            let text = std::fs::read_to_string(pid_file).ok()?;
+            let port: u16 = text.lines().nth(3)?.trim().parse().ok()?;
+            Some(format!("postgres://randori@127.0.0.1:{port}/{DATABASE}"))
         }
     };
     wait_for_evaluations(attached, 2).await;
