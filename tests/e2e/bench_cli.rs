@@ -3,10 +3,10 @@
 
 use std::process::Command;
 
-use crate::harness::{BIN, repo_root};
+use crate::harness::{BIN, repo_root, runtime_image};
 
-#[test]
-fn bench_dispatch_prints_both_rates_their_ratio_and_latency_quantiles() {
+/// `randori bench ARGS --json` on a private Postgres of its own; its one JSON object.
+fn bench_json(args: &[&str]) -> serde_json::Value {
     let home = tempfile::tempdir().unwrap();
     // The private Postgres runs as an unprivileged user, who must reach RANDORI_HOME.
     std::fs::set_permissions(
@@ -15,53 +15,64 @@ fn bench_dispatch_prints_both_rates_their_ratio_and_latency_quantiles() {
     )
     .unwrap();
     let out = Command::new(BIN)
-        .args(["bench", "dispatch", "--jobs", "40", "--workers", "2"])
-        .args(["--latency-samples", "5", "--json", "--task"])
-        .arg(repo_root().join("tasks/mini/spooky-authors"))
+        .arg("bench")
+        .args(args)
+        .arg("--json")
         .env("RANDORI_HOME", home.path())
         .output()
-        .expect("running randori bench dispatch");
+        .expect("running randori bench");
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    serde_json::from_slice(&out.stdout).expect("one JSON object")
+}
+
+fn task() -> String {
+    repo_root()
+        .join("tasks/mini/spooky-authors")
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn bench_dispatch_prints_both_rates_their_ratio_and_latency_quantiles() {
+    let task = task();
+    let v = bench_json(&[
+        "dispatch",
+        "--jobs",
+        "40",
+        "--workers",
+        "2",
+        "--latency-samples",
+        "5",
+        "--task",
+        &task,
+    ]);
     for key in ["raw_ceiling_jobs_per_s", "full_path_jobs_per_s", "ratio"] {
         assert!(v[key].as_f64().unwrap() > 0.0, "{key}: {v}");
     }
     let ratio =
         v["full_path_jobs_per_s"].as_f64().unwrap() / v["raw_ceiling_jobs_per_s"].as_f64().unwrap();
     assert!((v["ratio"].as_f64().unwrap() - ratio).abs() < 1e-9);
-    assert_eq!(v["idle_latency_ms"]["samples"], 5);
-    assert!(
-        v["idle_latency_ms"]["p99"].as_f64().unwrap()
-            >= v["idle_latency_ms"]["p50"].as_f64().unwrap()
-    );
+    let latency = &v["idle_latency_ms"];
+    assert_eq!(latency["samples"], 5);
+    assert!(latency["p99"].as_f64().unwrap() >= latency["p50"].as_f64().unwrap());
 }
 
 #[test]
 fn bench_sandbox_prints_randori_and_bare_docker_quantiles_and_their_ratio() {
-    let home = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(
-        home.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
-    let out = Command::new(BIN)
-        .args(["bench", "sandbox", "--samples", "2", "--json", "--image"])
-        .arg(crate::harness::runtime_image())
-        .arg("--task")
-        .arg(repo_root().join("tasks/mini/spooky-authors"))
-        .env("RANDORI_HOME", home.path())
-        .output()
-        .expect("running randori bench sandbox");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let task = task();
+    let v = bench_json(&[
+        "sandbox",
+        "--samples",
+        "2",
+        "--image",
+        runtime_image(),
+        "--task",
+        &task,
+    ]);
     let p50 = |k: &str| v[k]["p50"].as_f64().unwrap();
     assert!(
         p50("randori_lease_to_result_ms") > 0.0 && p50("docker_run_ms") > 0.0,
@@ -73,24 +84,15 @@ fn bench_sandbox_prints_randori_and_bare_docker_quantiles_and_their_ratio() {
 
 #[test]
 fn bench_scale_times_status_report_and_tree_on_a_filled_store() {
-    let home = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(
-        home.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
-    let out = Command::new(BIN)
-        .args(["bench", "scale", "--runs", "30", "--nodes-per-run", "4"])
-        .args(["--samples", "3", "--json"])
-        .env("RANDORI_HOME", home.path())
-        .output()
-        .expect("running randori bench scale");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let v = bench_json(&[
+        "scale",
+        "--runs",
+        "30",
+        "--nodes-per-run",
+        "4",
+        "--samples",
+        "3",
+    ]);
     assert_eq!(v["nodes"], 120, "{v}");
     for key in ["sweep_status_ms", "sweep_report_ms", "run_tree_ms"] {
         assert!(v[key]["p50"].as_f64().unwrap() > 0.0, "{key}: {v}");
