@@ -67,13 +67,7 @@ impl Stack {
             None => {
                 let home = randori_home();
                 let lock = lock_home(&home)?;
-                let mut postgres = tokio::task::spawn_blocking(move || {
-                    PrivatePostgres::start(&home)
-                })
-                .await?
-                .context(
-                    "starting the private PostgreSQL (RANDORI_HOME points at its directory)",
-                )?;
+                let mut postgres = private_postgres(home).await?;
                 // With the lock held, a server already running here was left by a stack that
                 // died (kill -9): this one stops it at the end.
                 postgres.take_ownership();
@@ -155,6 +149,13 @@ impl Stack {
         self.stop_coordinator.cancel();
         let _ = tokio::time::timeout(Duration::from_secs(15), self.coordinator).await;
     }
+}
+
+/// Starts (or attaches to) the private Postgres under `home`.
+pub async fn private_postgres(home: PathBuf) -> Result<PrivatePostgres> {
+    tokio::task::spawn_blocking(move || PrivatePostgres::start(&home))
+        .await?
+        .context("starting the private PostgreSQL (RANDORI_HOME points at its directory)")
 }
 
 /// Names the stack by its database: the external URL, or the private one's home.

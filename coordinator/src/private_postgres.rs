@@ -25,16 +25,7 @@ impl PrivatePostgres {
     /// Starts the server whose data lives under `home` (creating it on first use), or attaches
     /// to it when it is already running. Blocking; call `ensure_database` next.
     pub fn start(home: &Path) -> Result<Self> {
-        let bin_dir = find_bin_dir()?;
-        let run_as = unprivileged_user();
-        let data_dir = data_dir_for(home, run_as.as_deref())?;
-        let mut pg = Self {
-            bin_dir,
-            data_dir,
-            port: 0,
-            run_as,
-            owned: false,
-        };
+        let mut pg = Self::at(home)?;
         if !pg.data_dir.join("PG_VERSION").exists() {
             pg.initdb()?;
         }
@@ -45,6 +36,27 @@ impl PrivatePostgres {
             pg.owned = true;
         }
         Ok(pg)
+    }
+
+    /// The server under `home` if it is running now; never starts one (an observer beside a
+    /// stack that owns it). Blocking.
+    pub fn running(home: &Path) -> Result<Option<Self>> {
+        let mut pg = Self::at(home)?;
+        Ok(pg.running_port().map(|port| {
+            pg.port = port;
+            pg
+        }))
+    }
+
+    fn at(home: &Path) -> Result<Self> {
+        let run_as = unprivileged_user();
+        Ok(Self {
+            bin_dir: find_bin_dir()?,
+            data_dir: data_dir_for(home, run_as.as_deref())?,
+            port: 0,
+            run_as,
+            owned: false,
+        })
     }
 
     pub fn port(&self) -> u16 {

@@ -210,16 +210,18 @@ async fn kill_9_of_the_process_group_then_running_again_finishes_the_same_sweep(
     let home = private_home();
     let file = write_sweep_file(home.path(), "killed", &sweep_body(&unique("kill9")));
     let run = start_run(&file, home.path(), &[], "run-kill9");
-    // Watch progress through the private server once it runs. Only its pid file is read: a
-    // `PrivatePostgres::start` here could start a server of its own while the stack's is still
-    // starting, and stop it again when dropped.
-    let pid_file = home.path().join("postgres/postmaster.pid");
+    // Watch progress through the private server once it runs, as an observer:
+    // `PrivatePostgres::start` here could start a server of its own while the stack's is
+    // still starting.
     let attached = || {
-        let pid_file = pid_file.clone();
+        let home = home.path().to_owned();
         async move {
-            let text = std::fs::read_to_string(pid_file).ok()?;
-            let port: u16 = text.lines().nth(3)?.trim().parse().ok()?;
-            Some(format!("postgres://randori@127.0.0.1:{port}/{DATABASE}"))
+            tokio::task::spawn_blocking(move || PrivatePostgres::running(&home))
+                .await
+                .unwrap()
+                .ok()
+                .flatten()
+                .map(|pg| pg.url_for(DATABASE))
         }
     };
     wait_for_evaluations(attached, 2).await;

@@ -29,7 +29,7 @@ pub async fn run(a: EvalArgs) -> Result<ExitCode> {
         max_attempts: 0,
     };
     let result = match &a.coordinator {
-        Some(url) => submit_and_wait(url, request).await,
+        Some(url) => submit_and_wait(&mut crate::client::connect(url).await?, request).await,
         None => {
             crate::stack::check_fits_one_worker(
                 &crate::stack::Demand {
@@ -44,7 +44,10 @@ pub async fn run(a: EvalArgs) -> Result<ExitCode> {
                 image::ensure(&image, false)?;
             }
             let stack = Stack::start(StackOptions::local(1, a.sandbox.clone(), image)).await?;
-            let result = submit_and_wait(&stack.url(), request).await;
+            let result = match crate::client::connect(&stack.url()).await {
+                Ok(mut client) => submit_and_wait(&mut client, request).await,
+                Err(e) => Err(e),
+            };
             stack.shutdown().await;
             result
         }
@@ -53,8 +56,11 @@ pub async fn run(a: EvalArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn submit_and_wait(url: &str, request: pb::SubmitEvalRequest) -> Result<pb::GetEvalResponse> {
-    let mut client = crate::client::connect(url).await?;
+/// Submits one evaluation and waits until it succeeded (an error when it could not run).
+pub async fn submit_and_wait(
+    client: &mut crate::client::Client,
+    request: pb::SubmitEvalRequest,
+) -> Result<pb::GetEvalResponse> {
     let submitted = client
         .submit_eval(request)
         .await

@@ -8,8 +8,7 @@ mod stats;
 
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
-use randori_coordinator::private_postgres::PrivatePostgres;
+use anyhow::Result;
 
 use crate::args::BenchCommand;
 
@@ -46,10 +45,7 @@ where
     F: FnOnce(Vec<String>) -> Fut,
     Fut: std::future::Future<Output = Result<T>>,
 {
-    let home = crate::stack::randori_home();
-    let pg = tokio::task::spawn_blocking(move || PrivatePostgres::start(&home))
-        .await?
-        .context("starting the private PostgreSQL (RANDORI_HOME points at its directory)")?;
+    let pg = crate::stack::private_postgres(crate::stack::randori_home()).await?;
     for n in names {
         pg.drop_database(n).await?;
         pg.ensure_database(n).await?;

@@ -79,39 +79,20 @@ async fn lease_to_result(
     db: &sqlx::PgPool,
     task: &str,
 ) -> Result<Duration> {
-    let job_id = control
-        .submit_eval(pb::SubmitEvalRequest {
-            task_dir: task.to_owned(),
-            code: "pass\n".into(),
-            requirements: Some(pb::JobRequirements {
-                gpus: 0,
-                cpu_millis: 1000,
-                memory_bytes: 512 << 20,
-                timeout_ms: 60_000,
-            }),
-            max_attempts: 1,
-        })
-        .await
-        .map_err(crate::client::status_error)?
-        .into_inner()
+    let request = pb::SubmitEvalRequest {
+        task_dir: task.to_owned(),
+        code: "pass\n".into(),
+        requirements: Some(pb::JobRequirements {
+            gpus: 0,
+            cpu_millis: 1000,
+            memory_bytes: 512 << 20,
+            timeout_ms: 60_000,
+        }),
+        max_attempts: 1,
+    };
+    let job_id = crate::cmd::eval::submit_and_wait(control, request)
+        .await?
         .job_id;
-    loop {
-        let r = control
-            .get_eval(pb::GetEvalRequest {
-                job_id: job_id.clone(),
-                wait_ms: 30_000,
-            })
-            .await
-            .map_err(crate::client::status_error)?
-            .into_inner();
-        match r.state() {
-            pb::JobState::Succeeded => break,
-            pb::JobState::Failed | pb::JobState::Cancelled => {
-                bail!("the trivial program's job failed: {}", r.error)
-            }
-            _ => {}
-        }
-    }
     let row = sqlx::query(
         "SELECT extract(epoch FROM finished_at - leased_at)::float8 AS s FROM jobs WHERE id = $1::uuid",
     )
