@@ -57,6 +57,15 @@ impl Command {
     pub fn is_daemon(&self) -> bool {
         matches!(self, Self::Coordinator(_) | Self::Worker(_) | Self::Up(_))
     }
+
+    /// The `service.name` this process's spans carry.
+    pub fn service_name(&self) -> &'static str {
+        match self {
+            Self::Coordinator(_) => "randori-coordinator",
+            Self::Worker(_) => "randori-worker",
+            _ => "randori",
+        }
+    }
 }
 
 #[derive(Args)]

@@ -14,15 +14,29 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = args::Cli::parse();
-    init_tracing(cli.command.is_daemon());
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => return fail(anyhow::anyhow!("starting the async runtime: {e}")),
     };
-    match runtime.block_on(cmd::dispatch(cli.command)) {
+    // Daemons log at info; client commands only warn, so their output stays readable.
+    let level = if cli.command.is_daemon() {
+        "info"
+    } else {
+        "warn"
+    };
+    let telemetry = {
+        let _in_runtime = runtime.enter();
+        match randori_telemetry::init(cli.command.service_name(), level) {
+            Ok(t) => t,
+            Err(e) => return fail(anyhow::Error::new(e).context("setting up tracing")),
+        }
+    };
+    let code = match runtime.block_on(cmd::dispatch(cli.command)) {
         Ok(code) => code,
         Err(e) => fail(e),
-    }
+    };
+    telemetry.shutdown();
+    code
 }
 
 fn fail(e: anyhow::Error) -> std::process::ExitCode {
@@ -44,15 +58,4 @@ fn one_line(e: &anyhow::Error) -> String {
         }
     }
     line
-}
-
-/// Daemons log at info; client commands only warn, so their output stays readable.
-fn init_tracing(daemon: bool) {
-    let default = if daemon { "info" } else { "warn" };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("RANDORI_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
 }

@@ -12,6 +12,7 @@ mod server;
 pub mod store;
 pub mod sweep_spec;
 pub mod tasks;
+mod traces;
 mod wakeups;
 
 pub use error::{Error, Result};

@@ -99,6 +99,8 @@ pub struct LeasedJob {
     pub data_dir: String,
     pub gpu_ids: Vec<u32>,
     pub code: String,
+    /// The W3C parent of the job's span; None when the job starts its own trace.
+    pub trace_parent: Option<String>,
 }
 
 /// The fencing token of a lease: the job and the epoch it was leased at.
@@ -281,6 +283,8 @@ pub struct RunNode {
 /// A node a driver is about to create.
 #[derive(Debug, Clone)]
 pub struct NewRunNode {
+    /// Chosen before the operator runs, so the operator's span can name its node.
+    pub id: Uuid,
     pub run_id: Uuid,
     pub step: u32,
     pub operator: String,

@@ -22,6 +22,7 @@ pub async fn run(store: JobStore, lease_ttl: Duration, cancel: CancellationToken
                 }
                 for id in &report.failed {
                     tracing::warn!(job_id = %id, "lease expired on the last attempt; job failed");
+                    crate::traces::job_ended(&store, *id).await;
                 }
             }
             Err(e) => tracing::warn!(error = %e, "reaping expired leases"),

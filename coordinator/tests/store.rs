@@ -358,6 +358,7 @@ async fn evaluated_node(
 ) -> Uuid {
     let record = s.run_get(run).await.unwrap();
     let node = NewRunNode {
+        id: Uuid::now_v7(),
         run_id: run,
         step,
         operator: "draft".into(),
@@ -499,6 +500,7 @@ async fn paused_sweeps_wait_and_equal_sweeps_take_turns() {
         for run in s.sweep_run_counts(sweep).await.unwrap() {
             let record = s.run_get(run.id).await.unwrap();
             let node = NewRunNode {
+                id: Uuid::now_v7(),
                 run_id: run.id,
                 step: 0,
                 operator: "draft".into(),

@@ -129,6 +129,16 @@ pub fn coordinator(database_url: &str, listen: &str, lease_ttl: &str) -> (Proc, 
 
 /// Starts a coordinator with extra command-line arguments.
 pub fn coordinator_with(database_url: &str, listen: &str, args: &[&str]) -> (Proc, SocketAddr) {
+    coordinator_with_env(database_url, listen, args, &[])
+}
+
+/// Starts a coordinator with extra arguments and environment.
+pub fn coordinator_with_env(
+    database_url: &str,
+    listen: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Proc, SocketAddr) {
     static N: AtomicU32 = AtomicU32::new(0);
     let (log, file) = log_file(&format!("coordinator-{}", N.fetch_add(1, Ordering::SeqCst)));
     let mut child = Command::new(BIN)
@@ -140,6 +150,7 @@ pub fn coordinator_with(database_url: &str, listen: &str, args: &[&str]) -> (Pro
             listen,
         ])
         .args(args)
+        .envs(env.iter().copied())
         .env("RANDORI_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(file)

@@ -12,3 +12,4 @@ mod llm_runs;
 mod runs;
 mod sweep_run;
 mod sweeps;
+mod traces;

@@ -14,6 +14,8 @@ use tokio::task::JoinSet;
 use tokio_stream::StreamExt;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::{Channel, Endpoint};
+use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::error::{Error, Result};
 use crate::resources::{Claim, Ledger, Resources};
@@ -364,8 +366,17 @@ impl Parts {
             ));
         }
         tracing::info!(job_id = %spec.job_id, epoch = spec.epoch, attempt = job.attempt, gpus = ?spec.gpu_ids, "running job");
+        // The job's span lives in the coordinator; the container's joins it through the
+        // W3C context the lease carried.
+        let span = tracing::info_span!("container", job.id = %spec.job_id, node.id = %spec.node_id,
+            task = %spec.task_id, worker = %self.config.name, sandbox = self.sandbox.kind(),
+            attempt = job.attempt, exit_code = tracing::field::Empty,
+            timed_out = tracing::field::Empty, oom_killed = tracing::field::Empty);
+        if let Some(parent) = randori_telemetry::propagate::extract(&job.trace_context) {
+            let _ = span.set_parent(randori_telemetry::propagate::parent_context(&parent));
+        }
         let stop = CancellationToken::new();
-        let run = self.sandbox.run(&spec, &stop);
+        let run = self.sandbox.run(&spec, &stop).instrument(span.clone());
         tokio::pin!(run);
         let result = tokio::select! {
             r = &mut run => r,
@@ -373,7 +384,14 @@ impl Parts {
             _ = abort.cancelled() => { stop.cancel(); let _ = run.await; return JobEnd::HandBack; }
         };
         match result {
-            Ok(outcome) => JobEnd::Outcome(Box::new(outcome), job.gpu_ids),
+            Ok(outcome) => {
+                if let Some(code) = outcome.exit_code {
+                    span.record("exit_code", code);
+                }
+                span.record("timed_out", outcome.timed_out);
+                span.record("oom_killed", outcome.oom_killed);
+                JobEnd::Outcome(Box::new(outcome), job.gpu_ids)
+            }
             Err(Error::Cancelled) => JobEnd::Lost,
             Err(e) => JobEnd::Infrastructure(e.to_string()),
         }

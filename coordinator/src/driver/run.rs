@@ -15,7 +15,11 @@ use crate::error::{Error, Result};
 use crate::grading::Graders;
 use crate::model::{NewRunNode, NodeStatus, RunNode, RunRecord};
 use crate::store::JobStore;
+use crate::traces::node_context;
 use crate::wakeups::Wakeups;
+use randori_telemetry::propagate::parent_context;
+use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// Attempts each node's evaluation job gets.
 const NODE_ATTEMPTS: u32 = 3;
@@ -56,10 +60,14 @@ impl RunDriver {
             }
             Err(e) => {
                 tracing::error!(%run_id, error = %e, "run failed");
-                let _ = self
+                if self
                     .store
                     .run_finish(run_id, "failed", Some(&e.to_string()), None, None)
-                    .await;
+                    .await
+                    .is_ok()
+                {
+                    crate::traces::run_ended(&self.store, run_id).await;
+                }
             }
         }
     }
@@ -115,11 +123,25 @@ impl RunDriver {
             };
             match step {
                 Some(action) => {
-                    let program = operators.program(&run, &nodes, &task, &action).await?;
+                    let node_id = Uuid::now_v7();
+                    let operator = operator_name(action.operator);
+                    let span = tracing::info_span!("operator", operator, node.id = %node_id,
+                        node.step = nodes.len(), task = %run.spec.task_id, policy = %run.spec.policy,
+                        seed = run.spec.seed);
+                    let _ = span.set_parent(parent_context(&node_context(
+                        run.sweep_id,
+                        run.id,
+                        node_id,
+                    )));
+                    let program = operators
+                        .program(&run, &nodes, &task, &action)
+                        .instrument(span)
+                        .await?;
                     let node = NewRunNode {
+                        id: node_id,
                         run_id: run.id,
                         step: nodes.len() as u32,
-                        operator: operator_name(action.operator).to_owned(),
+                        operator: operator.to_owned(),
                         parent_ids: action.parents.iter().map(|p| nodes[p.index()].id).collect(),
                         code: program.code,
                         plan: program.plan,
@@ -215,6 +237,7 @@ impl RunDriver {
         self.store
             .run_finish(run.id, "completed", None, selected, oracle)
             .await?;
+        crate::traces::run_ended(&self.store, run.id).await;
         tracing::info!(run_id = %run.id, nodes = nodes.len(), ?selected, "run completed");
         Ok(())
     }

@@ -60,6 +60,10 @@ pub fn requirements_to_pb(r: &Requirements) -> pb::JobRequirements {
 }
 
 pub fn leased_job_to_pb(j: LeasedJob) -> pb::LeasedJob {
+    let trace_context = randori_telemetry::propagate::inject(&crate::traces::job_context(
+        j.trace_parent.as_deref(),
+        j.job_id,
+    ));
     pb::LeasedJob {
         job_id: j.job_id.to_string(),
         epoch: j.epoch,
@@ -72,7 +76,7 @@ pub fn leased_job_to_pb(j: LeasedJob) -> pb::LeasedJob {
             code: j.code,
         }),
         gpu_ids: j.gpu_ids,
-        trace_context: Default::default(),
+        trace_context,
     }
 }
 

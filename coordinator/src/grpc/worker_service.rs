@@ -12,7 +12,10 @@ use super::status_from;
 use crate::grading::Graders;
 use crate::model::{LeaseToken, WorkerRegistration};
 use crate::store::JobStore;
+use crate::traces::job_context;
 use crate::wakeups::Wakeups;
+use randori_telemetry::propagate::parent_context;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// The longest a Lease call waits for work before answering with none.
 const MAX_LEASE_WAIT: Duration = Duration::from_secs(30);
@@ -34,19 +37,26 @@ impl WorkerApi {
         outcome: &crate::model::Outcome,
         submission: Option<Vec<u8>>,
     ) -> Result<Option<crate::model::NodeGrade>, Status> {
-        let task_dir = self
+        let (task_dir, trace_parent) = self
             .store
-            .job_task_dir(lease.job_id)
+            .job_grading_input(lease.job_id)
             .await
             .map_err(status_from)?;
         let graders = self.graders.clone();
         let stdout_tail = outcome.stdout_tail.clone();
+        let span = tracing::info_span!("grading", job.id = %lease.job_id, task_dir = %task_dir);
+        let _ = span.set_parent(parent_context(&job_context(
+            trace_parent.as_deref(),
+            lease.job_id,
+        )));
         tokio::task::spawn_blocking(move || {
-            graders.grade(
-                std::path::Path::new(&task_dir),
-                submission.as_deref(),
-                &stdout_tail,
-            )
+            span.in_scope(|| {
+                graders.grade(
+                    std::path::Path::new(&task_dir),
+                    submission.as_deref(),
+                    &stdout_tail,
+                )
+            })
         })
         .await
         .map_err(|e| Status::internal(e.to_string()))
@@ -189,6 +199,7 @@ impl WorkerService for WorkerApi {
                     .await
                     .map(|()| {
                         tracing::info!(job_id = %lease.job_id, epoch = lease.epoch, exit_code = ?outcome.exit_code, timed_out = outcome.timed_out, oom_killed = outcome.oom_killed, "job completed");
+                        true
                     })
             }
             Some(pb::report_result_request::Result::InfrastructureError(error)) => self
@@ -197,13 +208,16 @@ impl WorkerService for WorkerApi {
                 .await
                 .map(|state| {
                     tracing::warn!(job_id = %lease.job_id, error = %error, now = state.as_str(), "worker could not run job");
+                    state == crate::model::JobState::Failed
                 }),
             None => return Err(Status::invalid_argument("report carries no result")),
         };
         if let Err(e) = &result {
             tracing::warn!(job_id = %lease.job_id, epoch = lease.epoch, error = %e, "report refused");
         }
-        result.map_err(status_from)?;
+        if result.map_err(status_from)? {
+            crate::traces::job_ended(&self.store, lease.job_id).await;
+        }
         Ok(Response::new(pb::ReportResultResponse {}))
     }
 

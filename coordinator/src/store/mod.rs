@@ -134,6 +134,7 @@ impl JobStore {
             .bind(&eval.data_dir)
             .bind(to_i32(eval.max_attempts)?)
             .bind(None::<Uuid>)
+            .bind(None::<String>)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -178,6 +179,7 @@ impl JobStore {
                 data_dir: row.get("data_dir"),
                 gpu_ids: from_i32_vec(row.get("gpu_ids"))?,
                 code: row.get("code"),
+                trace_parent: row.get("trace_parent"),
             };
             free.slots -= 1;
             free.cpu_millis -= job.requirements.cpu_millis;
@@ -215,13 +217,15 @@ impl JobStore {
             .collect())
     }
 
-    /// The task directory of a job's node (where grading finds the answers).
-    pub async fn job_task_dir(&self, job_id: Uuid) -> Result<String> {
-        sqlx::query_scalar(include_str!("sql/job_task_dir.sql"))
+    /// What grading a job needs: its node's task directory (where the answers are) and the
+    /// job's trace parent (the grading span joins the job's trace).
+    pub async fn job_grading_input(&self, job_id: Uuid) -> Result<(String, Option<String>)> {
+        let row = sqlx::query(include_str!("sql/job_grading_input.sql"))
             .bind(job_id)
             .fetch_optional(&self.pool)
             .await?
-            .ok_or_else(|| Error::NotFound(format!("job {job_id}")))
+            .ok_or_else(|| Error::NotFound(format!("job {job_id}")))?;
+        Ok((row.get("task_dir"), row.get("trace_parent")))
     }
 
     /// Records the outcome of a job under its current lease, and the node's grade and status

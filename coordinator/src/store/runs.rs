@@ -109,7 +109,12 @@ impl JobStore {
         data_dir: &str,
         max_attempts: u32,
     ) -> Result<bool> {
-        let node_id = Uuid::now_v7();
+        let node_id = node.id;
+        let trace_parent = randori_telemetry::propagate::traceparent(&crate::traces::node_context(
+            run.sweep_id,
+            run.id,
+            node_id,
+        ));
         let mut tx = self.pool().begin().await?;
         let inserted = sqlx::query(include_str!("sql/run_node_insert.sql"))
             .bind(node_id)
@@ -139,6 +144,7 @@ impl JobStore {
             .bind(data_dir)
             .bind(to_i32(max_attempts)?)
             .bind(run.sweep_id)
+            .bind(trace_parent)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;

@@ -14,6 +14,7 @@ use bollard::query_parameters::{
 };
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::container_spec::{LABEL_MANAGED, LABEL_WORKER, container_spec};
 use super::job_dir::JobDir;
@@ -128,6 +129,7 @@ impl DockerSandbox {
                 }),
                 cs.body,
             )
+            .instrument(tracing::info_span!("create", image = %self.image))
             .await?;
         let id = created.id;
         let result = self.run_created(&id, spec, &dir, cancel).await;
@@ -179,6 +181,7 @@ impl DockerSandbox {
         let started = Instant::now();
         self.docker
             .start_container(id, None::<bollard::query_parameters::StartContainerOptions>)
+            .instrument(tracing::info_span!("start"))
             .await?;
         let peak_bytes = Arc::new(AtomicU64::new(0));
         let peak = tokio::spawn(sample_peak_memory(
@@ -193,65 +196,73 @@ impl DockerSandbox {
                 condition: "not-running".to_owned(),
             }),
         );
-        let mut timed_out = false;
-        tokio::select! {
-            _ = wait.next() => {}
-            _ = tokio::time::sleep(spec.timeout) => {
-                timed_out = true;
-                self.kill(id).await;
-            }
-            _ = cancel.cancelled() => {
-                self.kill(id).await;
-                peak.abort();
-                reader.abort();
-                return Err(Error::Cancelled);
+        let ran = async {
+            tokio::select! {
+                _ = wait.next() => Some(false),
+                _ = tokio::time::sleep(spec.timeout) => {
+                    self.kill(id).await;
+                    // Wait for the kill to land before reading the final state.
+                    let _ = tokio::time::timeout(Duration::from_secs(30), wait.next()).await;
+                    Some(true)
+                }
+                _ = cancel.cancelled() => {
+                    self.kill(id).await;
+                    None
+                }
             }
         }
-        if timed_out {
-            // Wait for the kill to land before reading the final state.
-            let _ = tokio::time::timeout(Duration::from_secs(30), wait.next()).await;
-        }
-        let duration = started.elapsed();
-        let state = self
-            .docker
-            .inspect_container(
-                id,
-                None::<bollard::query_parameters::InspectContainerOptions>,
-            )
-            .await?
-            .state
-            .unwrap_or_default();
-        // The attach stream ends with the container; do not wait forever on a wedged daemon.
-        let (out, err) = match tokio::time::timeout(Duration::from_secs(10), reader).await {
-            Ok(Ok(captures)) => captures,
-            _ => (OutputCapture::new(0, 0), OutputCapture::new(0, 0)),
+        .instrument(tracing::info_span!("run"))
+        .await;
+        let Some(timed_out) = ran else {
+            peak.abort();
+            reader.abort();
+            return Err(Error::Cancelled);
         };
-        peak.abort();
-        let peak_memory_bytes = Some(peak_bytes.load(Ordering::Relaxed)).filter(|&b| b > 0);
-        let oom_killed = state.oom_killed.unwrap_or(false);
-        let (submission, submission_too_large) =
-            dir.read_submission(self.limits.submission_bytes)?;
-        let (stdout_head, stdout_tail, stdout_bytes) = out.into_parts();
-        let (stderr_head, stderr_tail, stderr_bytes) = err.into_parts();
-        Ok(RunOutcome {
-            exit_code: state.exit_code.map(|c| c as i32),
-            timed_out,
-            oom_killed,
-            duration,
-            peak_memory_bytes: if oom_killed {
-                Some(spec.memory_bytes)
-            } else {
-                peak_memory_bytes
-            },
-            stdout_head,
-            stdout_tail,
-            stdout_bytes,
-            stderr_head,
-            stderr_tail,
-            stderr_bytes,
-            submission,
-            submission_too_large,
-        })
+        let duration = started.elapsed();
+        async {
+            let state = self
+                .docker
+                .inspect_container(
+                    id,
+                    None::<bollard::query_parameters::InspectContainerOptions>,
+                )
+                .await?
+                .state
+                .unwrap_or_default();
+            // The attach stream ends with the container; do not wait forever on a wedged daemon.
+            let (out, err) = match tokio::time::timeout(Duration::from_secs(10), reader).await {
+                Ok(Ok(captures)) => captures,
+                _ => (OutputCapture::new(0, 0), OutputCapture::new(0, 0)),
+            };
+            peak.abort();
+            let peak_memory_bytes = Some(peak_bytes.load(Ordering::Relaxed)).filter(|&b| b > 0);
+            let oom_killed = state.oom_killed.unwrap_or(false);
+            let (submission, submission_too_large) =
+                dir.read_submission(self.limits.submission_bytes)?;
+            let (stdout_head, stdout_tail, stdout_bytes) = out.into_parts();
+            let (stderr_head, stderr_tail, stderr_bytes) = err.into_parts();
+            Ok(RunOutcome {
+                exit_code: state.exit_code.map(|c| c as i32),
+                timed_out,
+                oom_killed,
+                duration,
+                peak_memory_bytes: if oom_killed {
+                    Some(spec.memory_bytes)
+                } else {
+                    peak_memory_bytes
+                },
+                stdout_head,
+                stdout_tail,
+                stdout_bytes,
+                stderr_head,
+                stderr_tail,
+                stderr_bytes,
+                submission,
+                submission_too_large,
+            })
+        }
+        .instrument(tracing::info_span!("collect"))
+        .await
     }
 
     async fn kill(&self, id: &str) {

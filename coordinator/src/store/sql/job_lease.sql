@@ -55,7 +55,7 @@ leased AS (
     WHERE n.id = j.node_id AND j.id = next.id
     RETURNING j.id, j.node_id, j.epoch, j.attempt, j.req_gpus, j.req_cpu_millis,
               j.req_memory_bytes, j.timeout_ms, j.task_id, j.data_dir, j.gpu_ids, n.code,
-              j.sweep_id
+              j.sweep_id, j.trace_parent
 ),
 charged AS (
     UPDATE sweeps SET service = service + 1

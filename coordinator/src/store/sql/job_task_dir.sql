@@ -1,1 +1,0 @@
-SELECT n.task_dir FROM jobs j JOIN nodes n ON n.id = j.node_id WHERE j.id = $1
