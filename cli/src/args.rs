@@ -74,6 +74,9 @@ pub struct CoordinatorArgs {
     pub database_url: String,
     #[arg(long, default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
+    /// Where the dashboard, /metrics and /healthz are served.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub http: SocketAddr,
     /// How long a lease lasts without a heartbeat.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub lease_ttl: Duration,
@@ -151,6 +154,9 @@ pub struct RunArgs {
     /// Print the report as one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Where the dashboard is served while the sweep runs (port 0: any free one).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub http: SocketAddr,
 }
 
 #[derive(Args)]
@@ -160,6 +166,9 @@ pub struct UpArgs {
     /// Where the coordinator's gRPC listens.
     #[arg(long, default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
+    /// Where the dashboard, /metrics and /healthz are served.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub http: SocketAddr,
 }
 
 #[derive(Args)]

@@ -25,6 +25,8 @@ pub struct StackOptions {
     pub database_url: Option<String>,
     /// Where the coordinator listens (port 0: any free one).
     pub listen: SocketAddr,
+    /// Where its HTTP port (dashboard, metrics) listens; None: no HTTP port.
+    pub http: Option<SocketAddr>,
 }
 
 impl StackOptions {
@@ -36,6 +38,7 @@ impl StackOptions {
             image,
             database_url: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            http: None,
         }
     }
 }
@@ -46,6 +49,7 @@ pub struct Stack {
     _postgres: Option<PrivatePostgres>,
     _home_lock: Option<Flock<std::fs::File>>,
     pub grpc_addr: SocketAddr,
+    pub http_addr: Option<SocketAddr>,
     /// The database everything is stored in (for harnesses that read timings from it).
     pub database_url: String,
     stop_coordinator: CancellationToken,
@@ -79,14 +83,14 @@ impl Stack {
                 (Some(postgres), Some(lock), url)
             }
         };
-        let coordinator = Coordinator::build(CoordinatorConfig::new(
-            database_url.clone(),
-            opts.listen,
-            opts.image.clone(),
-        ))
-        .await
-        .with_context(|| format!("starting the coordinator on {}", opts.listen))?;
+        let mut config =
+            CoordinatorConfig::new(database_url.clone(), opts.listen, opts.image.clone());
+        config.http = opts.http;
+        let coordinator = Coordinator::build(config)
+            .await
+            .with_context(|| format!("starting the coordinator on {}", opts.listen))?;
         let grpc_addr = coordinator.local_addr()?;
+        let http_addr = coordinator.http_addr()?;
         let stop_coordinator = CancellationToken::new();
         let stop_workers = CancellationToken::new();
         let c = stop_coordinator.clone();
@@ -128,6 +132,7 @@ impl Stack {
             _postgres: postgres,
             _home_lock: home_lock,
             grpc_addr,
+            http_addr,
             database_url,
             stop_coordinator,
             stop_workers,

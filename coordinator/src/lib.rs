@@ -5,6 +5,8 @@ mod driver;
 pub mod error;
 mod grading;
 mod grpc;
+mod http;
+mod metrics;
 pub mod model;
 pub mod private_postgres;
 mod reaper;

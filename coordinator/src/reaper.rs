@@ -2,13 +2,20 @@
 //! spent) and marks silent workers lost. Safe on every replica at once: each pass is a
 //! single guarded statement.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::metrics::Metrics;
 use crate::store::JobStore;
 
-pub async fn run(store: JobStore, lease_ttl: Duration, cancel: CancellationToken) {
+pub async fn run(
+    store: JobStore,
+    metrics: Arc<Metrics>,
+    lease_ttl: Duration,
+    cancel: CancellationToken,
+) {
     let interval = (lease_ttl / 4).max(Duration::from_millis(200));
     loop {
         tokio::select! {
@@ -17,6 +24,10 @@ pub async fn run(store: JobStore, lease_ttl: Duration, cancel: CancellationToken
         }
         match store.job_reap(None).await {
             Ok(report) => {
+                metrics
+                    .lease_expiries
+                    .add((report.requeued.len() + report.failed.len()) as u64);
+                metrics.jobs_failed.add(report.failed.len() as u64);
                 for id in &report.requeued {
                     tracing::warn!(job_id = %id, "lease expired; job requeued");
                 }

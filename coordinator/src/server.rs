@@ -1,6 +1,7 @@
 //! The coordinator component: config -> `build` (connect, migrate, bind) -> `run(cancel)`.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use randori_proto::MAX_MESSAGE_BYTES;
@@ -12,6 +13,8 @@ use tokio_util::sync::CancellationToken;
 use crate::error::{Error, Result};
 use crate::grading::Graders;
 use crate::grpc::{ControlApi, WorkerApi};
+use crate::http::{self, HttpState};
+use crate::metrics::Metrics;
 use crate::reaper;
 use crate::store::JobStore;
 use crate::wakeups::Wakeups;
@@ -20,6 +23,8 @@ use crate::wakeups::Wakeups;
 pub struct CoordinatorConfig {
     pub database_url: String,
     pub listen: SocketAddr,
+    /// Where the dashboard, `/metrics` and `/healthz` are served; None: not at all.
+    pub http: Option<SocketAddr>,
     /// How long a lease lasts without a heartbeat.
     pub lease_ttl: Duration,
     /// Attempts a job gets before it fails (lease expiries and infrastructure errors count).
@@ -50,6 +55,7 @@ impl CoordinatorConfig {
         Self {
             database_url,
             listen,
+            http: None,
             lease_ttl: Duration::from_secs(30),
             max_attempts: 3,
             poll_interval: Duration::from_millis(500),
@@ -82,6 +88,14 @@ pub struct Coordinator {
     config: CoordinatorConfig,
     store: JobStore,
     listener: TcpListener,
+    http_listener: Option<TcpListener>,
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|e| Error::Io {
+        context: format!("binding {addr}"),
+        source: e,
+    })
 }
 
 impl Coordinator {
@@ -89,17 +103,29 @@ impl Coordinator {
     pub async fn build(config: CoordinatorConfig) -> Result<Self> {
         config.validate()?;
         let store = JobStore::connect(&config.database_url).await?;
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|e| Error::Io {
-                context: format!("binding {}", config.listen),
-                source: e,
-            })?;
+        let listener = bind(config.listen).await?;
+        let http_listener = match config.http {
+            Some(addr) => Some(bind(addr).await?),
+            None => None,
+        };
         Ok(Self {
             config,
             store,
             listener,
+            http_listener,
         })
+    }
+
+    /// Where the HTTP port was bound, when there is one.
+    pub fn http_addr(&self) -> Result<Option<SocketAddr>> {
+        self.http_listener
+            .as_ref()
+            .map(|l| l.local_addr())
+            .transpose()
+            .map_err(|e| Error::Io {
+                context: "reading the bound HTTP address".into(),
+                source: e,
+            })
     }
 
     pub fn local_addr(&self) -> Result<SocketAddr> {
@@ -111,6 +137,7 @@ impl Coordinator {
 
     /// Serves until `cancel` fires, then stops accepting and finishes in-flight calls.
     pub async fn run(self, cancel: CancellationToken) -> Result<()> {
+        let addr = self.local_addr()?;
         let wakeups = Wakeups::new();
         let graders = Graders::new(self.config.grading_image.clone());
         let background = CancellationToken::new();
@@ -127,8 +154,22 @@ impl Coordinator {
             run_lease_ttl: self.config.run_lease_ttl,
         };
         let supervisor_task = tokio::spawn(supervisor.run(background.clone()));
+        let metrics = Arc::new(Metrics::default());
+        let http_task = self.http_listener.map(|listener| {
+            let state = HttpState {
+                store: self.store.clone(),
+                metrics: metrics.clone(),
+            };
+            let stop = background.clone();
+            tokio::spawn(async move {
+                if let Err(e) = http::serve(listener, state, stop).await {
+                    tracing::error!(error = %e, "the HTTP server stopped");
+                }
+            })
+        });
         let reaper_task = tokio::spawn(reaper::run(
             self.store.clone(),
+            metrics.clone(),
             self.config.lease_ttl,
             background.clone(),
         ));
@@ -138,6 +179,7 @@ impl Coordinator {
             wakeups: wakeups.clone(),
             lease_ttl: self.config.lease_ttl,
             poll_interval: self.config.poll_interval,
+            metrics,
         };
         let control_api = ControlApi {
             store: self.store.clone(),
@@ -146,7 +188,6 @@ impl Coordinator {
             default_max_attempts: self.config.max_attempts,
             poll_interval: self.config.poll_interval,
         };
-        let addr = self.local_addr()?;
         tracing::info!(%addr, "coordinator serving gRPC");
         let served = tonic::transport::Server::builder()
             .add_service(
@@ -168,6 +209,9 @@ impl Coordinator {
             .await;
         background.cancel();
         let _ = tokio::join!(listener_task, reaper_task, supervisor_task);
+        if let Some(task) = http_task {
+            let _ = task.await;
+        }
         served.map_err(|e| Error::Io {
             context: "serving gRPC".into(),
             source: std::io::Error::other(e),

@@ -104,7 +104,7 @@ fn graded() -> NodeGrade {
     }
 }
 
-fn assert_stale(r: randori_coordinator::Result<()>, want_current: u64) {
+fn assert_stale<T: std::fmt::Debug>(r: randori_coordinator::Result<T>, want_current: u64) {
     match r {
         Err(Error::StaleLease { current, .. }) => assert_eq!(current, want_current),
         other => panic!("expected a stale lease, got {other:?}"),

@@ -2,17 +2,20 @@
 //!
 //! - [`sweep`]: MLE-bench's aggregation of a sweep's runs per task and policy (`randori sweep
 //!   report`), rendered as a terminal table, markdown, CSV or JSON. Its items are re-exported here.
-//! - [`tree`]: one run's search tree (`randori tree`), rendered as text, Graphviz, JSON or HTML.
+//! - [`tree`]: one run's search tree (`randori tree`), rendered as text, Graphviz, JSON, HTML
+//!   or an SVG drawing (the dashboard's run page).
+//! - [`html`]: the one HTML escaping every HTML rendering uses.
 //!
 //! Numbers are shown the same way everywhere: percentages with 1 decimal, scores with 4
 //! decimals, missing values as `-` (empty in CSV).
 
 mod display;
+pub mod html;
 pub mod sweep;
 mod table;
 pub mod tree;
 
 pub use sweep::{
     LlmUsage, NodeFacts, ReportRow, RunFacts, RunRow, SweepInfo, SweepReport, Totals, build,
-    render_csv, render_json, render_markdown, render_table,
+    render_csv, render_html, render_json, render_markdown, render_table,
 };

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::display::{self, has_medal};
+use crate::html::escaped;
 use crate::table::{Align, Table};
 
 /// The sweep a report is about.
@@ -391,6 +392,17 @@ pub fn render_markdown(report: &SweepReport) -> String {
         rows_table(&report.rows).to_markdown(),
         runs_table(&report.runs).to_markdown(),
         totals_line(&report.totals)
+    )
+}
+
+/// The same content as [`render_table`], as an HTML fragment (for the dashboard's sweep page).
+pub fn render_html(report: &SweepReport) -> String {
+    format!(
+        "<p>{}</p>\n<h3>By task and policy</h3>\n{}<h3>Runs</h3>\n{}<p>{}</p>\n",
+        escaped(&headline(&report.sweep)),
+        rows_table(&report.rows).to_html(),
+        runs_table(&report.runs).to_html(),
+        escaped(&totals_line(&report.totals))
     )
 }
 

@@ -1,5 +1,7 @@
 //! Aligned text and markdown tables, so the terminal and markdown reports share their cells.
 
+use crate::html::escaped;
+
 /// How a column's cells line up in text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Align {
@@ -86,6 +88,29 @@ impl Table {
             out += &line(row.iter().map(|cell| markdown_cell(cell)).collect());
         }
         out
+    }
+}
+
+impl Table {
+    /// An HTML `<table>`, every cell escaped; right-aligned columns get `class="num"`.
+    pub(crate) fn to_html(&self) -> String {
+        let class = |align: &Align| match align {
+            Align::Left => "",
+            Align::Right => " class=\"num\"",
+        };
+        let mut out = String::from("<table>\n<thead><tr>");
+        for (header, align) in &self.columns {
+            out += &format!("<th{}>{}</th>", class(align), escaped(header));
+        }
+        out += "</tr></thead>\n<tbody>\n";
+        for row in &self.rows {
+            out += "<tr>";
+            for (cell, (_, align)) in row.iter().zip(&self.columns) {
+                out += &format!("<td{}>{}</td>", class(align), escaped(cell));
+            }
+            out += "</tr>\n";
+        }
+        out + "</tbody>\n</table>\n"
     }
 }
 

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::display::{self, has_medal};
+use crate::html::escaped;
 
 /// A run and the nodes of its tree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -252,21 +253,6 @@ pub fn render_json(t: &TreeView) -> String {
     serde_json::to_string_pretty(t).expect("plain structs always serialize")
 }
 
-fn html_escaped(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out += "&amp;",
-            '<' => out += "&lt;",
-            '>' => out += "&gt;",
-            '"' => out += "&quot;",
-            '\'' => out += "&#39;",
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
 const HTML_STYLE: &str = "body{font-family:sans-serif;margin:2em}\
 ul.tree,ul.tree ul{list-style:none;padding-left:1.5em;border-left:1px solid #bbb}\
 ul.tree{border-left:none;padding-left:0}\
@@ -299,9 +285,9 @@ pub fn render_html(t: &TreeView) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <title>randori run {}</title>\n<style>{HTML_STYLE}</style>\n</head>\n<body>\n\
          <h1>Run {}</h1>\n<p>{}</p>\n<ul class=\"tree\">\n",
-        html_escaped(&t.run_id),
-        html_escaped(&t.run_id),
-        html_escaped(&summary)
+        escaped(&t.run_id),
+        escaped(&t.run_id),
+        escaped(&summary)
     );
     enum Step {
         Open(usize),
@@ -326,8 +312,8 @@ pub fn render_html(t: &TreeView) -> String {
             "<li><span class=\"node{selected}\" style=\"background:{}\">{}</span>\n\
              <details><summary>plan</summary><pre>{}</pre></details>\n",
             status_colour(&node.status),
-            html_escaped(&layout.line(i)),
-            html_escaped(&node.plan)
+            escaped(&layout.line(i)),
+            escaped(&node.plan)
         );
         let children = &layout.children[i];
         if children.is_empty() {
@@ -339,4 +325,131 @@ pub fn render_html(t: &TreeView) -> String {
         }
     }
     out + "</ul>\n</body>\n</html>\n"
+}
+
+/// Row height and indent of the SVG drawing, in pixels.
+const SVG_ROW: usize = 26;
+const SVG_INDENT: usize = 28;
+
+/// The fill of a node: grey while pending, red when buggy, and for ok nodes a green that
+/// darkens with the validation score's rank among the run's scored nodes (best darkest).
+fn score_fill(t: &TreeView, i: usize) -> String {
+    let node = &t.nodes[i];
+    let Some(score) = node.val_score.filter(|_| node.status == "ok") else {
+        return status_colour(&node.status).to_owned();
+    };
+    let mut scores: Vec<f64> = t
+        .nodes
+        .iter()
+        .filter(|n| n.status == "ok")
+        .filter_map(|n| n.val_score)
+        .collect();
+    scores.sort_by(f64::total_cmp);
+    if t.lower_is_better {
+        scores.reverse();
+    }
+    let rank = scores.iter().position(|&s| s == score).unwrap_or(0);
+    let t = if scores.len() > 1 {
+        rank as f64 / (scores.len() - 1) as f64
+    } else {
+        1.0
+    };
+    // From #c8e6c9 (worst) to #2e7d32 (best).
+    let mix = |a: u8, b: u8| (a as f64 + (b as f64 - a as f64) * t).round() as u8;
+    format!(
+        "#{:02x}{:02x}{:02x}",
+        mix(0xc8, 0x2e),
+        mix(0xe6, 0x7d),
+        mix(0xc9, 0x32)
+    )
+}
+
+/// The tree as an SVG drawing: one row per node in drawing order, indented by depth, elbow
+/// edges to the first parent and dashed ones to a crossover's other parents. Each node is a
+/// link (`href` gives its target) holding a `<g class="node ...">` with its status as a
+/// class, `selected` and `oracle` marked by ring and badge. All text is escaped.
+pub fn render_svg(t: &TreeView, href: impl Fn(&TreeNode) -> String) -> String {
+    let layout = Layout::of(t);
+    // Preorder rows and depths.
+    let mut row = vec![0usize; t.nodes.len()];
+    let mut depth = vec![0usize; t.nodes.len()];
+    let mut order = Vec::with_capacity(t.nodes.len());
+    let mut to_visit: Vec<(usize, usize)> = layout.roots.iter().rev().map(|&r| (r, 0)).collect();
+    while let Some((i, d)) = to_visit.pop() {
+        row[i] = order.len();
+        depth[i] = d;
+        order.push(i);
+        to_visit.extend(layout.children[i].iter().rev().map(|&c| (c, d + 1)));
+    }
+    let at = |i: usize| (20 + depth[i] * SVG_INDENT, 16 + row[i] * SVG_ROW);
+    let max_depth = depth.iter().copied().max().unwrap_or(0);
+    let width = 20 + max_depth * SVG_INDENT + 520;
+    let height = 16 + order.len().max(1) * SVG_ROW;
+    let mut out = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"tree\" width=\"{width}\" \
+         height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\" \
+         aria-label=\"search tree of run {}\">\n",
+        escaped(&t.run_id)
+    );
+    for &i in &order {
+        let (x, y) = at(i);
+        for (k, parent) in t.nodes[i].parent_ids.iter().enumerate() {
+            let Some(&p) = layout.by_id.get(parent.as_str()) else {
+                continue;
+            };
+            let (px, py) = at(p);
+            if k == 0 && layout.children[p].contains(&i) {
+                out += &format!(
+                    "<path class=\"edge\" d=\"M{px} {py} V{y} H{x}\" fill=\"none\" stroke=\"#9e9e9e\"/>\n"
+                );
+            } else {
+                out += &format!(
+                    "<path class=\"edge cross\" d=\"M{px} {py} L{x} {y}\" fill=\"none\" \
+                     stroke=\"#7b1fa2\" stroke-dasharray=\"4 3\"/>\n"
+                );
+            }
+        }
+    }
+    for &i in &order {
+        let node = &t.nodes[i];
+        let (x, y) = at(i);
+        let selected = t.selected.as_deref() == Some(node.id.as_str());
+        let oracle = t.oracle.as_deref() == Some(node.id.as_str());
+        let mut class = format!("node {}", escaped(&node.status));
+        if selected {
+            class += " selected";
+        }
+        if oracle {
+            class += " oracle";
+        }
+        let (stroke, stroke_width) = if selected {
+            ("#0d47a1", 3)
+        } else {
+            ("#424242", 1)
+        };
+        out += &format!(
+            "<a href=\"{}\"><g class=\"{class}\" data-node=\"{}\">\
+             <title>{}</title>\
+             <circle cx=\"{x}\" cy=\"{y}\" r=\"8\" fill=\"{}\" stroke=\"{stroke}\" \
+             stroke-width=\"{stroke_width}\"/>",
+            escaped(&href(node)),
+            escaped(&node.id),
+            escaped(&layout.line(i)),
+            score_fill(t, i)
+        );
+        if oracle {
+            out += &format!(
+                "<text x=\"{}\" y=\"{}\" class=\"badge\" fill=\"#f9a825\">★</text>",
+                x + 5,
+                y - 5
+            );
+        }
+        out += &format!(
+            "<text x=\"{}\" y=\"{}\" font-size=\"12\" font-family=\"monospace\">{}</text></g></a>\n",
+            x + 14,
+            y + 4,
+            escaped(&layout.line(i))
+        );
+    }
+    out + "</svg>\n"
 }

@@ -1,6 +1,8 @@
 //! A run's tree in each rendering, including hostile and malformed input.
 
-use randori_report::tree::{TreeNode, TreeView, render_dot, render_html, render_json, render_text};
+use randori_report::tree::{
+    TreeNode, TreeView, render_dot, render_html, render_json, render_svg, render_text,
+};
 
 fn node(id: &str, step: u32, operator: &str, parents: &[&str], status: &str) -> TreeNode {
     TreeNode {
@@ -197,4 +199,40 @@ fn parent_cycles_and_duplicate_ids_still_draw_every_node_once() {
         ]
     );
     assert_eq!(render_html(&view).matches("<li>").count(), 4);
+}
+
+#[test]
+fn svg_draws_every_node_once_as_a_link_with_status_and_marks() {
+    let mut view = view();
+    view.nodes[1].id = "n5\"><script>alert(1)</script>".to_owned();
+    let svg = render_svg(&view, |n| format!("/nodes/{}", n.id));
+    assert_eq!(svg.matches("<g class=\"node ").count(), 6, "{svg}");
+    assert_eq!(svg.matches("<a href=").count(), 6);
+    assert!(!svg.contains("<script>"), "{svg}");
+    assert!(svg.contains("&lt;script&gt;"));
+    assert!(
+        svg.contains("class=\"node ok selected\" data-node=\"n4\""),
+        "{svg}"
+    );
+    assert!(
+        svg.contains("class=\"node ok oracle\" data-node=\"n2\""),
+        "{svg}"
+    );
+    assert!(
+        svg.contains("class=\"node buggy\" data-node=\"n1\""),
+        "{svg}"
+    );
+    // Four first-parent elbows (n2, n3, n4, n5) and the crossover's second parent, dashed.
+    assert_eq!(svg.matches("class=\"edge\"").count(), 4, "{svg}");
+    assert_eq!(svg.matches("class=\"edge cross\"").count(), 1);
+    // The best validation score is the darkest green, the worst ok node the lightest.
+    let fill = |id: &str| {
+        let at = svg.find(&format!("data-node=\"{id}\"")).unwrap();
+        let rest = &svg[at..];
+        let f = rest.find("fill=\"").unwrap() + 6;
+        rest[f..f + 7].to_owned()
+    };
+    assert_eq!(fill("n4"), "#2e7d32");
+    assert_eq!(fill("n0"), "#c8e6c9");
+    assert_eq!(fill("n1"), "#ffcdd2");
 }

@@ -139,6 +139,18 @@ pub fn coordinator_with_env(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> (Proc, SocketAddr) {
+    let (proc, grpc, _) = coordinator_with_http(database_url, listen, args, env);
+    (proc, grpc)
+}
+
+/// Starts a coordinator; returns it with its gRPC and HTTP addresses (the HTTP port is any
+/// free one unless `args` name `--http`).
+pub fn coordinator_with_http(
+    database_url: &str,
+    listen: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Proc, SocketAddr, SocketAddr) {
     static N: AtomicU32 = AtomicU32::new(0);
     let (log, file) = log_file(&format!("coordinator-{}", N.fetch_add(1, Ordering::SeqCst)));
     let mut child = Command::new(BIN)
@@ -150,6 +162,11 @@ pub fn coordinator_with_env(
             listen,
         ])
         .args(args)
+        .args(if args.contains(&"--http") {
+            &[][..]
+        } else {
+            &["--http", "127.0.0.1:0"][..]
+        })
         .envs(env.iter().copied())
         .env("RANDORI_LOG", "info")
         .stdout(Stdio::piped())
@@ -176,7 +193,14 @@ pub fn coordinator_with_env(
         .next()
         .and_then(|a| a.parse().ok())
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
-    (Proc { child, log }, addr)
+    let line = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the coordinator's second line names its HTTP port");
+    let http = line
+        .strip_prefix("randori dashboard on http://")
+        .and_then(|a| a.trim_end_matches('/').parse().ok())
+        .unwrap_or_else(|| panic!("unexpected second line {line:?}"));
+    (Proc { child, log }, addr, http)
 }
 
 pub struct WorkerOpts<'a> {

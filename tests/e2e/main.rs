@@ -2,6 +2,7 @@
 //! a real Postgres, real Docker containers.
 
 mod bench_cli;
+mod dashboard;
 mod eval_cli;
 mod gpu;
 mod grading;

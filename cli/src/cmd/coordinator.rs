@@ -9,6 +9,7 @@ use crate::args::CoordinatorArgs;
 pub async fn run(a: CoordinatorArgs) -> Result<ExitCode> {
     let image = a.grading_image.unwrap_or_else(crate::image::default_tag);
     let mut config = CoordinatorConfig::new(a.database_url, a.listen, image);
+    config.http = Some(a.http);
     config.lease_ttl = a.lease_ttl;
     config.max_attempts = a.max_attempts;
     config.run_lease_ttl = a.run_lease_ttl;
@@ -20,6 +21,9 @@ pub async fn run(a: CoordinatorArgs) -> Result<ExitCode> {
         "randori coordinator listening on {}",
         coordinator.local_addr()?
     );
+    if let Some(http) = coordinator.http_addr()? {
+        println!("randori dashboard on http://{http}/");
+    }
     let cancel = CancellationToken::new();
     let on_signal = cancel.clone();
     tokio::spawn(async move {

@@ -26,7 +26,8 @@ pub async fn run(a: RunArgs) -> Result<ExitCode> {
         },
         a.stack.workers,
     )?;
-    let stack = start_stack(&a.stack, None).await?;
+    let stack = start_stack(&a.stack, None, a.http).await?;
+    print_dashboard(&stack);
     let url = stack.url();
     let outcome = tokio::select! {
         r = submit_watch_report(&url, &spec, a.json) => Some(r),
@@ -47,18 +48,29 @@ pub async fn run(a: RunArgs) -> Result<ExitCode> {
 }
 
 pub async fn up(a: UpArgs) -> Result<ExitCode> {
-    let stack = start_stack(&a.stack, Some(a.listen)).await?;
+    let stack = start_stack(&a.stack, Some(a.listen), a.http).await?;
     eprintln!(
         "randori is up: coordinator at {url} (export RANDORI_COORDINATOR={url}); Ctrl-C stops it",
         url = stack.url()
     );
+    print_dashboard(&stack);
     super::terminated().await;
     eprintln!("stopping: workers hand back running jobs, then the coordinator stops");
     stack.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn start_stack(a: &StackArgs, listen: Option<std::net::SocketAddr>) -> Result<Stack> {
+fn print_dashboard(stack: &Stack) {
+    if let Some(addr) = stack.http_addr {
+        eprintln!("dashboard: http://{addr}/");
+    }
+}
+
+async fn start_stack(
+    a: &StackArgs,
+    listen: Option<std::net::SocketAddr>,
+    http: std::net::SocketAddr,
+) -> Result<Stack> {
     let image = a.image.clone().unwrap_or_else(image::default_tag);
     if a.sandbox == "docker" {
         image::ensure(&image, false)?;
@@ -68,6 +80,7 @@ async fn start_stack(a: &StackArgs, listen: Option<std::net::SocketAddr>) -> Res
     if let Some(listen) = listen {
         opts.listen = listen;
     }
+    opts.http = Some(http);
     Stack::start(opts).await
 }
 

@@ -10,11 +10,13 @@ use tonic::{Request, Response, Status, Streaming};
 use super::convert;
 use super::status_from;
 use crate::grading::Graders;
+use crate::metrics::Metrics;
 use crate::model::{LeaseToken, WorkerRegistration};
 use crate::store::JobStore;
 use crate::traces::job_context;
 use crate::wakeups::Wakeups;
 use randori_telemetry::propagate::parent_context;
+use std::sync::Arc;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// The longest a Lease call waits for work before answering with none.
@@ -27,6 +29,7 @@ pub struct WorkerApi {
     pub lease_ttl: Duration,
     /// How often a waiting Lease polls in case a notification was lost.
     pub poll_interval: Duration,
+    pub metrics: Arc<Metrics>,
 }
 
 impl WorkerApi {
@@ -125,6 +128,7 @@ impl WorkerService for WorkerApi {
                 .map_err(status_from)?;
             let now = tokio::time::Instant::now();
             if !jobs.is_empty() || now >= deadline {
+                self.metrics.lease_grants.add(jobs.len() as u64);
                 for j in &jobs {
                     tracing::info!(job_id = %j.job_id, epoch = j.epoch, attempt = j.attempt, worker_id = %worker_id, "job leased");
                 }
@@ -197,8 +201,13 @@ impl WorkerService for WorkerApi {
                 self.store
                     .job_complete(lease, &outcome, submission.as_deref(), grade.as_ref())
                     .await
-                    .map(|()| {
+                    .map(|age_seconds| {
                         tracing::info!(job_id = %lease.job_id, epoch = lease.epoch, exit_code = ?outcome.exit_code, timed_out = outcome.timed_out, oom_killed = outcome.oom_killed, "job completed");
+                        self.metrics.jobs_succeeded.add(1);
+                        self.metrics
+                            .job_run_seconds
+                            .observe(outcome.duration_ms as f64 / 1000.0);
+                        self.metrics.job_total_seconds.observe(age_seconds);
                         true
                     })
             }
@@ -208,7 +217,11 @@ impl WorkerService for WorkerApi {
                 .await
                 .map(|state| {
                     tracing::warn!(job_id = %lease.job_id, error = %error, now = state.as_str(), "worker could not run job");
-                    state == crate::model::JobState::Failed
+                    let failed = state == crate::model::JobState::Failed;
+                    if failed {
+                        self.metrics.jobs_failed.add(1);
+                    }
+                    failed
                 }),
             None => return Err(Status::invalid_argument("report carries no result")),
         };

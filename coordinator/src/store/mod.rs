@@ -16,6 +16,7 @@ use crate::model::{
     Requirements, Resources, WorkerRegistration, WorkerView, node_status,
 };
 
+mod metrics;
 mod runs;
 mod sweeps;
 
@@ -229,14 +230,14 @@ impl JobStore {
     }
 
     /// Records the outcome of a job under its current lease, and the node's grade and status
-    /// with it.
+    /// with it; returns the job's age in seconds.
     pub async fn job_complete(
         &self,
         lease: LeaseToken,
         outcome: &Outcome,
         submission: Option<&[u8]>,
         grade: Option<&NodeGrade>,
-    ) -> Result<()> {
+    ) -> Result<f64> {
         let row = sqlx::query(include_str!("sql/job_complete.sql"))
             .bind(lease.job_id)
             .bind(to_i64(lease.epoch)?)
@@ -252,7 +253,7 @@ impl JobStore {
             .fetch_optional(&self.pool)
             .await?;
         match row {
-            Some(_) => Ok(()),
+            Some(row) => Ok(row.get("age_seconds")),
             None => Err(self.fence_error(lease).await),
         }
     }

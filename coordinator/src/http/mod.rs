@@ -1,0 +1,220 @@
+//! The coordinator's HTTP port: the dashboard, `/metrics` and `/healthz`. Handlers read the
+//! store and hand plain data to `pages` (pure rendering, everything escaped there).
+
+mod pages;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::error::Error;
+use crate::metrics::Metrics;
+use crate::store::JobStore;
+use pages::Page;
+
+#[derive(Clone)]
+pub struct HttpState {
+    pub store: JobStore,
+    pub metrics: Arc<Metrics>,
+}
+
+pub fn router(state: HttpState) -> Router {
+    Router::new()
+        .route("/", get(sweeps))
+        .route("/sweeps/{id}", get(sweep))
+        .route("/runs/{id}", get(run))
+        .route("/nodes/{id}", get(node))
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/static/dashboard.css", get(stylesheet))
+        .route("/static/live.js", get(script))
+        .fallback(|| async { html(StatusCode::NOT_FOUND, &pages::not_found("page"), false) })
+        .with_state(state)
+}
+
+pub async fn serve(
+    listener: TcpListener,
+    state: HttpState,
+    cancel: CancellationToken,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(cancel.cancelled_owned())
+        .await
+}
+
+/// The browser may load nothing but this origin's own files: even markup that escaped
+/// escaping could neither run inline script nor load any from elsewhere.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/// A page, or only its `<main>` when the live-update script asks for it.
+fn html(status: StatusCode, page: &Page, fragment: bool) -> Response {
+    let body = if fragment {
+        page.body.clone()
+    } else {
+        pages::document(page)
+    };
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if page.live {
+        headers.insert("x-randori-live", HeaderValue::from_static("1"));
+    }
+    response
+}
+
+fn wants_fragment(headers: &HeaderMap) -> bool {
+    headers.contains_key("x-randori-fragment")
+}
+
+/// A failed read as a page: unknown ids are 404, the rest 500 (and logged).
+fn error_page(what: &str, e: Error, fragment: bool) -> Response {
+    match e {
+        Error::NotFound(_) => html(StatusCode::NOT_FOUND, &pages::not_found(what), fragment),
+        e => {
+            tracing::warn!(error = %e, what, "dashboard page failed");
+            html(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &pages::failure(&e.to_string()),
+                fragment,
+            )
+        }
+    }
+}
+
+/// A page about one stored thing: a malformed id is 400, an unknown one 404.
+async fn page_of<Fut>(
+    what: &str,
+    id: &str,
+    headers: &HeaderMap,
+    read: impl FnOnce(Uuid) -> Fut,
+) -> Response
+where
+    Fut: Future<Output = Result<Page, Error>>,
+{
+    let fragment = wants_fragment(headers);
+    let Ok(id) = Uuid::parse_str(id) else {
+        return html(StatusCode::BAD_REQUEST, &pages::bad_id(what, id), fragment);
+    };
+    match read(id).await {
+        Ok(page) => html(StatusCode::OK, &page, fragment),
+        Err(e) => error_page(what, e, fragment),
+    }
+}
+
+async fn sweeps(State(s): State<HttpState>, headers: HeaderMap) -> Response {
+    let fragment = wants_fragment(&headers);
+    let read = async {
+        let mut rows = Vec::new();
+        for sweep in s.store.sweep_list().await? {
+            let runs = s.store.sweep_run_counts(sweep.id).await?;
+            rows.push((sweep, runs));
+        }
+        Ok::<_, Error>(rows)
+    };
+    match read.await {
+        Ok(rows) => html(StatusCode::OK, &pages::sweeps(&rows), fragment),
+        Err(e) => error_page("sweeps", e, fragment),
+    }
+}
+
+async fn sweep(State(s): State<HttpState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    page_of("sweep", &id, &headers, |id| async move {
+        let sweep = s.store.sweep_get(id).await?;
+        let runs = s.store.sweep_run_counts(id).await?;
+        let facts = s.store.sweep_report_runs(id).await?;
+        let report = randori_report::build(
+            randori_report::SweepInfo {
+                id: sweep.id.to_string(),
+                name: sweep.name.clone(),
+                state: sweep.state.clone(),
+                created_at: sweep.created_at.to_rfc3339(),
+            },
+            facts,
+        );
+        Ok(pages::sweep(&sweep, &runs, &report))
+    })
+    .await
+}
+
+async fn run(State(s): State<HttpState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    page_of("run", &id, &headers, |id| async move {
+        let run = s.store.run_get(id).await?;
+        let nodes = s.store.run_nodes(id).await?;
+        Ok(pages::run(&run, &nodes))
+    })
+    .await
+}
+
+async fn node(State(s): State<HttpState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    page_of("node", &id, &headers, |id| async move {
+        let (node, run_id, job_id) = s.store.node_get(id).await?;
+        let job = s.store.job_get(job_id).await?;
+        Ok(pages::node(&node, run_id, &job))
+    })
+    .await
+}
+
+async fn metrics(State(s): State<HttpState>) -> Response {
+    match s.store.metrics_snapshot().await {
+        Ok(snapshot) => (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            crate::metrics::render(&s.metrics, &snapshot),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading metrics");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("reading metrics: {e}\n"),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Ready when the database answers.
+async fn healthz(State(s): State<HttpState>) -> Response {
+    match sqlx::query("SELECT 1").execute(s.store.pool()).await {
+        Ok(_) => (StatusCode::OK, "ok\n").into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("database: {e}\n")).into_response(),
+    }
+}
+
+async fn stylesheet() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("assets/dashboard.css"),
+    )
+        .into_response()
+}
+
+async fn script() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("assets/live.js"),
+    )
+        .into_response()
+}

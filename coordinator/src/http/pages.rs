@@ -1,0 +1,359 @@
+//! The dashboard's pages as pure functions of stored data. Every piece of text a user or a
+//! generated program controls goes through `escaped`; ids in links are uuids we formatted.
+
+use randori_report::SweepReport;
+use randori_report::html::escaped;
+use randori_report::tree::{TreeNode, TreeView, render_svg};
+use uuid::Uuid;
+
+use crate::model::{JobView, NodeStatus, RunNode, RunRecord};
+use crate::store::{SweepRecord, SweepRunCounts};
+
+/// A rendered page: `body` is the content of `<main>`; `live` while its subject can change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub title: String,
+    pub body: String,
+    pub live: bool,
+}
+
+/// The whole document around a page's body.
+pub fn document(page: &Page) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{} · randori</title>\n\
+         <link rel=\"stylesheet\" href=\"/static/dashboard.css\">\n\
+         <script src=\"/static/live.js\" defer></script>\n</head>\n<body>\n\
+         <header><a href=\"/\">randori</a></header>\n\
+         <main id=\"live\" data-live=\"{}\">\n{}</main>\n</body>\n</html>\n",
+        escaped(&page.title),
+        if page.live { "1" } else { "0" },
+        page.body
+    )
+}
+
+fn state(s: &str) -> String {
+    format!("<span class=\"state state-{0}\">{0}</span>", escaped(s))
+}
+
+fn progress(done: u32, of: u32) -> String {
+    format!(
+        "<progress value=\"{done}\" max=\"{}\"></progress> {done}/{of}",
+        of.max(1)
+    )
+}
+
+/// Every sweep, newest first, with run and node progress.
+pub fn sweeps(rows: &[(SweepRecord, Vec<SweepRunCounts>)]) -> Page {
+    let mut body = String::from("<h1>Sweeps</h1>\n");
+    if rows.is_empty() {
+        body += "<p class=\"muted\">No sweeps yet. Submit one with <code>randori sweep submit FILE</code>.</p>\n";
+    } else {
+        body += "<table class=\"sweeps\">\n<thead><tr><th>name</th><th>state</th><th class=\"num\">priority</th>\
+                 <th>runs done</th><th>nodes evaluated</th><th class=\"num\">buggy</th><th>created</th></tr></thead>\n<tbody>\n";
+        for (sweep, runs) in rows {
+            let done = runs
+                .iter()
+                .filter(|r| r.state != "running" && r.state != "paused")
+                .count() as u32;
+            let evaluated: u32 = runs.iter().map(|r| r.ok + r.buggy).sum();
+            let budget: u32 = runs.iter().map(|r| r.max_nodes).sum();
+            let buggy: u32 = runs.iter().map(|r| r.buggy).sum();
+            body += &format!(
+                "<tr><td><a href=\"/sweeps/{}\">{}</a></td><td>{}</td><td class=\"num\">{}</td>\
+                 <td>{}</td><td>{}</td><td class=\"num\">{buggy}</td><td>{}</td></tr>\n",
+                sweep.id,
+                escaped(&sweep.name),
+                state(&sweep.state),
+                sweep.priority,
+                progress(done, runs.len() as u32),
+                progress(evaluated, budget),
+                sweep.created_at.format("%Y-%m-%d %H:%M:%S UTC")
+            );
+        }
+        body += "</tbody>\n</table>\n";
+    }
+    Page {
+        title: "Sweeps".into(),
+        body,
+        live: rows.iter().any(|(s, _)| s.state == "running"),
+    }
+}
+
+/// One sweep: its runs' progress, then the report tables.
+pub fn sweep(sweep: &SweepRecord, runs: &[SweepRunCounts], report: &SweepReport) -> Page {
+    let mut body = format!(
+        "<h1>Sweep {}</h1>\n<p>{} · priority {} · id <code>{}</code></p>\n<h2>Runs</h2>\n\
+         <table class=\"runs\">\n<thead><tr><th>task</th><th>policy</th><th class=\"num\">seed</th>\
+         <th>state</th><th>nodes</th><th class=\"num\">ok</th><th class=\"num\">buggy</th>\
+         <th class=\"num\">queued</th><th class=\"num\">running</th><th>selected medal</th></tr></thead>\n<tbody>\n",
+        escaped(&sweep.name),
+        state(&sweep.state),
+        sweep.priority,
+        sweep.id
+    );
+    for r in runs {
+        body += &format!(
+            "<tr><td><a href=\"/runs/{}\">{}</a></td><td>{}</td><td class=\"num\">{}</td><td>{}</td>\
+             <td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}</td><td>{}</td></tr>\n",
+            r.id,
+            escaped(&r.task_id),
+            escaped(&r.policy),
+            r.seed,
+            state(&r.state),
+            progress(r.ok + r.buggy, r.max_nodes),
+            r.ok,
+            r.buggy,
+            r.queued,
+            r.leased,
+            escaped(r.selected_medal.as_deref().unwrap_or("-"))
+        );
+    }
+    body += "</tbody>\n</table>\n<h2>Report</h2>\n";
+    body += &randori_report::render_html(report);
+    Page {
+        title: format!("Sweep {}", sweep.name),
+        body,
+        live: sweep.state == "running" || sweep.state == "paused",
+    }
+}
+
+/// The tree view the report crate draws, from stored nodes.
+fn tree_view(run: &RunRecord, nodes: &[RunNode]) -> TreeView {
+    TreeView {
+        run_id: run.id.to_string(),
+        task: run.spec.task_id.clone(),
+        policy: run.spec.policy.clone(),
+        seed: run.spec.seed,
+        state: run.state.clone(),
+        selected: run.selected_node.map(|n| n.to_string()),
+        oracle: run.oracle_node.map(|n| n.to_string()),
+        // Every graded node carries its task's direction.
+        lower_is_better: nodes
+            .iter()
+            .find_map(|n| n.grade.as_ref().map(|g| g.is_lower_better))
+            .unwrap_or(false),
+        nodes: nodes
+            .iter()
+            .map(|n| TreeNode {
+                id: n.id.to_string(),
+                step: n.step,
+                operator: n.operator.clone(),
+                parent_ids: n.parent_ids.iter().map(Uuid::to_string).collect(),
+                status: n.status.as_str().to_owned(),
+                val_score: n.val_score,
+                test_score: n.test_score,
+                medal: n.medal.clone().unwrap_or_default(),
+                plan: n.plan.clone(),
+            })
+            .collect(),
+    }
+}
+
+fn score(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| format!("{v:.4}"))
+}
+
+/// One run: its tree drawn (click a node for its page), then its nodes as a table.
+pub fn run(run: &RunRecord, nodes: &[RunNode]) -> Page {
+    let view = tree_view(run, nodes);
+    let count = |s: NodeStatus| nodes.iter().filter(|n| n.status == s).count();
+    let mut body = format!(
+        "<h1>Run: {} · {} · seed {}</h1>\n<p>{} · {} nodes of {} · {} ok, {} buggy, {} pending",
+        escaped(&run.spec.task_id),
+        escaped(&run.spec.policy),
+        run.spec.seed,
+        state(&run.state),
+        nodes.len(),
+        run.spec.max_nodes,
+        count(NodeStatus::Ok),
+        count(NodeStatus::Buggy),
+        count(NodeStatus::Pending)
+    );
+    if let Some(sweep) = run.sweep_id {
+        body += &format!(" · <a href=\"/sweeps/{sweep}\">its sweep</a>");
+    }
+    body += "</p>\n";
+    if let Some(error) = &run.error {
+        body += &format!("<p class=\"state-failed\">{}</p>\n", escaped(error));
+    }
+    body += "<p class=\"legend\"><span>● grey: pending</span><span>● red: buggy</span>\
+             <span>● green: ok, darker is a better validation score</span>\
+             <span>thick blue ring: selected</span><span>★ oracle (best test score)</span></p>\n";
+    body += &render_svg(&view, |n| format!("/nodes/{}", n.id));
+    body += "<h2>Nodes</h2>\n<table class=\"nodes\">\n<thead><tr><th class=\"num\">step</th><th>operator</th>\
+             <th>status</th><th class=\"num\">validation</th><th class=\"num\">test</th><th>medal</th></tr></thead>\n<tbody>\n";
+    for n in nodes {
+        body += &format!(
+            "<tr><td class=\"num\"><a href=\"/nodes/{}\">#{}</a></td><td>{}</td><td>{}</td>\
+             <td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>\n",
+            n.id,
+            n.step,
+            escaped(&n.operator),
+            state(n.status.as_str()),
+            score(n.val_score),
+            score(n.test_score),
+            escaped(n.medal.as_deref().unwrap_or("-"))
+        );
+    }
+    body += "</tbody>\n</table>\n";
+    Page {
+        title: format!(
+            "Run {} {} {}",
+            run.spec.task_id, run.spec.policy, run.spec.seed
+        ),
+        body,
+        live: run.state == "running",
+    }
+}
+
+fn pre(class: &str, text: &str) -> String {
+    format!("<pre class=\"{class}\">{}</pre>\n", escaped(text))
+}
+
+/// A captured stream: its head, then what of its tail the head does not already hold, with a
+/// mark where the middle was cut.
+fn stream(name: &str, head: &str, tail: &str, bytes: u64) -> String {
+    let mut out = format!("<h3>{name} <span class=\"muted\">({bytes} bytes)</span></h3>\n");
+    let beyond_head = usize::try_from(bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_sub(head.len());
+    let mut from = tail.len().saturating_sub(beyond_head);
+    while !tail.is_char_boundary(from) {
+        from += 1;
+    }
+    let rest = &tail[from..];
+    if beyond_head > tail.len() {
+        out += &pre(name, head);
+        out += "<p class=\"muted\">… (middle not kept)</p>\n";
+        out += &pre(name, rest);
+    } else {
+        out += &pre(name, &format!("{head}{rest}"));
+    }
+    out
+}
+
+/// One node: what it is, its scores, its plan, code and output.
+pub fn node(node: &RunNode, run_id: Option<Uuid>, job: &JobView) -> Page {
+    // A lone evaluation has no operator.
+    let operator = if node.operator.is_empty() {
+        "evaluation"
+    } else {
+        &node.operator
+    };
+    let mut body = format!(
+        "<h1>Node #{} · {}</h1>\n<dl>\n<dt>status</dt><dd>{}</dd>\n<dt>validation score</dt><dd>{}</dd>\n\
+         <dt>test score</dt><dd>{}</dd>\n<dt>medal</dt><dd>{}</dd>\n",
+        node.step,
+        escaped(operator),
+        state(node.status.as_str()),
+        score(node.val_score),
+        score(node.test_score),
+        escaped(node.medal.as_deref().unwrap_or("-"))
+    );
+    if let Some(run) = run_id {
+        body += &format!("<dt>run</dt><dd><a href=\"/runs/{run}\">{run}</a></dd>\n");
+    }
+    if !node.parent_ids.is_empty() {
+        let links: Vec<String> = node
+            .parent_ids
+            .iter()
+            .map(|p| format!("<a href=\"/nodes/{p}\">{p}</a>"))
+            .collect();
+        body += &format!("<dt>parents</dt><dd>{}</dd>\n", links.join(", "));
+    }
+    if let Some(grade) = &node.grade
+        && let Some(reason) = &grade.invalid_reason
+    {
+        body += &format!("<dt>invalid submission</dt><dd>{}</dd>\n", escaped(reason));
+    }
+    body += &format!(
+        "<dt>job</dt><dd>{} · attempt {} · worker {}</dd>\n",
+        state(job.state.as_str()),
+        job.attempts,
+        escaped(job.worker_name.as_deref().unwrap_or("-"))
+    );
+    if let Some(o) = &node.outcome {
+        body += &format!(
+            "<dt>exit</dt><dd>{}{}{} after {:.1} s</dd>\n",
+            o.exit_code
+                .map_or_else(|| "no code".to_owned(), |c| format!("code {c}")),
+            if o.timed_out { " · timed out" } else { "" },
+            if o.oom_killed {
+                " · out of memory"
+            } else {
+                ""
+            },
+            o.duration_ms as f64 / 1000.0
+        );
+    }
+    if let Some(error) = &job.error {
+        body += &format!("<dt>error</dt><dd>{}</dd>\n", escaped(error));
+    }
+    body += "</dl>\n<h2>Plan</h2>\n";
+    body += &pre("plan", &node.plan);
+    body += "<h2>Code</h2>\n";
+    body += &pre("code", &node.code);
+    body += "<h2>Output</h2>\n";
+    match &node.outcome {
+        Some(o) => {
+            body += &stream("stdout", &o.stdout_head, &o.stdout_tail, o.stdout_bytes);
+            body += &stream("stderr", &o.stderr_head, &o.stderr_tail, o.stderr_bytes);
+        }
+        None => body += "<p class=\"muted\">Not evaluated yet.</p>\n",
+    }
+    Page {
+        title: format!("Node #{} {operator}", node.step),
+        body,
+        live: node.status == NodeStatus::Pending,
+    }
+}
+
+pub fn not_found(what: &str) -> Page {
+    Page {
+        title: "Not found".into(),
+        body: format!("<h1>Not found</h1>\n<p>No such {}.</p>\n", escaped(what)),
+        live: false,
+    }
+}
+
+pub fn bad_id(what: &str, id: &str) -> Page {
+    Page {
+        title: "Bad request".into(),
+        body: format!(
+            "<h1>Bad request</h1>\n<p>{} is not a {} id.</p>\n",
+            escaped(id),
+            escaped(what)
+        ),
+        live: false,
+    }
+}
+
+pub fn failure(message: &str) -> Page {
+    Page {
+        title: "Error".into(),
+        body: format!("<h1>Error</h1>\n<pre>{}</pre>\n", escaped(message)),
+        live: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stream;
+
+    #[test]
+    fn a_stream_shows_each_byte_once_and_marks_a_cut() {
+        let whole = stream("stdout", "abc", "abc", 3);
+        assert_eq!(whole.matches("abc").count(), 1, "{whole}");
+        let overlapping = stream("stdout", "abcd", "cdef", 6);
+        assert!(overlapping.contains(">abcdef</pre>"), "{overlapping}");
+        let cut = stream("stdout", "<b>", "end", 100);
+        assert!(
+            cut.contains("&lt;b&gt;")
+                && cut.contains("middle not kept")
+                && cut.contains(">end</pre>")
+        );
+    }
+}

@@ -1,0 +1,418 @@
+//! The coordinator's HTTP port on a real cluster: `/metrics` parses and moves as jobs end, and
+//! the dashboard, loaded in headless Chromium, shows the sweep, the run's tree and a node's
+//! code without console errors, and never runs markup a program printed. Screenshots are
+//! kept under `target/screenshots/`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use sqlx::Row;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::harness::*;
+use crate::sweeps::{spec, submit_spec, wait_status};
+
+/// A plain HTTP/1.1 GET; returns the status, the headers (lower-case names) and the body.
+async fn get(addr: SocketAddr, path: &str) -> (u16, HashMap<String, String>, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connecting");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let raw = String::from_utf8(raw).expect("UTF-8 response");
+    let (head, body) = raw.split_once("\r\n\r\n").expect("a header block");
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    let headers = lines
+        .filter_map(|l| l.split_once(": "))
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.to_owned()))
+        .collect();
+    // Every response here is small; a chunked body is decoded by dropping the size lines.
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    (status, headers, body)
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).expect("a chunk size");
+        if size == 0 {
+            break;
+        }
+        out += &rest[..size];
+        body = &rest[size + 2..];
+    }
+    out
+}
+
+/// Parses the Prometheus text format strictly: every family declared (HELP, then TYPE) before
+/// its samples, names and labels well formed, values numbers. Returns sample → value.
+fn parse_exposition(text: &str) -> HashMap<String, f64> {
+    let mut families: HashMap<String, String> = HashMap::new();
+    let mut samples = HashMap::new();
+    let name_ok = |n: &str| {
+        !n.is_empty()
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+            && !n.starts_with(|c: char| c.is_ascii_digit())
+    };
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let name = rest.split(' ').next().unwrap();
+            assert!(name_ok(name), "bad family name in {line:?}");
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').expect("TYPE name kind");
+            assert!(
+                ["counter", "gauge", "histogram"].contains(&kind),
+                "{line:?}"
+            );
+            assert!(
+                families.insert(name.to_owned(), kind.to_owned()).is_none(),
+                "{name} declared twice"
+            );
+        } else {
+            assert!(!line.starts_with('#'), "unknown comment {line:?}");
+            let (series, value) = line.rsplit_once(' ').expect("series and value");
+            let value: f64 = value
+                .parse()
+                .unwrap_or_else(|_| panic!("value in {line:?}"));
+            let name = series.split('{').next().unwrap();
+            let labels = &series[name.len()..];
+            if !labels.is_empty() {
+                assert!(
+                    labels.starts_with('{') && labels.ends_with('}'),
+                    "labels in {line:?}"
+                );
+                for pair in labels[1..labels.len() - 1].split("\",") {
+                    let (key, _) = pair.split_once("=\"").expect("key=\"value\"");
+                    assert!(name_ok(key), "label name in {line:?}");
+                }
+            }
+            let family = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|s| {
+                    name.strip_suffix(s)
+                        .filter(|f| families.get(*f).map(String::as_str) == Some("histogram"))
+                })
+                .unwrap_or(name);
+            assert!(
+                families.contains_key(family),
+                "sample before its TYPE: {line:?}"
+            );
+            samples.insert(series.to_owned(), value);
+        }
+    }
+    samples
+}
+
+/// Where the browser's screenshots go: under the build's target directory.
+fn screenshot_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"));
+    let dir = target.join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// What headless Chromium saw of a page: the DOM after its scripts ran, and every console
+/// message (errors, CSP refusals and logs alike).
+struct Loaded {
+    dom: String,
+    console: Vec<String>,
+}
+
+fn chromium() -> String {
+    std::env::var("RANDORI_CHROMIUM").unwrap_or_else(|_| "chromium".to_owned())
+}
+
+fn browser_flags(profile: &std::path::Path) -> Vec<String> {
+    vec![
+        "--headless".into(),
+        "--no-sandbox".into(),
+        "--disable-gpu".into(),
+        "--no-first-run".into(),
+        "--hide-scrollbars".into(),
+        "--window-size=1280,1400".into(),
+        format!("--user-data-dir={}", profile.display()),
+        "--enable-logging=stderr".into(),
+        "--v=0".into(),
+        // Long enough for the live-update script to refresh the page twice.
+        "--virtual-time-budget=5000".into(),
+    ]
+}
+
+fn load(url: &str, screenshot: &str) -> Loaded {
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new(chromium())
+        .args(browser_flags(profile.path()))
+        .arg("--dump-dom")
+        .arg(url)
+        .output()
+        .unwrap_or_else(|e| panic!("running {} (Debian package chromium): {e}", chromium()));
+    assert!(
+        out.status.success(),
+        "chromium failed on {url}: {}",
+        text(&out.stderr)
+    );
+    let console = text(&out.stderr)
+        .lines()
+        .filter(|l| l.contains(":CONSOLE"))
+        .map(str::to_owned)
+        .collect();
+    let shot = screenshot_dir().join(screenshot);
+    let profile = tempfile::tempdir().unwrap();
+    let taken = Command::new(chromium())
+        .args(browser_flags(profile.path()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(url)
+        .output()
+        .expect("taking a screenshot");
+    assert!(
+        taken.status.success(),
+        "screenshot of {url}: {}",
+        text(&taken.stderr)
+    );
+    assert!(
+        std::fs::metadata(&shot)
+            .map(|m| m.len() > 1000)
+            .unwrap_or(false),
+        "no screenshot at {}",
+        shot.display()
+    );
+    Loaded {
+        dom: text(&out.stdout),
+        console,
+    }
+}
+
+/// Text as the browser serializes a text node: only `&`, `<` and `>` escaped.
+fn as_dom_text(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// A program whose code and output carry markup that would act if it were not escaped.
+const HOSTILE: &str = r#"# <script>document.body.setAttribute('data-pwned', 'code')</script>
+print("<script>document.body.setAttribute('data-pwned', 'stdout')</script>")
+print("<img src=x onerror=\"document.body.setAttribute('data-pwned', 'img')\">")
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_move_and_the_dashboard_renders_safely_in_chromium() {
+    let url = fresh_database("dashboard").await;
+    let (_coordinator, addr, http) = coordinator_with_http(&url, "127.0.0.1:0", &[], &[]);
+    let db = sqlx::PgPool::connect(&url).await.unwrap();
+    let _worker = worker(
+        addr,
+        WorkerOpts {
+            name: &unique("dash"),
+            slots: 2,
+            ..Default::default()
+        },
+    );
+
+    let (status, headers, before) = get(http, "/metrics").await;
+    assert_eq!(status, 200);
+    assert!(headers["content-type"].starts_with("text/plain; version=0.0.4"));
+    let before = parse_exposition(&before);
+    assert_eq!(
+        before["randori_jobs_finished_total{state=\"succeeded\"}"],
+        0.0
+    );
+    let (status, _, body) = get(http, "/healthz").await;
+    assert_eq!((status, body.as_str()), (200, "ok\n"));
+
+    // A sweep of one run (3 nodes), and a lone evaluation of the hostile program.
+    let mut client = control(addr).await;
+    let sweep_id = submit_spec(
+        &mut client,
+        &spec("dash <b>board</b>", &["taxi-fare"], &[0], 3),
+    )
+    .await;
+    let job_id = submit(
+        &mut client,
+        Eval {
+            code: HOSTILE,
+            timeout_ms: 60_000,
+            memory_bytes: 512 << 20,
+            gpus: 0,
+        },
+    )
+    .await;
+    wait_status(
+        &mut client,
+        &sweep_id,
+        "completion",
+        Duration::from_secs(300),
+        |s| s.state == "completed",
+    )
+    .await;
+    wait_end(&mut client, &job_id, Duration::from_secs(120)).await;
+
+    let (_, _, after) = get(http, "/metrics").await;
+    let after = parse_exposition(&after);
+    let succeeded: i64 = sqlx::query("SELECT count(*) AS n FROM jobs WHERE state = 'succeeded'")
+        .fetch_one(&db)
+        .await
+        .unwrap()
+        .get("n");
+    assert_eq!(succeeded, 4, "three nodes and the evaluation");
+    assert_eq!(
+        after["randori_jobs_finished_total{state=\"succeeded\"}"],
+        succeeded as f64
+    );
+    assert_eq!(after["randori_jobs{state=\"succeeded\"}"], succeeded as f64);
+    assert!(after["randori_lease_grants_total"] >= succeeded as f64);
+    assert_eq!(after["randori_job_run_seconds_count"], succeeded as f64);
+    assert_eq!(
+        after["randori_job_run_seconds_bucket{le=\"+Inf\"}"],
+        succeeded as f64
+    );
+    assert!(after["randori_job_total_seconds_sum"] > 0.0);
+    assert_eq!(after["randori_runs{state=\"completed\"}"], 1.0);
+    assert_eq!(after["randori_sweeps{state=\"completed\"}"], 1.0);
+    assert_eq!(after["randori_gpus_allocated"], 0.0);
+    assert!(
+        after
+            .keys()
+            .any(|k| k.starts_with("randori_worker_free_slots{worker=\"dash")),
+        "per-worker gauges"
+    );
+
+    // The pages, in a real browser.
+    let sweeps = load(&format!("http://{http}/"), "dashboard-sweeps.png");
+    assert!(sweeps.console.is_empty(), "console: {:?}", sweeps.console);
+    assert!(
+        sweeps.dom.contains("dash &lt;b&gt;board&lt;/b&gt;"),
+        "{}",
+        sweeps.dom
+    );
+    assert!(sweeps.dom.contains(&format!("/sweeps/{sweep_id}")));
+
+    let sweep = load(
+        &format!("http://{http}/sweeps/{sweep_id}"),
+        "dashboard-sweep.png",
+    );
+    assert!(sweep.console.is_empty(), "console: {:?}", sweep.console);
+    assert!(sweep.dom.contains("By task and policy"), "{}", sweep.dom);
+    let run_id: uuid::Uuid = sqlx::query("SELECT id FROM runs")
+        .fetch_one(&db)
+        .await
+        .unwrap()
+        .get("id");
+    assert!(sweep.dom.contains(&format!("/runs/{run_id}")));
+
+    let run = load(&format!("http://{http}/runs/{run_id}"), "dashboard-run.png");
+    assert!(run.console.is_empty(), "console: {:?}", run.console);
+    let nodes: Vec<(uuid::Uuid, String)> =
+        sqlx::query("SELECT id, code FROM nodes WHERE run_id = $1 ORDER BY step")
+            .bind(run_id)
+            .fetch_all(&db)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get("id"), r.get("code")))
+            .collect();
+    assert_eq!(nodes.len(), 3);
+    assert_eq!(
+        run.dom.matches("<g class=\"node ").count(),
+        nodes.len(),
+        "one drawn node per stored node: {}",
+        run.dom
+    );
+    let classes: Vec<&str> = run
+        .dom
+        .split("<g class=\"")
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap())
+        .collect();
+    let marked = |mark: &str| {
+        classes
+            .iter()
+            .filter(|c| c.split_whitespace().any(|w| w == mark))
+            .count()
+    };
+    assert_eq!(
+        marked("selected"),
+        1,
+        "the final pick is marked: {classes:?}"
+    );
+    assert_eq!(marked("oracle"), 1, "the oracle is marked: {classes:?}");
+    for (id, _) in &nodes {
+        assert!(
+            run.dom.contains(&format!("href=\"/nodes/{id}\"")),
+            "node {id} links"
+        );
+    }
+
+    let (node_id, code) = &nodes[0];
+    let node = load(
+        &format!("http://{http}/nodes/{node_id}"),
+        "dashboard-node.png",
+    );
+    assert!(node.console.is_empty(), "console: {:?}", node.console);
+    let first_line = code.lines().find(|l| !l.trim().is_empty()).unwrap();
+    assert!(
+        node.dom.contains(&as_dom_text(first_line)),
+        "the node page shows its code: {}",
+        node.dom
+    );
+
+    // The hostile program: its code and output are shown as text and never run.
+    let hostile_node: uuid::Uuid = sqlx::query("SELECT node_id FROM jobs WHERE id = $1::uuid")
+        .bind(&job_id)
+        .fetch_one(&db)
+        .await
+        .unwrap()
+        .get("node_id");
+    let hostile = load(
+        &format!("http://{http}/nodes/{hostile_node}"),
+        "dashboard-hostile-node.png",
+    );
+    assert!(hostile.console.is_empty(), "console: {:?}", hostile.console);
+    assert!(
+        hostile.dom.contains("<body>") && !hostile.dom.contains("<body data-pwned"),
+        "markup ran: {}",
+        hostile.dom
+    );
+    assert!(
+        hostile.dom.contains(
+            "&lt;script&gt;document.body.setAttribute('data-pwned', 'stdout')&lt;/script&gt;"
+        ),
+        "the output is shown as text: {}",
+        hostile.dom
+    );
+    assert!(hostile.dom.contains("&lt;img src=x onerror="));
+    assert_eq!(
+        hostile.dom.matches("<script").count(),
+        1,
+        "only the dashboard's own script: {}",
+        hostile.dom
+    );
+
+    // Bad and unknown ids are answered, not crashed on.
+    assert_eq!(get(http, "/nodes/not-a-uuid").await.0, 400);
+    assert_eq!(
+        get(http, &format!("/runs/{}", uuid::Uuid::nil())).await.0,
+        404
+    );
+    assert_eq!(get(http, "/no/such/page").await.0, 404);
+}
