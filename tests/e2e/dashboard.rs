@@ -240,8 +240,37 @@ async fn metrics_move_and_the_dashboard_renders_safely_in_chromium() {
     let (status, _, body) = get(http, "/healthz").await;
     assert_eq!((status, body.as_str()), (200, "ok\n"));
 
-    // A sweep of one run (3 nodes), and a lone evaluation of the hostile program.
+    // A running job's node page shows what it printed so far.
     let mut client = control(addr).await;
+    let slow = submit(
+        &mut client,
+        Eval {
+            code: "import time\nfor i in range(30):\n    print(f'tick-{i}', flush=True)\n    time.sleep(0.5)\n",
+            timeout_ms: 120_000,
+            memory_bytes: 256 << 20,
+            gpus: 0,
+        },
+    )
+    .await;
+    let slow_node: uuid::Uuid = sqlx::query("SELECT node_id FROM jobs WHERE id = $1::uuid")
+        .bind(&slow)
+        .fetch_one(&db)
+        .await
+        .unwrap()
+        .get("node_id");
+    eventually(
+        "live output on the node page",
+        Duration::from_secs(60),
+        || async {
+            let (_, headers, body) = get(http, &format!("/nodes/{slow_node}")).await;
+            headers.get("x-randori-live").map(String::as_str) == Some("1")
+                && body.contains("Running: the latest output so far")
+                && body.contains("tick-3")
+        },
+    )
+    .await;
+
+    // A sweep of one run (3 nodes), and a lone evaluation of the hostile program.
     let sweep_id = submit_spec(
         &mut client,
         &spec("dash <b>board</b>", &["taxi-fare"], &[0], 3),
@@ -266,6 +295,7 @@ async fn metrics_move_and_the_dashboard_renders_safely_in_chromium() {
     )
     .await;
     wait_end(&mut client, &job_id, Duration::from_secs(120)).await;
+    wait_end(&mut client, &slow, Duration::from_secs(120)).await;
 
     let (_, _, after) = get(http, "/metrics").await;
     let after = parse_exposition(&after);
@@ -274,7 +304,7 @@ async fn metrics_move_and_the_dashboard_renders_safely_in_chromium() {
         .await
         .unwrap()
         .get("n");
-    assert_eq!(succeeded, 4, "three nodes and the evaluation");
+    assert_eq!(succeeded, 5, "three nodes and two evaluations");
     assert_eq!(
         after["randori_jobs_finished_total{state=\"succeeded\"}"],
         succeeded as f64

@@ -4,6 +4,7 @@
 mod bench_cli;
 mod dashboard;
 mod eval_cli;
+mod failover;
 mod gpu;
 mod grading;
 mod harness;

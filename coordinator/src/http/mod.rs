@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::error::Error;
 use crate::metrics::Metrics;
+use crate::model::JobState;
 use crate::store::JobStore;
 use pages::Page;
 
@@ -48,6 +49,9 @@ pub async fn serve(
         .with_graceful_shutdown(cancel.cancelled_owned())
         .await
 }
+
+/// How much of a running job's output its node page shows.
+const LIVE_TAIL_BYTES: u64 = 16 << 10;
 
 /// The browser may load nothing but this origin's own files: even markup that escaped
 /// escaping could neither run inline script nor load any from elsewhere.
@@ -169,7 +173,11 @@ async fn node(State(s): State<HttpState>, Path(id): Path<String>, headers: Heade
     page_of("node", &id, &headers, |id| async move {
         let (node, run_id, job_id) = s.store.node_get(id).await?;
         let job = s.store.job_get(job_id).await?;
-        Ok(pages::node(&node, run_id, &job))
+        let live = match job.state {
+            JobState::Leased => Some(s.store.job_live_output(job_id, LIVE_TAIL_BYTES).await?),
+            _ => None,
+        };
+        Ok(pages::node(&node, run_id, &job, live))
     })
     .await
 }

@@ -236,7 +236,13 @@ fn stream(name: &str, head: &str, tail: &str, bytes: u64) -> String {
 }
 
 /// One node: what it is, its scores, its plan, code and output.
-pub fn node(node: &RunNode, run_id: Option<Uuid>, job: &JobView) -> Page {
+/// `live`: what a running job printed so far (stdout, stderr).
+pub fn node(
+    node: &RunNode,
+    run_id: Option<Uuid>,
+    job: &JobView,
+    live: Option<(String, String)>,
+) -> Page {
     // A lone evaluation has no operator.
     let operator = if node.operator.is_empty() {
         "evaluation"
@@ -297,12 +303,18 @@ pub fn node(node: &RunNode, run_id: Option<Uuid>, job: &JobView) -> Page {
     body += "<h2>Code</h2>\n";
     body += &pre("code", &node.code);
     body += "<h2>Output</h2>\n";
-    match &node.outcome {
-        Some(o) => {
+    match (&node.outcome, live) {
+        (Some(o), _) => {
             body += &stream("stdout", &o.stdout_head, &o.stdout_tail, o.stdout_bytes);
             body += &stream("stderr", &o.stderr_head, &o.stderr_tail, o.stderr_bytes);
         }
-        None => body += "<p class=\"muted\">Not evaluated yet.</p>\n",
+        (None, Some((stdout, stderr))) => {
+            body += "<p class=\"muted\">Running: the latest output so far.</p>\n<h3>stdout</h3>\n";
+            body += &pre("stdout", &stdout);
+            body += "<h3>stderr</h3>\n";
+            body += &pre("stderr", &stderr);
+        }
+        (None, None) => body += "<p class=\"muted\">Not evaluated yet.</p>\n",
     }
     Page {
         title: format!("Node #{} {operator}", node.step),

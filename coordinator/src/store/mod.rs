@@ -314,6 +314,28 @@ impl JobStore {
     }
 
     /// Stores a live output chunk; false when the lease is no longer current.
+    /// What the current attempt of a job has printed so far (stdout, stderr), at most the last
+    /// `tail_bytes` of each (as whole chunks, so a little more).
+    pub async fn job_live_output(&self, job_id: Uuid, tail_bytes: u64) -> Result<(String, String)> {
+        let rows = sqlx::query(include_str!("sql/job_live_output.sql"))
+            .bind(job_id)
+            .bind(to_i64(tail_bytes)?)
+            .fetch_all(&self.pool)
+            .await?;
+        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+        for row in rows {
+            let data: Vec<u8> = row.get("data");
+            match row.get::<String, _>("stream").as_str() {
+                "stdout" => stdout.extend(data),
+                _ => stderr.extend(data),
+            }
+        }
+        Ok((
+            String::from_utf8_lossy(&stdout).into_owned(),
+            String::from_utf8_lossy(&stderr).into_owned(),
+        ))
+    }
+
     pub async fn job_output_append(
         &self,
         lease: LeaseToken,
