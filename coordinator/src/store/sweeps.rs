@@ -182,23 +182,36 @@ impl JobStore {
 
     /// Pauses a running sweep; an error names the state it is in otherwise.
     pub async fn sweep_pause(&self, id: Uuid) -> Result<()> {
-        self.sweep_transition(id, include_str!("sql/sweep_pause.sql"), &["paused"])
+        self.sweep_transition(id, &[include_str!("sql/sweep_pause.sql")], &["paused"])
             .await
     }
 
     pub async fn sweep_resume(&self, id: Uuid) -> Result<()> {
-        self.sweep_transition(id, include_str!("sql/sweep_resume.sql"), &["running"])
+        self.sweep_transition(id, &[include_str!("sql/sweep_resume.sql")], &["running"])
             .await
     }
 
     /// Cancels a sweep; cancelling one that already ended is an error, a cancelled one is not.
     pub async fn sweep_cancel(&self, id: Uuid) -> Result<()> {
-        self.sweep_transition(id, include_str!("sql/sweep_cancel.sql"), &["cancelled"])
-            .await
+        self.sweep_transition(
+            id,
+            &[
+                include_str!("sql/sweep_cancel.sql"),
+                include_str!("sql/sweep_cancel_jobs.sql"),
+            ],
+            &["cancelled"],
+        )
+        .await
     }
 
-    async fn sweep_transition(&self, id: Uuid, sql: &str, to: &[&str]) -> Result<()> {
-        sqlx::query(sql).bind(id).execute(self.pool()).await?;
+    /// Runs `statements` (each binding the sweep id as $1) in one transaction, then checks
+    /// that the sweep is in one of the `to` states.
+    async fn sweep_transition(&self, id: Uuid, statements: &[&str], to: &[&str]) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        for sql in statements {
+            sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
         let now = self.sweep_get(id).await?;
         if to.contains(&now.state.as_str()) {
             Ok(())
