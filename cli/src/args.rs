@@ -77,6 +77,8 @@ pub struct CoordinatorArgs {
     /// Where the dashboard, /metrics and /healthz are served.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub http: SocketAddr,
+    #[command(flatten)]
+    pub tokens: TokenArgs,
     /// How long a lease lasts without a heartbeat.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub lease_ttl: Duration,
@@ -127,6 +129,9 @@ pub struct WorkerArgs {
     /// On SIGTERM, how long running jobs may finish before they are handed back.
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub drain_timeout: Duration,
+    /// The worker token the coordinator was given as RANDORI_WORKER_TOKEN.
+    #[arg(long, env = "RANDORI_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
 }
 
 /// The embedded stack, as `run` and `up` start it.
@@ -143,6 +148,38 @@ pub struct StackArgs {
     /// Runtime image (default: the one `randori image build` makes, built when absent).
     #[arg(long)]
     pub image: Option<String>,
+    #[command(flatten)]
+    pub tokens: TokenArgs,
+}
+
+/// The tokens a coordinator demands: both, or neither.
+#[derive(Args, Clone, Default)]
+pub struct TokenArgs {
+    /// The token clients present (control calls, the dashboard, /metrics).
+    #[arg(long, env = "RANDORI_CLIENT_TOKEN", hide_env_values = true)]
+    pub client_token: Option<String>,
+    /// The token workers present (lease, heartbeat, report).
+    #[arg(long, env = "RANDORI_WORKER_TOKEN", hide_env_values = true)]
+    pub worker_token: Option<String>,
+}
+
+impl TokenArgs {
+    /// Both tokens, neither, or an error naming the missing one.
+    pub fn tokens(&self) -> anyhow::Result<Option<randori_coordinator::auth::Tokens>> {
+        let set = |t: &Option<String>| t.clone().filter(|t| !t.trim().is_empty());
+        match (set(&self.client_token), set(&self.worker_token)) {
+            (None, None) => Ok(None),
+            (Some(client), Some(worker)) => {
+                Ok(Some(randori_coordinator::auth::Tokens { client, worker }))
+            }
+            (Some(_), None) => anyhow::bail!(
+                "RANDORI_CLIENT_TOKEN is set but RANDORI_WORKER_TOKEN is not: set both, or neither"
+            ),
+            (None, Some(_)) => anyhow::bail!(
+                "RANDORI_WORKER_TOKEN is set but RANDORI_CLIENT_TOKEN is not: set both, or neither"
+            ),
+        }
+    }
 }
 
 #[derive(Args)]

@@ -5,10 +5,13 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use randori_proto::auth::BearerToken;
 use randori_proto::v1::control_service_client::ControlServiceClient;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
-pub type Client = ControlServiceClient<Channel>;
+/// The coordinator's control service, every call carrying the client token (if any).
+pub type Client = ControlServiceClient<InterceptedService<Channel, BearerToken>>;
 
 /// `--coordinator`, shared by every client command.
 #[derive(Args, Clone)]
@@ -22,7 +25,14 @@ pub struct CoordinatorArg {
     pub url: String,
 }
 
+/// Connects, presenting `RANDORI_TOKEN` when it is set.
 pub async fn connect(url: &str) -> Result<Client> {
+    let token = std::env::var("RANDORI_TOKEN").ok();
+    connect_with_token(url, token.as_deref()).await
+}
+
+pub async fn connect_with_token(url: &str, token: Option<&str>) -> Result<Client> {
+    let token = BearerToken::new(token).context("RANDORI_TOKEN")?;
     let endpoint = Endpoint::from_shared(url.to_owned())
         .with_context(|| format!("{url:?} is not a coordinator URL (like http://host:50051)"))?
         .connect_timeout(Duration::from_secs(5));
@@ -31,7 +41,7 @@ pub async fn connect(url: &str) -> Result<Client> {
             "cannot reach the coordinator at {url}; start one (`randori up`) or pass --coordinator"
         )
     })?;
-    Ok(ControlServiceClient::new(channel)
+    Ok(ControlServiceClient::with_interceptor(channel, token)
         .max_decoding_message_size(randori_proto::MAX_MESSAGE_BYTES))
 }
 
@@ -40,6 +50,9 @@ pub fn status_error(s: tonic::Status) -> anyhow::Error {
     match s.code() {
         tonic::Code::Unavailable => {
             anyhow::anyhow!("the coordinator is unavailable: {}", s.message())
+        }
+        tonic::Code::Unauthenticated | tonic::Code::PermissionDenied => {
+            anyhow::anyhow!("refused by the coordinator: {}", s.message())
         }
         _ => anyhow::anyhow!("{}", s.message()),
     }

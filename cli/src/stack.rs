@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use nix::fcntl::{Flock, FlockArg};
+use randori_coordinator::auth::Tokens;
 use randori_coordinator::private_postgres::PrivatePostgres;
 use randori_coordinator::{Coordinator, CoordinatorConfig};
 use randori_worker::resources::Resources;
@@ -27,6 +28,8 @@ pub struct StackOptions {
     pub listen: SocketAddr,
     /// Where its HTTP port (dashboard, metrics) listens; None: no HTTP port.
     pub http: Option<SocketAddr>,
+    /// The tokens its coordinator demands; without them it listens on loopback only.
+    pub tokens: Option<Tokens>,
 }
 
 impl StackOptions {
@@ -39,6 +42,7 @@ impl StackOptions {
             database_url: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             http: None,
+            tokens: None,
         }
     }
 }
@@ -50,6 +54,7 @@ pub struct Stack {
     _home_lock: Option<Flock<std::fs::File>>,
     pub grpc_addr: SocketAddr,
     pub http_addr: Option<SocketAddr>,
+    client_token: Option<String>,
     /// The database everything is stored in (for harnesses that read timings from it).
     pub database_url: String,
     stop_coordinator: CancellationToken,
@@ -66,6 +71,16 @@ pub fn randori_home() -> PathBuf {
 
 impl Stack {
     pub async fn start(opts: StackOptions) -> Result<Self> {
+        // Without tokens anyone who reaches the port could submit work: stay on this host.
+        let exposed = [Some(opts.listen), opts.http]
+            .into_iter()
+            .flatten()
+            .find(|a| !a.ip().is_loopback());
+        if let (Some(addr), None) = (exposed, &opts.tokens) {
+            anyhow::bail!(
+                "{addr} is not a loopback address: set RANDORI_CLIENT_TOKEN and RANDORI_WORKER_TOKEN to serve beyond this host"
+            );
+        }
         let (postgres, home_lock, database_url) = match opts.database_url.clone() {
             Some(url) => (None, None, url),
             None => {
@@ -86,6 +101,7 @@ impl Stack {
         let mut config =
             CoordinatorConfig::new(database_url.clone(), opts.listen, opts.image.clone());
         config.http = opts.http;
+        config.tokens = opts.tokens.clone();
         let coordinator = Coordinator::build(config)
             .await
             .with_context(|| format!("starting the coordinator on {}", opts.listen))?;
@@ -118,6 +134,7 @@ impl Stack {
                 image: opts.image.clone(),
                 limits: Limits::default(),
                 drain_timeout: Duration::from_secs(5),
+                token: opts.tokens.as_ref().map(|t| t.worker.clone()),
             };
             let worker = Worker::build(config).await?;
             // One token for both: at shutdown the stack hands running jobs back at once.
@@ -133,12 +150,18 @@ impl Stack {
             _home_lock: home_lock,
             grpc_addr,
             http_addr,
+            client_token: opts.tokens.map(|t| t.client),
             database_url,
             stop_coordinator,
             stop_workers,
             coordinator,
             workers,
         })
+    }
+
+    /// The token the stack's own client presents.
+    pub fn client_token(&self) -> Option<&str> {
+        self.client_token.as_deref()
     }
 
     pub fn url(&self) -> String {

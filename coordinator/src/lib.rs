@@ -1,6 +1,7 @@
 //! The randori coordinator: keeps every job in Postgres and hands them to workers under
 //! fenced leases. See ARCHITECTURE.md for the code map and the invariants.
 
+pub mod auth;
 mod driver;
 pub mod error;
 mod grading;

@@ -10,6 +10,7 @@ use randori_proto::v1::worker_service_server::WorkerServiceServer;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::{Gate, Role, Tokens};
 use crate::error::{Error, Result};
 use crate::grading::Graders;
 use crate::grpc::{ControlApi, WorkerApi};
@@ -18,6 +19,7 @@ use crate::metrics::Metrics;
 use crate::reaper;
 use crate::store::JobStore;
 use crate::wakeups::Wakeups;
+use tonic::service::interceptor::InterceptedService;
 
 #[derive(Debug, Clone)]
 pub struct CoordinatorConfig {
@@ -25,6 +27,8 @@ pub struct CoordinatorConfig {
     pub listen: SocketAddr,
     /// Where the dashboard, `/metrics` and `/healthz` are served; None: not at all.
     pub http: Option<SocketAddr>,
+    /// The client and worker tokens; None: every call is let through.
+    pub tokens: Option<Tokens>,
     /// How long a lease lasts without a heartbeat.
     pub lease_ttl: Duration,
     /// Attempts a job gets before it fails (lease expiries and infrastructure errors count).
@@ -56,6 +60,7 @@ impl CoordinatorConfig {
             database_url,
             listen,
             http: None,
+            tokens: None,
             lease_ttl: Duration::from_secs(30),
             max_attempts: 3,
             poll_interval: Duration::from_millis(500),
@@ -74,6 +79,18 @@ impl CoordinatorConfig {
             return Err(Error::InvalidArgument(
                 "run lease TTL must be at least 1s".into(),
             ));
+        }
+        if let Some(t) = &self.tokens {
+            if t.client.is_empty() || t.worker.is_empty() {
+                return Err(Error::InvalidArgument(
+                    "set both RANDORI_CLIENT_TOKEN and RANDORI_WORKER_TOKEN, or neither".into(),
+                ));
+            }
+            if t.client == t.worker {
+                return Err(Error::InvalidArgument(
+                    "the client and worker tokens must differ".into(),
+                ));
+            }
         }
         if self.max_attempts == 0 {
             return Err(Error::InvalidArgument(
@@ -138,6 +155,10 @@ impl Coordinator {
     /// Serves until `cancel` fires, then stops accepting and finishes in-flight calls.
     pub async fn run(self, cancel: CancellationToken) -> Result<()> {
         let addr = self.local_addr()?;
+        let tokens = self.config.tokens.clone().map(Arc::new);
+        if tokens.is_none() && !addr.ip().is_loopback() {
+            tracing::warn!(%addr, "serving without tokens on a non-loopback address: anyone who reaches it may submit work (set RANDORI_CLIENT_TOKEN and RANDORI_WORKER_TOKEN)");
+        }
         let wakeups = Wakeups::new();
         let graders = Graders::new(self.config.grading_image.clone());
         let background = CancellationToken::new();
@@ -159,6 +180,7 @@ impl Coordinator {
             let state = HttpState {
                 store: self.store.clone(),
                 metrics: metrics.clone(),
+                tokens: tokens.clone(),
             };
             let stop = background.clone();
             tokio::spawn(async move {
@@ -190,16 +212,24 @@ impl Coordinator {
         };
         tracing::info!(%addr, "coordinator serving gRPC");
         let served = tonic::transport::Server::builder()
-            .add_service(
+            .add_service(InterceptedService::new(
                 WorkerServiceServer::new(worker_api)
                     .max_decoding_message_size(MAX_MESSAGE_BYTES)
                     .max_encoding_message_size(MAX_MESSAGE_BYTES),
-            )
-            .add_service(
+                Gate {
+                    tokens: tokens.clone(),
+                    role: Role::Worker,
+                },
+            ))
+            .add_service(InterceptedService::new(
                 ControlServiceServer::new(control_api)
                     .max_decoding_message_size(MAX_MESSAGE_BYTES)
                     .max_encoding_message_size(MAX_MESSAGE_BYTES),
-            )
+                Gate {
+                    tokens,
+                    role: Role::Client,
+                },
+            ))
             // No Nagle: a lease answer split over two segments would otherwise wait for the
             // client's delayed ACK (40 ms on Linux).
             .serve_with_incoming_shutdown(

@@ -1,6 +1,7 @@
 //! End-to-end tests across real processes: the `randori` binary as coordinator and workers,
 //! a real Postgres, real Docker containers.
 
+mod auth;
 mod bench_cli;
 mod dashboard;
 mod eval_cli;

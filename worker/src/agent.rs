@@ -7,12 +7,14 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use randori_proto::auth::BearerToken;
 use randori_proto::v1 as pb;
 use randori_proto::v1::worker_service_client::WorkerServiceClient;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_stream::StreamExt;
 use tokio_util::sync::CancellationToken;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -37,6 +39,8 @@ pub struct WorkerConfig {
     pub limits: Limits,
     /// How long a SIGTERM'd worker lets running jobs finish before handing them back.
     pub drain_timeout: Duration,
+    /// The worker token, when the coordinator requires one.
+    pub token: Option<String>,
 }
 
 impl WorkerConfig {
@@ -60,10 +64,13 @@ impl WorkerConfig {
     }
 }
 
+/// The coordinator's worker service, every call carrying the worker token.
+type CoordinatorClient = WorkerServiceClient<InterceptedService<Channel, BearerToken>>;
+
 pub struct Worker {
     config: WorkerConfig,
     sandbox: Arc<Sandbox>,
-    client: WorkerServiceClient<Channel>,
+    client: CoordinatorClient,
 }
 
 /// A job this worker holds.
@@ -108,10 +115,12 @@ impl Worker {
             .connect_timeout(Duration::from_secs(5))
             .tcp_keepalive(Some(Duration::from_secs(10)))
             .connect_lazy();
+        let token = BearerToken::new(config.token.as_deref())
+            .map_err(|e| Error::Config(format!("the worker token: {e}")))?;
         Ok(Self {
             config,
             sandbox: Arc::new(sandbox),
-            client: WorkerServiceClient::new(channel)
+            client: WorkerServiceClient::with_interceptor(channel, token)
                 .max_decoding_message_size(randori_proto::MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(randori_proto::MAX_MESSAGE_BYTES),
         })
@@ -251,7 +260,7 @@ impl Worker {
 /// The cloneable parts job tasks and the heartbeat need.
 #[derive(Clone)]
 struct Parts {
-    client: WorkerServiceClient<Channel>,
+    client: CoordinatorClient,
     config: WorkerConfig,
     sandbox: Arc<Sandbox>,
 }

@@ -10,6 +10,7 @@ pub async fn run(a: CoordinatorArgs) -> Result<ExitCode> {
     let image = a.grading_image.unwrap_or_else(crate::image::default_tag);
     let mut config = CoordinatorConfig::new(a.database_url, a.listen, image);
     config.http = Some(a.http);
+    config.tokens = a.tokens.tokens()?;
     config.lease_ttl = a.lease_ttl;
     config.max_attempts = a.max_attempts;
     config.run_lease_ttl = a.run_lease_ttl;

@@ -30,7 +30,7 @@ pub async fn run(a: RunArgs) -> Result<ExitCode> {
     print_dashboard(&stack);
     let url = stack.url();
     let outcome = tokio::select! {
-        r = submit_watch_report(&url, &spec, a.json) => Some(r),
+        r = submit_watch_report(&url, stack.client_token(), &spec, a.json) => Some(r),
         _ = super::terminated() => None,
     };
     stack.shutdown().await;
@@ -81,12 +81,18 @@ async fn start_stack(
         opts.listen = listen;
     }
     opts.http = Some(http);
+    opts.tokens = a.tokens.tokens()?;
     Stack::start(opts).await
 }
 
 /// Submits (or finds) the sweep, shows progress until it ends, prints the report.
-async fn submit_watch_report(url: &str, spec: &SweepSpec, as_json: bool) -> Result<()> {
-    let mut client = client::connect(url).await?;
+async fn submit_watch_report(
+    url: &str,
+    token: Option<&str>,
+    spec: &SweepSpec,
+    as_json: bool,
+) -> Result<()> {
+    let mut client = client::connect_with_token(url, token).await?;
     let submitted = super::sweep::submit(&mut client, spec).await?;
     watch(
         &mut client,

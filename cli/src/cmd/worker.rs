@@ -35,6 +35,7 @@ pub async fn run(a: WorkerArgs) -> Result<ExitCode> {
         image: a.image.unwrap_or_else(crate::image::default_tag),
         limits: Limits::default(),
         drain_timeout: a.drain_timeout,
+        token: a.token,
     };
     let worker = Worker::build(config).await?;
     let (shutdown, abort) = (CancellationToken::new(), CancellationToken::new());

@@ -5,15 +5,16 @@ mod pages;
 
 use std::sync::Arc;
 
-use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Form, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::{Router, middleware};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::auth::{self, Role, Tokens};
 use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::model::JobState;
@@ -24,20 +25,109 @@ use pages::Page;
 pub struct HttpState {
     pub store: JobStore,
     pub metrics: Arc<Metrics>,
+    /// When set, pages and `/metrics` need the client token (bearer or login cookie).
+    pub tokens: Option<Arc<Tokens>>,
 }
 
+/// The cookie the login form sets.
+const TOKEN_COOKIE: &str = "randori_token";
+
 pub fn router(state: HttpState) -> Router {
-    Router::new()
+    let guarded = Router::new()
         .route("/", get(sweeps))
         .route("/sweeps/{id}", get(sweep))
         .route("/runs/{id}", get(run))
         .route("/nodes/{id}", get(node))
         .route("/metrics", get(metrics))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_client,
+        ));
+    Router::new()
+        .merge(guarded)
+        .route("/login", get(login_form).post(login))
         .route("/healthz", get(healthz))
         .route("/static/dashboard.css", get(stylesheet))
         .route("/static/live.js", get(script))
         .fallback(|| async { html(StatusCode::NOT_FOUND, &pages::not_found("page"), false) })
         .with_state(state)
+}
+
+/// The token a browser or a scraper presents: `Authorization: Bearer`, else the login cookie.
+fn presented(headers: &HeaderMap) -> Option<&str> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(auth::bearer);
+    bearer.or_else(|| {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|c| c.trim().split_once('='))
+            .find(|(name, _)| *name == TOKEN_COOKIE)
+            .map(|(_, value)| value)
+    })
+}
+
+async fn require_client(
+    State(s): State<HttpState>,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
+    let Some(tokens) = &s.tokens else {
+        return next.run(request).await;
+    };
+    match auth::check(tokens, Role::Client, presented(request.headers())) {
+        Ok(()) => next.run(request).await,
+        Err(refusal) => {
+            tracing::warn!(?refusal, path = %request.uri().path(), "HTTP request refused");
+            let status = match refusal {
+                auth::Refusal::WrongRole => StatusCode::FORBIDDEN,
+                _ => StatusCode::UNAUTHORIZED,
+            };
+            html(
+                status,
+                &pages::login(refusal != auth::Refusal::Missing),
+                false,
+            )
+        }
+    }
+}
+
+async fn login_form() -> Response {
+    html(StatusCode::OK, &pages::login(false), false)
+}
+
+#[derive(serde::Deserialize)]
+struct LoginForm {
+    token: String,
+}
+
+/// A valid client token becomes an HttpOnly, same-site cookie; anything else is refused.
+async fn login(State(s): State<HttpState>, Form(form): Form<LoginForm>) -> Response {
+    let token = form.token.trim();
+    let accepted = match &s.tokens {
+        None => true,
+        Some(tokens) => auth::check(tokens, Role::Client, Some(token)).is_ok(),
+    };
+    if !accepted || !token.chars().all(|c| c.is_ascii_graphic() && c != ';') {
+        tracing::warn!("dashboard login refused");
+        return html(StatusCode::UNAUTHORIZED, &pages::login(true), false);
+    }
+    let cookie = format!("{TOKEN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/");
+    match HeaderValue::from_str(&cookie) {
+        Ok(cookie) => (
+            StatusCode::SEE_OTHER,
+            [
+                (header::SET_COOKIE, cookie),
+                (header::LOCATION, HeaderValue::from_static("/")),
+            ],
+        )
+            .into_response(),
+        Err(_) => html(StatusCode::UNAUTHORIZED, &pages::login(true), false),
+    }
 }
 
 pub async fn serve(
@@ -56,7 +146,7 @@ const LIVE_TAIL_BYTES: u64 = 16 << 10;
 /// The browser may load nothing but this origin's own files: even markup that escaped
 /// escaping could neither run inline script nor load any from elsewhere.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-     frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+     frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 /// A page, or only its `<main>` when the live-update script asks for it.
 fn html(status: StatusCode, page: &Page, fragment: bool) -> Response {

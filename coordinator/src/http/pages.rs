@@ -323,6 +323,23 @@ pub fn node(
     }
 }
 
+/// Asks for the client token (the coordinator was started with tokens).
+pub fn login(refused: bool) -> Page {
+    let mut body = String::from("<h1>Sign in</h1>\n");
+    if refused {
+        body += "<p class=\"state-failed\">That token is not valid here.</p>\n";
+    }
+    body += "<form method=\"post\" action=\"/login\">\n\
+             <label>Client token (RANDORI_CLIENT_TOKEN) \
+             <input type=\"password\" name=\"token\" autocomplete=\"current-password\" required></label>\n\
+             <button type=\"submit\">Sign in</button>\n</form>\n";
+    Page {
+        title: "Sign in".into(),
+        body,
+        live: false,
+    }
+}
+
 pub fn not_found(what: &str) -> Page {
     Page {
         title: "Not found".into(),
