@@ -79,6 +79,15 @@ pub struct CoordinatorArgs {
     pub http: SocketAddr,
     #[command(flatten)]
     pub tokens: TokenArgs,
+    /// Serve gRPC over TLS: the coordinator's certificate chain (PEM).
+    #[arg(long, env = "RANDORI_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// The key of --tls-cert (PEM).
+    #[arg(long, env = "RANDORI_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// Demand client certificates signed by this CA (mutual TLS).
+    #[arg(long, env = "RANDORI_TLS_CA")]
+    pub tls_ca: Option<PathBuf>,
     /// How long a lease lasts without a heartbeat.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub lease_ttl: Duration,

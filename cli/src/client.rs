@@ -6,9 +6,10 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Args;
 use randori_proto::auth::BearerToken;
+use randori_proto::tls::{self, TlsFiles};
 use randori_proto::v1::control_service_client::ControlServiceClient;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 /// The coordinator's control service, every call carrying the client token (if any).
 pub type Client = ControlServiceClient<InterceptedService<Channel, BearerToken>>;
@@ -33,8 +34,9 @@ pub async fn connect(url: &str) -> Result<Client> {
 
 pub async fn connect_with_token(url: &str, token: Option<&str>) -> Result<Client> {
     let token = BearerToken::new(token).context("RANDORI_TOKEN")?;
-    let endpoint = Endpoint::from_shared(url.to_owned())
-        .with_context(|| format!("{url:?} is not a coordinator URL (like http://host:50051)"))?
+    let files = TlsFiles::from_env().map_err(anyhow::Error::msg)?;
+    let endpoint = tls::endpoint(url, &files)
+        .map_err(anyhow::Error::msg)?
         .connect_timeout(Duration::from_secs(5));
     let channel = endpoint.connect().await.with_context(|| {
         format!(

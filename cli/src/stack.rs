@@ -135,6 +135,7 @@ impl Stack {
                 limits: Limits::default(),
                 drain_timeout: Duration::from_secs(5),
                 token: opts.tokens.as_ref().map(|t| t.worker.clone()),
+                tls: Default::default(),
             };
             let worker = Worker::build(config).await?;
             // One token for both: at shutdown the stack hands running jobs back at once.

@@ -19,7 +19,9 @@ use crate::metrics::Metrics;
 use crate::reaper;
 use crate::store::JobStore;
 use crate::wakeups::Wakeups;
+use randori_proto::tls::TlsFiles;
 use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 
 #[derive(Debug, Clone)]
 pub struct CoordinatorConfig {
@@ -29,6 +31,9 @@ pub struct CoordinatorConfig {
     pub http: Option<SocketAddr>,
     /// The client and worker tokens; None: every call is let through.
     pub tokens: Option<Tokens>,
+    /// Serve gRPC over TLS with this certificate; with a CA, demand client certificates it
+    /// signed (mutual TLS).
+    pub tls: Option<TlsFiles>,
     /// How long a lease lasts without a heartbeat.
     pub lease_ttl: Duration,
     /// Attempts a job gets before it fails (lease expiries and infrastructure errors count).
@@ -61,6 +66,7 @@ impl CoordinatorConfig {
             listen,
             http: None,
             tokens: None,
+            tls: None,
             lease_ttl: Duration::from_secs(30),
             max_attempts: 3,
             poll_interval: Duration::from_millis(500),
@@ -92,6 +98,9 @@ impl CoordinatorConfig {
                 ));
             }
         }
+        if let Some(tls) = &self.tls {
+            grpc_server(Some(tls))?;
+        }
         if self.max_attempts == 0 {
             return Err(Error::InvalidArgument(
                 "max attempts must be at least 1".into(),
@@ -99,6 +108,27 @@ impl CoordinatorConfig {
         }
         Ok(())
     }
+}
+
+/// The gRPC server builder, with TLS when configured.
+fn grpc_server(tls: Option<&TlsFiles>) -> Result<tonic::transport::Server> {
+    let server = tonic::transport::Server::builder();
+    let Some(tls) = tls else {
+        return Ok(server);
+    };
+    let Some((cert, key)) = &tls.identity else {
+        return Err(Error::InvalidArgument(
+            "TLS needs the coordinator's certificate and key (RANDORI_TLS_CERT, RANDORI_TLS_KEY)"
+                .into(),
+        ));
+    };
+    let mut config = ServerTlsConfig::new().identity(Identity::from_pem(cert, key));
+    if let Some(ca) = &tls.ca {
+        config = config.client_ca_root(Certificate::from_pem(ca));
+    }
+    server
+        .tls_config(config)
+        .map_err(|e| Error::InvalidArgument(format!("TLS settings: {e}")))
 }
 
 pub struct Coordinator {
@@ -211,7 +241,7 @@ impl Coordinator {
             poll_interval: self.config.poll_interval,
         };
         tracing::info!(%addr, "coordinator serving gRPC");
-        let served = tonic::transport::Server::builder()
+        let served = grpc_server(self.config.tls.as_ref())?
             .add_service(InterceptedService::new(
                 WorkerServiceServer::new(worker_api)
                     .max_decoding_message_size(MAX_MESSAGE_BYTES)

@@ -200,3 +200,173 @@ fn the_embedded_stack_without_tokens_stays_on_loopback() {
     // Refused before anything started: no database was created in the home.
     assert!(!home.path().join("postgres").exists());
 }
+
+/// A CA, a certificate for 127.0.0.1 signed by it, and a client certificate, made by openssl.
+struct Pki {
+    dir: tempfile::TempDir,
+}
+
+impl Pki {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let run = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(dir.path())
+                .stdin(Stdio::null())
+                .output()
+                .expect("running openssl");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                text(&out.stderr)
+            );
+        };
+        run(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=randori test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+        ]);
+        std::fs::write(
+            dir.path().join("server.ext"),
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("client.ext"),
+            "extendedKeyUsage=clientAuth\n",
+        )
+        .unwrap();
+        for who in ["server", "client"] {
+            run(&[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                &format!("/CN={who}"),
+                "-keyout",
+                &format!("{who}.key"),
+                "-out",
+                &format!("{who}.csr"),
+            ]);
+            run(&[
+                "x509",
+                "-req",
+                "-in",
+                &format!("{who}.csr"),
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-extfile",
+                &format!("{who}.ext"),
+                "-out",
+                &format!("{who}.pem"),
+            ]);
+        }
+        Self { dir }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).to_string_lossy().into_owned()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mutual_tls_carries_the_whole_path_and_refuses_plaintext_and_strangers() {
+    let pki = Pki::new();
+    let url = fresh_database("tls").await;
+    let (ca, server_cert, server_key) = (
+        pki.path("ca.pem"),
+        pki.path("server.pem"),
+        pki.path("server.key"),
+    );
+    let (_coordinator, addr, _) = coordinator_with_http(
+        &url,
+        "127.0.0.1:0",
+        &[
+            "--tls-cert",
+            &server_cert,
+            "--tls-key",
+            &server_key,
+            "--tls-ca",
+            &ca,
+        ],
+        &[
+            ("RANDORI_CLIENT_TOKEN", CLIENT),
+            ("RANDORI_WORKER_TOKEN", WORKER),
+        ],
+    );
+    let https = format!("https://127.0.0.1:{}", addr.port());
+    let client_id = [
+        ("RANDORI_TLS_CA", ca.as_str()),
+        ("RANDORI_TLS_CERT", &pki.path("client.pem")),
+        ("RANDORI_TLS_KEY", &pki.path("client.key")),
+    ];
+    let name = unique("tls");
+    let mut worker_env = client_id.to_vec();
+    worker_env.push(("RANDORI_TOKEN", WORKER));
+    let _worker = worker_url(
+        &https,
+        WorkerOpts {
+            name: &name,
+            slots: 1,
+            extra_env: &worker_env,
+            ..Default::default()
+        },
+    );
+    let code = std::env::temp_dir().join(format!("{name}.py"));
+    std::fs::write(&code, "print('over tls')\n").unwrap();
+    let eval = |coordinator: &str, env: &[(&str, &str)]| {
+        Command::new(BIN)
+            .args(["eval", "--coordinator", coordinator, "--json"])
+            .arg("--task")
+            .arg(toy_task())
+            .arg("--code")
+            .arg(&code)
+            .env("RANDORI_TOKEN", CLIENT)
+            .env_remove("RANDORI_TLS_CA")
+            .env_remove("RANDORI_TLS_CERT")
+            .env_remove("RANDORI_TLS_KEY")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    // The whole path over mutual TLS: the CLI and the worker both present certificates.
+    let out = eval(&https, &client_id);
+    assert!(out.status.success(), "eval over TLS: {}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("over tls"));
+    // Plaintext to a TLS port, TLS without a client certificate, https without a CA: refused
+    // with one line each.
+    let plain = eval(&format!("http://{addr}"), &[]);
+    assert!(!plain.status.success());
+    let no_cert = eval(&https, &[("RANDORI_TLS_CA", ca.as_str())]);
+    assert!(!no_cert.status.success());
+    let no_ca = eval(&https, &[]);
+    assert!(!no_ca.status.success());
+    let err = text(&no_ca.stderr);
+    assert!(err.contains("set RANDORI_TLS_CA"), "{err}");
+    for out in [&plain, &no_cert, &no_ca] {
+        assert_eq!(
+            text(&out.stderr).lines().count(),
+            1,
+            "{}",
+            text(&out.stderr)
+        );
+    }
+}

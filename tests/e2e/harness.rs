@@ -238,12 +238,17 @@ pub fn docker_worker(coordinator: SocketAddr, name: &str, slots: u32) -> Proc {
 }
 
 pub fn worker(coordinator: SocketAddr, opts: WorkerOpts<'_>) -> Proc {
+    worker_url(&format!("http://{coordinator}"), opts)
+}
+
+/// A worker of the coordinator at `url` (`https://` for TLS).
+pub fn worker_url(url: &str, opts: WorkerOpts<'_>) -> Proc {
     let (log, file) = log_file(&format!("worker-{}", opts.name));
     let jobs_dir = std::env::temp_dir()
         .join("randori-test-jobs")
         .join(opts.name);
     let child = Command::new(BIN)
-        .args(["worker", "--coordinator", &format!("http://{coordinator}")])
+        .args(["worker", "--coordinator", url])
         .args(["--name", opts.name, "--slots", &opts.slots.to_string()])
         .args(["--cpus", "2", "--memory", "8G", "--gpus", opts.gpus])
         .args(["--sandbox", opts.sandbox, "--image", runtime_image()])

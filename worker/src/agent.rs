@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 use tokio_stream::StreamExt;
 use tokio_util::sync::CancellationToken;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
@@ -41,6 +41,8 @@ pub struct WorkerConfig {
     pub drain_timeout: Duration,
     /// The worker token, when the coordinator requires one.
     pub token: Option<String>,
+    /// The CA of an `https://` coordinator, and this worker's certificate for mutual TLS.
+    pub tls: randori_proto::tls::TlsFiles,
 }
 
 impl WorkerConfig {
@@ -111,7 +113,8 @@ impl Worker {
             }
             _ => Sandbox::Local(LocalSandbox::new(config.jobs_dir.clone(), config.limits)?),
         };
-        let channel = Endpoint::from_shared(config.coordinator.clone())?
+        let channel = randori_proto::tls::endpoint(&config.coordinator, &config.tls)
+            .map_err(Error::Config)?
             .connect_timeout(Duration::from_secs(5))
             .tcp_keepalive(Some(Duration::from_secs(10)))
             .connect_lazy();

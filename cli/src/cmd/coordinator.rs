@@ -2,6 +2,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use randori_coordinator::{Coordinator, CoordinatorConfig};
+use randori_proto::tls::TlsFiles;
 use tokio_util::sync::CancellationToken;
 
 use crate::args::CoordinatorArgs;
@@ -11,6 +12,13 @@ pub async fn run(a: CoordinatorArgs) -> Result<ExitCode> {
     let mut config = CoordinatorConfig::new(a.database_url, a.listen, image);
     config.http = Some(a.http);
     config.tokens = a.tokens.tokens()?;
+    let tls = TlsFiles::read(
+        a.tls_cert.as_deref(),
+        a.tls_key.as_deref(),
+        a.tls_ca.as_deref(),
+    )
+    .map_err(anyhow::Error::msg)?;
+    config.tls = (!tls.is_empty()).then_some(tls);
     config.lease_ttl = a.lease_ttl;
     config.max_attempts = a.max_attempts;
     config.run_lease_ttl = a.run_lease_ttl;

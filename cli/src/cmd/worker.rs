@@ -36,6 +36,7 @@ pub async fn run(a: WorkerArgs) -> Result<ExitCode> {
         limits: Limits::default(),
         drain_timeout: a.drain_timeout,
         token: a.token,
+        tls: randori_proto::tls::TlsFiles::from_env().map_err(anyhow::Error::msg)?,
     };
     let worker = Worker::build(config).await?;
     let (shutdown, abort) = (CancellationToken::new(), CancellationToken::new());
