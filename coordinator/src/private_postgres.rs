@@ -137,7 +137,21 @@ impl PrivatePostgres {
         pid_file.lines().nth(3)?.trim().parse().ok()
     }
 
+    /// Stops the server and starts it again on the same port: a database restart, as a
+    /// fault test needs it (connections drop; the URL stays valid).
+    pub fn restart(&mut self) -> Result<()> {
+        let data = self.data_dir.to_string_lossy().into_owned();
+        self.run_pg_tool("pg_ctl", &["stop", "-m", "fast", "-D", &data])?;
+        self.start_on(Some(self.port))
+    }
+
     fn start_server(&mut self) -> Result<()> {
+        self.start_on(None)
+    }
+
+    /// Starts the server on `port`, or on a free port (retrying: one picked free can be taken
+    /// before the server binds it).
+    fn start_on(&mut self, port: Option<u16>) -> Result<()> {
         let data = self.data_dir.to_string_lossy().into_owned();
         let log = self
             .data_dir
@@ -145,9 +159,11 @@ impl PrivatePostgres {
             .to_string_lossy()
             .into_owned();
         let mut last_err = None;
-        // A port picked free can be taken before the server binds it; try a few.
         for _ in 0..5 {
-            let port = free_port()?;
+            let port = match port {
+                Some(p) => p,
+                None => free_port()?,
+            };
             let opts = format!(
                 "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' \
                  -c max_connections=200 -c fsync=off -c synchronous_commit=off"

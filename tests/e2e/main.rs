@@ -6,6 +6,7 @@ mod bench_cli;
 mod dashboard;
 mod eval_cli;
 mod failover;
+mod faults;
 mod gpu;
 mod grading;
 mod harness;

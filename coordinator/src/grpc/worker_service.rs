@@ -172,7 +172,7 @@ impl WorkerService for WorkerApi {
         // Debug only: a heartbeat racing the job's own report lands here too; expiries and
         // cancellations are logged where they happen.
         for l in &lost {
-            tracing::debug!(job_id = %l.job_id, epoch = l.epoch, worker_id = %worker_id, "heartbeat for a lease the worker no longer holds");
+            tracing::info!(job_id = %l.job_id, epoch = l.epoch, worker_id = %worker_id, "heartbeat for a lease the worker no longer holds: refused");
         }
         Ok(Response::new(pb::HeartbeatResponse {
             lost: lost
