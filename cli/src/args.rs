@@ -360,6 +360,13 @@ pub struct BenchScaleArgs {
     /// Times each query is measured.
     #[arg(long, default_value_t = 20)]
     pub samples: u32,
+    /// Runs reopened as if their coordinator died, for the resume measurement.
+    #[arg(long, default_value_t = 1_000)]
+    pub active: u32,
+    /// A real task for the reopened runs, so that resuming includes their next step (e.g.
+    /// tasks/mini/taxi-fare); without it only the takeover is timed.
+    #[arg(long)]
+    pub task_dir: Option<PathBuf>,
     #[arg(long)]
     pub json: bool,
 }

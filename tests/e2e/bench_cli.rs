@@ -92,9 +92,24 @@ fn bench_scale_times_status_report_and_tree_on_a_filled_store() {
         "4",
         "--samples",
         "3",
+        "--active",
+        "5",
+        "--task-dir",
+        &repo_root().join("tasks/mini/taxi-fare").to_string_lossy(),
     ]);
     assert_eq!(v["nodes"], 120, "{v}");
     for key in ["sweep_status_ms", "sweep_report_ms", "run_tree_ms"] {
         assert!(v[key]["p50"].as_f64().unwrap() > 0.0, "{key}: {v}");
     }
+    let resume = &v["resume"];
+    assert_eq!(resume["active_runs"], 5, "{v}");
+    let (taken, stepped) = (
+        resume["taken_s"].as_f64().unwrap(),
+        resume["stepped_s"].as_f64().unwrap(),
+    );
+    assert!(taken > 0.0 && stepped >= taken, "{v}");
+    assert!(
+        resume["coordinator_peak_rss_kib"].as_u64().unwrap() > 1000,
+        "{v}"
+    );
 }

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use randori_coordinator::store::JobStore;
 use serde_json::json;
+use sqlx::Row;
 use uuid::Uuid;
 
 use super::dispatch::Measured;
@@ -40,6 +41,7 @@ pub async fn measure(a: &BenchScaleArgs, url: &str) -> Result<Measured> {
         let run = runs[(i * 7919) % runs.len()].id;
         tree.push(timed(store.run_nodes(run)).await?);
     }
+    let resumed = resume(&store, url, sweep, a).await?;
     let nodes = u64::from(a.runs) * u64::from(a.nodes_per_run);
     let q =
         |s: &[Duration]| json!({"p50": millis(quantile(s, 0.5)), "p99": millis(quantile(s, 0.99))});
@@ -51,6 +53,13 @@ pub async fn measure(a: &BenchScaleArgs, url: &str) -> Result<Measured> {
         "sweep_status_ms": q(&status),
         "sweep_report_ms": q(&report),
         "run_tree_ms": q(&tree),
+        "resume": {
+            "active_runs": resumed.active,
+            "taken_s": resumed.taken.as_secs_f64(),
+            "stepped_s": resumed.stepped.map(|d| d.as_secs_f64()),
+            "coordinator_rss_kib": resumed.rss_kib,
+            "coordinator_peak_rss_kib": resumed.peak_rss_kib,
+        },
     });
     let line = |what: &str, s: &[Duration]| {
         format!(
@@ -59,16 +68,119 @@ pub async fn measure(a: &BenchScaleArgs, url: &str) -> Result<Measured> {
             millis(quantile(s, 0.99)).unwrap_or(0.0)
         )
     };
+    let stepped = resumed.stepped.map_or_else(
+        || "not measured (no --task-dir)".to_owned(),
+        |d| format!("{:.2} s", d.as_secs_f64()),
+    );
     let text = format!(
-        "scale: {} runs, {nodes} nodes (filled in {:.1} s), {} samples\n{}{}{}",
+        "scale: {} runs, {nodes} nodes (filled in {:.1} s), {} samples\n{}{}{}\
+         resume: a new coordinator took up {} orphaned runs in {:.2} s; all made their next step: {stepped}\n\
+         coordinator memory while driving them: RSS {} MiB (peak {} MiB)\n",
         a.runs,
         fill.as_secs_f64(),
         a.samples,
         line("sweep status counts", &status),
         line("sweep report facts", &report),
         line(&format!("one run's tree ({})", a.nodes_per_run), &tree),
+        resumed.active,
+        resumed.taken.as_secs_f64(),
+        resumed.rss_kib / 1024,
+        resumed.peak_rss_kib / 1024,
     );
     Ok(Measured { json, text })
+}
+
+struct Resumed {
+    active: usize,
+    /// Until a live driver held (or had ended) every reopened run.
+    taken: Duration,
+    /// Until every reopened run had made its next step (with a real task only).
+    stepped: Option<Duration>,
+    rss_kib: u64,
+    peak_rss_kib: u64,
+}
+
+/// Reopens runs as if their coordinator had died while driving them, starts a coordinator
+/// process on the database and times how long it takes to drive them all again; reads that
+/// process's memory meanwhile.
+async fn resume(store: &JobStore, url: &str, sweep: Uuid, a: &BenchScaleArgs) -> Result<Resumed> {
+    let task_dir = match &a.task_dir {
+        Some(dir) => Some(
+            std::fs::canonicalize(dir)
+                .with_context(|| format!("--task-dir {}", dir.display()))?
+                .to_string_lossy()
+                .into_owned(),
+        ),
+        None => None,
+    };
+    let ids: Vec<Uuid> = sqlx::query_scalar(include_str!("sql/scale_reopen.sql"))
+        .bind(sweep)
+        .bind(i64::from(a.active))
+        .bind(task_dir.as_deref())
+        .fetch_all(store.pool())
+        .await
+        .context("reopening runs")?;
+    let since = chrono::Utc::now();
+    let started = Instant::now();
+    let mut coordinator = tokio::process::Command::new(std::env::current_exe()?)
+        .args(["coordinator", "--database-url", url])
+        .args(["--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+        .env("RANDORI_LOG", "error")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting a coordinator")?;
+    let pid = coordinator.id().context("the coordinator's pid")?;
+    let (mut taken, mut stepped) = (None, None);
+    let deadline = started + Duration::from_secs(600);
+    while stepped.is_none() && Instant::now() < deadline {
+        let row = sqlx::query(include_str!("sql/scale_resumed.sql"))
+            .bind(&ids)
+            .bind(since)
+            .fetch_one(store.pool())
+            .await?;
+        let (t, s): (i64, i64) = (row.get("taken"), row.get("stepped"));
+        if task_dir.is_some() && row.get::<i64, _>("failed") > 0 {
+            let error: Option<String> = row.get("error");
+            anyhow::bail!(
+                "a reopened run failed instead of resuming: {}",
+                error.unwrap_or_default()
+            );
+        }
+        if taken.is_none() && t as usize == ids.len() {
+            taken = Some(started.elapsed());
+            if task_dir.is_none() {
+                break;
+            }
+        }
+        if s as usize == ids.len() {
+            stepped = Some(started.elapsed());
+        }
+        if let Some(status) = coordinator.try_wait()? {
+            anyhow::bail!("the coordinator exited ({status}) while resuming");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let memory = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kib = |key: &str| {
+        memory
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    };
+    let (rss_kib, peak_rss_kib) = (kib("VmRSS:"), kib("VmHWM:"));
+    coordinator.start_kill()?;
+    coordinator.wait().await?;
+    Ok(Resumed {
+        active: ids.len(),
+        taken: taken.context("the reopened runs were not all taken up within 10 minutes")?,
+        stepped,
+        rss_kib,
+        peak_rss_kib,
+    })
 }
 
 async fn timed<T>(

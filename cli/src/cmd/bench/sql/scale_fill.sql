@@ -1,5 +1,6 @@
 -- A finished sweep of $2 runs × $3 nodes (each node evaluated: one succeeded job, a grade),
--- for measuring the queries a dashboard and the CLI make at scale. $1 the sweep id.
+-- for measuring the queries a dashboard and the CLI make at scale. $1 the sweep id. Every node
+-- is a draft (no parents), so a reopened run's policy can take its next step from any of them.
 WITH sweep AS (
     INSERT INTO sweeps (id, name, fingerprint, spec, state, finished_at)
     VALUES ($1, 'scale', $1::text, '{}', 'completed', now())
@@ -19,7 +20,7 @@ node AS (
     INSERT INTO nodes (id, task_id, code, task_dir, run_id, step, operator, status,
                        valid_submission, val_score, test_score, medal, above_median, grade)
     SELECT gen_random_uuid(), run.task_id, 'print(1)', run.task_dir, run.id, s,
-           CASE WHEN s = 0 THEN 'draft' ELSE 'improve' END, 'ok', true, v, v, 'none', false,
+           'draft', 'ok', true, v, v, 'none', false,
            jsonb_build_object('submission_exists', true, 'valid_submission', true,
                               'invalid_reason', null, 'val_score', v, 'val_source', 'hidden',
                               'test_score', v, 'medal', 'none', 'above_median', false,
