@@ -4,6 +4,7 @@
 mod auth;
 mod bench_cli;
 mod dashboard;
+mod deploy_files;
 mod eval_cli;
 mod failover;
 mod faults;
