@@ -360,7 +360,8 @@ pub struct BenchScaleArgs {
     /// Times each query is measured.
     #[arg(long, default_value_t = 20)]
     pub samples: u32,
-    /// Runs reopened as if their coordinator died, for the resume measurement.
+    /// Greedy runs reopened as if their coordinator died, for the resume measurement (at most
+    /// a third of --runs are greedy).
     #[arg(long, default_value_t = 1_000)]
     pub active: u32,
     /// A real task for the reopened runs, so that resuming includes their next step (e.g.
