@@ -37,13 +37,17 @@ fn time(t: DateTime<Utc>) -> std::time::SystemTime {
 }
 
 /// Writes the spans of a job that reached a final state, and of its node when the node
-/// belongs to a run. Tracing never fails the caller: a query error is logged.
+/// belongs to a run.
 pub async fn job_ended(store: &JobStore, job_id: Uuid) {
-    if !randori_telemetry::exporting() {
-        return;
+    if randori_telemetry::exporting() {
+        logged("job", job_id, write_job_spans(store, job_id).await);
     }
-    if let Err(e) = write_job_spans(store, job_id).await {
-        tracing::warn!(%job_id, error = %e, "writing the job's spans");
+}
+
+/// Tracing never fails the caller: a failed write is logged only.
+fn logged(what: &str, id: Uuid, written: Result<(), sqlx::Error>) {
+    if let Err(e) = written {
+        tracing::warn!(%id, what, error = %e, "writing spans");
     }
 }
 
@@ -151,11 +155,8 @@ async fn write_job_spans(store: &JobStore, job_id: Uuid) -> Result<(), sqlx::Err
 
 /// Writes a finished run's span, and its sweep's once the run was the sweep's last.
 pub async fn run_ended(store: &JobStore, run_id: Uuid) {
-    if !randori_telemetry::exporting() {
-        return;
-    }
-    if let Err(e) = write_run_spans(store, run_id).await {
-        tracing::warn!(%run_id, error = %e, "writing the run's spans");
+    if randori_telemetry::exporting() {
+        logged("run", run_id, write_run_spans(store, run_id).await);
     }
 }
 

@@ -13,7 +13,7 @@ use sqlx::Row;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::harness::*;
-use crate::sweeps::{spec, submit_spec, wait_status};
+use crate::sweeps::{spec, submit_spec, wait_completed};
 
 /// A plain HTTP/1.1 GET; returns the status, the headers (lower-case names) and the body.
 async fn get(addr: SocketAddr, path: &str) -> (u16, HashMap<String, String>, String) {
@@ -286,14 +286,7 @@ async fn metrics_move_and_the_dashboard_renders_safely_in_chromium() {
         },
     )
     .await;
-    wait_status(
-        &mut client,
-        &sweep_id,
-        "completion",
-        Duration::from_secs(300),
-        |s| s.state == "completed",
-    )
-    .await;
+    wait_completed(&mut client, &sweep_id, Duration::from_secs(300)).await;
     wait_end(&mut client, &job_id, Duration::from_secs(120)).await;
     wait_end(&mut client, &slow, Duration::from_secs(120)).await;
 

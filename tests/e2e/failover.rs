@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use sqlx::Row;
 
 use crate::harness::*;
-use crate::sweeps::{spec, submit_spec, wait_status};
+use crate::sweeps::{spec, submit_spec, wait_completed};
 
 /// The pid in a driver name (`{host}-{pid}-{uuid}`, see `coordinator/src/server.rs`).
 fn driver_pid(driver: &str) -> u32 {
@@ -100,14 +100,7 @@ async fn killing_the_replica_that_drives_hands_its_runs_to_the_other() {
     );
 
     let mut client = control(addr_b).await;
-    wait_status(
-        &mut client,
-        &sweep_id,
-        "completion",
-        Duration::from_secs(600),
-        |s| s.state == "completed",
-    )
-    .await;
+    wait_completed(&mut client, &sweep_id, Duration::from_secs(600)).await;
     // Nothing lost, nothing done twice: each run has steps 0..5 once, and each node one
     // succeeded job.
     let per_run: Vec<(i64, i64, i32, i32)> = sqlx::query(

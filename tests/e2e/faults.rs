@@ -16,7 +16,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
 use crate::harness::*;
-use crate::sweeps::{spec, submit_spec, wait_status};
+use crate::sweeps::{spec, submit_spec, wait_completed};
 
 const RUNS_TASKS: [&str; 2] = ["taxi-fare", "spooky-authors"];
 const MAX_NODES: u32 = 4;
@@ -30,14 +30,7 @@ async fn submit(addr: SocketAddr, name: &str) -> String {
 /// The end state every scenario must reach.
 async fn assert_sweep_sound(addr: SocketAddr, db: &sqlx::PgPool, sweep_id: &str, workers: &[&str]) {
     let mut client = control(addr).await;
-    wait_status(
-        &mut client,
-        sweep_id,
-        "completion",
-        Duration::from_secs(600),
-        |s| s.state == "completed",
-    )
-    .await;
+    wait_completed(&mut client, sweep_id, Duration::from_secs(600)).await;
     let runs: Vec<(String, i64, i64, i32, i32)> = sqlx::query(
         "SELECT r.state, count(n.id) AS nodes, count(DISTINCT n.step) AS steps, \
          coalesce(min(n.step), -1) AS first, coalesce(max(n.step), -1) AS last \

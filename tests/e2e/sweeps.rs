@@ -85,6 +85,15 @@ pub async fn wait_status(
     }
 }
 
+/// Polls until the sweep has completed; returns its status.
+pub async fn wait_completed(
+    client: &mut ControlServiceClient<Channel>,
+    id: &str,
+    within: Duration,
+) -> pb::SweepStatus {
+    wait_status(client, id, "completion", within, |s| s.state == "completed").await
+}
+
 fn evaluated(s: &pb::SweepStatus) -> u32 {
     let n = s.nodes.unwrap_or_default();
     n.ok + n.buggy

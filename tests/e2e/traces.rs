@@ -16,7 +16,7 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::Span;
 
 use crate::harness::*;
-use crate::sweeps::{spec, submit_spec, wait_status};
+use crate::sweeps::{spec, submit_spec, wait_completed};
 
 /// One received span and the `service.name` of the process that sent it.
 #[derive(Clone)]
@@ -108,14 +108,7 @@ async fn one_evaluation_is_one_trace_from_sweep_to_container() {
     );
     let mut client = control(addr).await;
     let sweep_id = submit_spec(&mut client, &spec("traced", &["taxi-fare"], &[0], 1)).await;
-    wait_status(
-        &mut client,
-        &sweep_id,
-        "completion",
-        Duration::from_secs(300),
-        |s| s.state == "completed",
-    )
-    .await;
+    wait_completed(&mut client, &sweep_id, Duration::from_secs(300)).await;
 
     let wanted = [
         ("randori-coordinator", "sweep"),
