@@ -280,6 +280,15 @@ pub struct RunNode {
     pub grade: Option<NodeGrade>,
 }
 
+/// A run's score direction as its nodes know it: every graded node carries its task's
+/// direction (higher is better until one is graded).
+pub fn lower_is_better(nodes: &[RunNode]) -> bool {
+    nodes
+        .iter()
+        .find_map(|n| n.grade.as_ref().map(|g| g.is_lower_better))
+        .unwrap_or(false)
+}
+
 /// A node a driver is about to create.
 #[derive(Debug, Clone)]
 pub struct NewRunNode {

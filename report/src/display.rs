@@ -3,8 +3,8 @@
 /// Shown where a value is missing.
 pub(crate) const MISSING: &str = "-";
 
-/// A score with 4 decimals, or [`MISSING`].
-pub(crate) fn score(value: Option<f64>) -> String {
+/// A score with 4 decimals, or `-` when missing.
+pub fn score(value: Option<f64>) -> String {
     value.map_or_else(|| MISSING.to_owned(), |v| format!("{v:.4}"))
 }
 

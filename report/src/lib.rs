@@ -15,6 +15,7 @@ pub mod sweep;
 mod table;
 pub mod tree;
 
+pub use display::score;
 pub use sweep::{
     LlmUsage, NodeFacts, ReportRow, RunFacts, RunRow, SweepInfo, SweepReport, Totals, build,
     render_csv, render_html, render_json, render_markdown, render_table,

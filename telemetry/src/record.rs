@@ -5,9 +5,7 @@
 use std::cell::Cell;
 use std::time::SystemTime;
 
-use opentelemetry::trace::{
-    SpanBuilder, SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceId, Tracer,
-};
+use opentelemetry::trace::{SpanBuilder, SpanContext, SpanId, SpanKind, Status, TraceId, Tracer};
 use opentelemetry::{Context, KeyValue, global};
 use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator};
 
@@ -55,7 +53,7 @@ pub fn write(span: FinishedSpan) {
     let tracer = global::tracer("randori");
     let parent = span
         .parent
-        .map_or_else(Context::new, |p| Context::new().with_remote_span_context(p));
+        .map_or_else(Context::new, |p| crate::propagate::parent_context(&p));
     let builder = SpanBuilder::from_name(span.name)
         .with_kind(SpanKind::Internal)
         .with_start_time(span.start)

@@ -141,11 +141,7 @@ impl ControlService for ControlApi {
         let run = self.store.run_get(id).await.map_err(status_from)?;
         let nodes = self.store.run_nodes(id).await.map_err(status_from)?;
         let text = |u: Option<uuid::Uuid>| u.map(|u| u.to_string()).unwrap_or_default();
-        // Every graded node carries its task's direction.
-        let lower_is_better = nodes
-            .iter()
-            .find_map(|n| n.grade.as_ref().map(|g| g.is_lower_better))
-            .unwrap_or(false);
+        let lower_is_better = crate::model::lower_is_better(&nodes);
         Ok(Response::new(pb::GetRunResponse {
             run_id: id.to_string(),
             state: run.state,

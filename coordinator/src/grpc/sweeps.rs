@@ -109,16 +109,7 @@ pub async fn change(
 pub async fn report(store: &JobStore, sweep_id: &str) -> Result<String, Status> {
     let id: Uuid = convert::uuid("sweep_id", sweep_id).map_err(status_from)?;
     let sweep = store.sweep_get(id).await.map_err(status_from)?;
-    let runs = store.sweep_report_runs(id).await.map_err(status_from)?;
-    let report = randori_report::build(
-        randori_report::SweepInfo {
-            id: sweep.id.to_string(),
-            name: sweep.name,
-            state: sweep.state,
-            created_at: sweep.created_at.to_rfc3339(),
-        },
-        runs,
-    );
+    let report = store.sweep_report(&sweep).await.map_err(status_from)?;
     serde_json::to_string(&report)
         .map_err(|e| status_from(Error::Corrupt(format!("the report: {e}"))))
 }

@@ -235,16 +235,7 @@ async fn sweep(State(s): State<HttpState>, Path(id): Path<String>, headers: Head
     page_of("sweep", &id, &headers, |id| async move {
         let sweep = s.store.sweep_get(id).await?;
         let runs = s.store.sweep_run_counts(id).await?;
-        let facts = s.store.sweep_report_runs(id).await?;
-        let report = randori_report::build(
-            randori_report::SweepInfo {
-                id: sweep.id.to_string(),
-                name: sweep.name.clone(),
-                state: sweep.state.clone(),
-                created_at: sweep.created_at.to_rfc3339(),
-            },
-            facts,
-        );
+        let report = s.store.sweep_report(&sweep).await?;
         Ok(pages::sweep(&sweep, &runs, &report))
     })
     .await

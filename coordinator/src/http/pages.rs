@@ -1,9 +1,9 @@
 //! The dashboard's pages as pure functions of stored data. Every piece of text a user or a
 //! generated program controls goes through `escaped`; ids in links are uuids we formatted.
 
-use randori_report::SweepReport;
 use randori_report::html::escaped;
 use randori_report::tree::{TreeNode, TreeView, render_svg};
+use randori_report::{SweepReport, score};
 use uuid::Uuid;
 
 use crate::model::{JobView, NodeStatus, RunNode, RunRecord};
@@ -130,11 +130,7 @@ fn tree_view(run: &RunRecord, nodes: &[RunNode]) -> TreeView {
         state: run.state.clone(),
         selected: run.selected_node.map(|n| n.to_string()),
         oracle: run.oracle_node.map(|n| n.to_string()),
-        // Every graded node carries its task's direction.
-        lower_is_better: nodes
-            .iter()
-            .find_map(|n| n.grade.as_ref().map(|g| g.is_lower_better))
-            .unwrap_or(false),
+        lower_is_better: crate::model::lower_is_better(nodes),
         nodes: nodes
             .iter()
             .map(|n| TreeNode {
@@ -150,10 +146,6 @@ fn tree_view(run: &RunRecord, nodes: &[RunNode]) -> TreeView {
             })
             .collect(),
     }
-}
-
-fn score(v: Option<f64>) -> String {
-    v.map_or_else(|| "-".to_owned(), |v| format!("{v:.4}"))
 }
 
 /// One run: its tree drawn (click a node for its page), then its nodes as a table.

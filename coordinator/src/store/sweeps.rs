@@ -2,7 +2,7 @@
 //! status counts and report facts.
 
 use chrono::{DateTime, Utc};
-use randori_report::{LlmUsage, NodeFacts, RunFacts};
+use randori_report::{LlmUsage, NodeFacts, RunFacts, SweepInfo, SweepReport};
 use sqlx::Row;
 use uuid::Uuid;
 
@@ -224,6 +224,20 @@ impl JobStore {
     }
 
     /// The facts a report aggregates, one per run of the sweep.
+    /// A sweep's report: its runs' facts aggregated per task and policy.
+    pub async fn sweep_report(&self, sweep: &SweepRecord) -> Result<SweepReport> {
+        let runs = self.sweep_report_runs(sweep.id).await?;
+        Ok(randori_report::build(
+            SweepInfo {
+                id: sweep.id.to_string(),
+                name: sweep.name.clone(),
+                state: sweep.state.clone(),
+                created_at: sweep.created_at.to_rfc3339(),
+            },
+            runs,
+        ))
+    }
+
     pub async fn sweep_report_runs(&self, id: Uuid) -> Result<Vec<RunFacts>> {
         let rows = sqlx::query(include_str!("sql/sweep_report_runs.sql"))
             .bind(id)
