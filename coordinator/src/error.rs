@@ -20,6 +20,8 @@ pub enum Error {
         current: u64,
         state: String,
     },
+    #[error("encoding JSON: {0}")]
+    Json(#[from] serde_json::Error),
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
     #[error("stored data is inconsistent: {0}")]

@@ -14,7 +14,7 @@ use randori_coordinator::model::{
     WorkerRegistration,
 };
 use randori_coordinator::private_postgres::PrivatePostgres;
-use randori_coordinator::store::{JobStore, NewSweep};
+use randori_coordinator::store::{Completion, JobStore, NewSweep};
 use randori_coordinator::sweep_spec::{Budget, NodeResources, SweepSpec};
 use uuid::Uuid;
 
@@ -537,21 +537,88 @@ async fn paused_sweeps_wait_and_equal_sweeps_take_turns() {
     for _ in 0..3 {
         lease_one(&mut order).await;
     }
-    let sweep_of = |node: &Uuid| {
-        let node = *node;
-        let s = s.clone();
-        async move {
-            let (_, run, _) = s.node_get(node).await.unwrap();
-            s.run_get(run.unwrap()).await.unwrap().sweep_id.unwrap()
-        }
-    };
     let mut sweeps = Vec::new();
     for n in &order {
-        sweeps.push(sweep_of(n).await);
+        sweeps.push(sweep_of_node(&s, *n).await);
     }
-    // While paused, the small sweep waits; resumed, it takes turns with the older big one
-    // (first come, first served would give the big one all four).
     // While paused, the small sweep waits; resumed, its service starts level with the big
     // one's, and they take turns (first come, first served would give the big one all four).
     assert_eq!(sweeps, vec![big, big, small, big]);
+}
+
+async fn sweep_of_node(s: &JobStore, node: Uuid) -> Uuid {
+    let (_, run, _) = s.node_get(node).await.unwrap();
+    s.run_get(run.unwrap()).await.unwrap().sweep_id.unwrap()
+}
+
+#[tokio::test]
+async fn a_batch_lease_interleaves_sweeps_and_a_batch_report_is_fenced_per_job() {
+    let s = store("batch").await;
+    let w = register(&s, "w", resources(8, 16000, 32, &[])).await;
+    let big = submit_sweep(&s, &sweep_spec("big", (0..6).collect(), 1)).await;
+    let small = submit_sweep(&s, &sweep_spec("small", vec![0, 1], 1)).await;
+    for sweep in [big, small] {
+        for run in s.sweep_run_counts(sweep).await.unwrap() {
+            let record = s.run_get(run.id).await.unwrap();
+            let node = NewRunNode {
+                id: Uuid::now_v7(),
+                run_id: run.id,
+                step: 0,
+                operator: "draft".into(),
+                parent_ids: vec![],
+                code: String::new(),
+                plan: String::new(),
+            };
+            s.run_node_insert(&record, &node, "/data", 1).await.unwrap();
+        }
+    }
+    // Each job takes 2 CPUs: 10 CPUs cut the batch of 6 at 5, whatever the slots say.
+    let batch = s
+        .job_lease_many(w, &resources(8, 10000, 32, &[]), 6, TTL)
+        .await
+        .unwrap();
+    let mut sweeps = Vec::new();
+    for job in &batch {
+        sweeps.push(sweep_of_node(&s, job.node_id).await);
+    }
+    // Equal service: the sweeps take turns (the big one's jobs are older), until the small
+    // one has no more.
+    assert_eq!(sweeps, vec![big, small, big, small, big]);
+
+    // One report batch: the first two current, the third under a stale epoch.
+    let token = |i: usize, stale: bool| LeaseToken {
+        job_id: batch[i].job_id,
+        epoch: batch[i].epoch + u64::from(stale),
+    };
+    let (ok, grade) = (ok_outcome(), graded());
+    let completion = |lease| Completion {
+        lease,
+        outcome: &ok,
+        submission: Some(b"id,y\n"),
+        grade: Some(&grade),
+    };
+    let verdicts = s
+        .job_complete_many(&[
+            completion(token(0, false)),
+            completion(token(1, false)),
+            completion(token(2, true)),
+        ])
+        .await
+        .unwrap();
+    assert!(verdicts[0].is_ok() && verdicts[1].is_ok(), "{verdicts:?}");
+    assert!(
+        matches!(verdicts[2], Err(Error::StaleLease { current: 1, .. })),
+        "{verdicts:?}"
+    );
+    for (i, want) in [
+        (0, JobState::Succeeded),
+        (1, JobState::Succeeded),
+        (2, JobState::Leased),
+    ] {
+        let job = s.job_get(batch[i].job_id).await.unwrap();
+        assert_eq!(job.state, want, "job {i}");
+    }
+    let (node, _, _) = s.node_get(batch[1].node_id).await.unwrap();
+    assert_eq!(node.status, NodeStatus::Ok);
+    assert_eq!(node.val_score, Some(0.9));
 }

@@ -77,7 +77,7 @@ async fn a_killed_workers_job_completes_elsewhere_and_its_late_report_is_refused
         .unwrap();
     let late = wc
         .report_result(pb::ReportResultRequest {
-            worker_id: worker_id_a,
+            worker_id: worker_id_a.clone(),
             job_id: job.clone(),
             epoch: epoch_a as u64,
             result: Some(pb::report_result_request::Result::Outcome(pb::Outcome {
@@ -89,6 +89,31 @@ async fn a_killed_workers_job_completes_elsewhere_and_its_late_report_is_refused
         .await
         .expect_err("a stale report must be refused");
     assert_eq!(late.code(), tonic::Code::FailedPrecondition, "{late}");
+    // The same in a batch: refused in its verdict, the call itself succeeds.
+    let verdicts = wc
+        .report_results(pb::ReportResultsRequest {
+            reports: vec![pb::ReportResultRequest {
+                worker_id: worker_id_a.clone(),
+                job_id: job.clone(),
+                epoch: epoch_a as u64,
+                result: Some(pb::report_result_request::Result::Outcome(pb::Outcome {
+                    exit_code: Some(0),
+                    submission: Some(b"id,y\nforged,0\n".to_vec()),
+                    ..Default::default()
+                })),
+            }],
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .verdicts;
+    assert_eq!(verdicts.len(), 1);
+    assert!(!verdicts[0].accepted);
+    assert!(
+        verdicts[0].refused.contains("stale lease"),
+        "{:?}",
+        verdicts[0]
+    );
     let r = wait_end(&mut client, &job, Duration::from_secs(5)).await;
     assert!(!text(r.outcome.unwrap().submission.as_deref().unwrap()).contains("forged"));
 

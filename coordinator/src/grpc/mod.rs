@@ -18,7 +18,7 @@ pub fn status_from(e: Error) -> tonic::Status {
         Error::InvalidArgument(_) => tonic::Status::invalid_argument(e.to_string()),
         // The database being away is transient: callers retry.
         Error::Database(_) => tonic::Status::unavailable(e.to_string()),
-        Error::Migrate(_) | Error::Corrupt(_) | Error::Io { .. } => {
+        Error::Migrate(_) | Error::Corrupt(_) | Error::Io { .. } | Error::Json(_) => {
             tonic::Status::internal(e.to_string())
         }
     }

@@ -1,5 +1,7 @@
 //! WorkerService: registration, long-poll leasing, heartbeats and fenced reports.
 
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use randori_proto::v1 as pb;
@@ -9,15 +11,17 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::convert;
 use super::status_from;
+use crate::error::Error;
 use crate::grading::Graders;
 use crate::metrics::Metrics;
-use crate::model::{LeaseToken, WorkerRegistration};
-use crate::store::JobStore;
+use crate::model::{JobState, LeaseToken, NodeGrade, Outcome, WorkerRegistration};
+use crate::store::{Completion, GradingInput, JobStore};
 use crate::traces::job_context;
 use crate::wakeups::Wakeups;
 use randori_telemetry::propagate::parent_context;
 use std::sync::Arc;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
+use uuid::Uuid;
 
 /// The longest a Lease call waits for work before answering with none.
 const MAX_LEASE_WAIT: Duration = Duration::from_secs(30);
@@ -32,37 +36,177 @@ pub struct WorkerApi {
     pub metrics: Arc<Metrics>,
 }
 
+/// A worker's report of one job, parsed.
+struct Report {
+    lease: LeaseToken,
+    result: ReportedResult,
+}
+
+enum ReportedResult {
+    /// The program ran (whatever it did): its outcome and the submission it wrote, if any.
+    Ran(Box<Outcome>, Option<Vec<u8>>),
+    /// The worker could not run the job (image missing, Docker down).
+    Infrastructure(String),
+}
+
+impl Report {
+    fn parse(r: pb::ReportResultRequest) -> Result<Self, Status> {
+        let lease = LeaseToken {
+            job_id: convert::uuid("job_id", &r.job_id).map_err(status_from)?,
+            epoch: r.epoch,
+        };
+        let result = match r.result {
+            Some(pb::report_result_request::Result::Outcome(o)) => {
+                let (outcome, submission) = convert::outcome(o);
+                ReportedResult::Ran(Box::new(outcome), submission)
+            }
+            Some(pb::report_result_request::Result::InfrastructureError(error)) => {
+                ReportedResult::Infrastructure(error)
+            }
+            None => return Err(Status::invalid_argument("report carries no result")),
+        };
+        Ok(Self { lease, result })
+    }
+}
+
+/// A refusal the worker must accept (its lease is gone, the job unknown); any other error is
+/// transient and fails the whole call, so that the worker retries it.
+fn refusal(e: Error) -> Result<Error, Status> {
+    match e {
+        Error::StaleLease { .. } | Error::NotFound(_) => Ok(e),
+        other => Err(status_from(other)),
+    }
+}
+
 impl WorkerApi {
-    /// Grades a reported submission against its task's answers, off the async runtime.
-    async fn grade(
+    /// Records a batch of reports: the programs that ran are graded and completed together,
+    /// in one statement. One verdict per report, in order: `Ok`, or the refusal.
+    async fn record(&self, reports: Vec<Report>) -> Result<Vec<Result<(), Error>>, Status> {
+        let ran: Vec<(LeaseToken, &Outcome, Option<&[u8]>)> = reports
+            .iter()
+            .filter_map(|r| match &r.result {
+                ReportedResult::Ran(o, s) => Some((r.lease, &**o, s.as_deref())),
+                ReportedResult::Infrastructure(_) => None,
+            })
+            .collect();
+        let mut ran_verdicts = self.complete(&ran).await?.into_iter();
+        let mut verdicts = Vec::with_capacity(reports.len());
+        for r in &reports {
+            let verdict = match &r.result {
+                ReportedResult::Ran(..) => ran_verdicts.next().expect("a verdict per run"),
+                ReportedResult::Infrastructure(error) => self.retry_or_fail(r.lease, error).await?,
+            };
+            if let Err(e) = &verdict {
+                tracing::warn!(job_id = %r.lease.job_id, epoch = r.lease.epoch, error = %e, "report refused");
+            }
+            verdicts.push(verdict);
+        }
+        Ok(verdicts)
+    }
+
+    /// Grades the programs that ran and records them, fenced, in one statement.
+    async fn complete(
         &self,
-        lease: LeaseToken,
-        outcome: &crate::model::Outcome,
-        submission: Option<Vec<u8>>,
-    ) -> Result<Option<crate::model::NodeGrade>, Status> {
-        let (task_dir, trace_parent) = self
+        ran: &[(LeaseToken, &Outcome, Option<&[u8]>)],
+    ) -> Result<Vec<Result<(), Error>>, Status> {
+        if ran.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<_> = ran.iter().map(|(lease, ..)| lease.job_id).collect();
+        let inputs = self
             .store
-            .job_grading_input(lease.job_id)
+            .job_grading_inputs(&ids)
             .await
             .map_err(status_from)?;
-        let graders = self.graders.clone();
-        let stdout_tail = outcome.stdout_tail.clone();
-        let span = tracing::info_span!("grading", job.id = %lease.job_id, task_dir = %task_dir);
-        let _ = span.set_parent(parent_context(&job_context(
-            trace_parent.as_deref(),
-            lease.job_id,
-        )));
-        tokio::task::spawn_blocking(move || {
-            span.in_scope(|| {
-                graders.grade(
-                    std::path::Path::new(&task_dir),
-                    submission.as_deref(),
-                    &stdout_tail,
-                )
+        let grades = self.grade(ran, &inputs).await?;
+        let completions: Vec<Completion> = ran
+            .iter()
+            .zip(&grades)
+            .map(|(&(lease, outcome, submission), grade)| Completion {
+                lease,
+                outcome,
+                submission,
+                grade: grade.as_ref(),
             })
+            .collect();
+        let recorded = self
+            .store
+            .job_complete_many(&completions)
+            .await
+            .map_err(status_from)?;
+        let mut verdicts = Vec::with_capacity(ran.len());
+        for (&(lease, outcome, _), age) in ran.iter().zip(recorded) {
+            verdicts.push(match age {
+                Ok(age_seconds) => {
+                    tracing::info!(job_id = %lease.job_id, epoch = lease.epoch, exit_code = ?outcome.exit_code, timed_out = outcome.timed_out, oom_killed = outcome.oom_killed, "job completed");
+                    self.metrics.jobs_succeeded.add(1);
+                    self.metrics
+                        .job_run_seconds
+                        .observe(outcome.duration_ms as f64 / 1000.0);
+                    self.metrics.job_total_seconds.observe(age_seconds);
+                    crate::traces::job_ended(&self.store, lease.job_id).await;
+                    Ok(())
+                }
+                Err(e) => Err(refusal(e)?),
+            });
+        }
+        Ok(verdicts)
+    }
+
+    /// Grades each reported submission against its task's answers, off the async runtime.
+    /// A job the store does not know gets no grade (its completion is refused anyway).
+    async fn grade(
+        &self,
+        ran: &[(LeaseToken, &Outcome, Option<&[u8]>)],
+        inputs: &HashMap<Uuid, GradingInput>,
+    ) -> Result<Vec<Option<NodeGrade>>, Status> {
+        let work: Vec<_> = ran
+            .iter()
+            .map(|&(lease, outcome, submission)| {
+                let input = inputs.get(&lease.job_id)?;
+                let span = tracing::info_span!("grading", job.id = %lease.job_id, task_dir = %input.task_dir);
+                let _ = span.set_parent(parent_context(&job_context(
+                    input.trace_parent.as_deref(),
+                    lease.job_id,
+                )));
+                Some((
+                    span,
+                    PathBuf::from(&input.task_dir),
+                    submission.map(<[u8]>::to_vec),
+                    outcome.stdout_tail.clone(),
+                ))
+            })
+            .collect();
+        let graders = self.graders.clone();
+        tokio::task::spawn_blocking(move || {
+            work.into_iter()
+                .map(|w| {
+                    let (span, task_dir, submission, stdout_tail) = w?;
+                    span.in_scope(|| graders.grade(&task_dir, submission.as_deref(), &stdout_tail))
+                })
+                .collect()
         })
         .await
         .map_err(|e| Status::internal(e.to_string()))
+    }
+
+    /// The worker could not run the job: requeue it, or fail it after its last attempt.
+    async fn retry_or_fail(
+        &self,
+        lease: LeaseToken,
+        error: &str,
+    ) -> Result<Result<(), Error>, Status> {
+        match self.store.job_retry_or_fail(lease, error).await {
+            Ok(state) => {
+                tracing::warn!(job_id = %lease.job_id, error = %error, now = state.as_str(), "worker could not run job");
+                if state == JobState::Failed {
+                    self.metrics.jobs_failed.add(1);
+                    crate::traces::job_ended(&self.store, lease.job_id).await;
+                }
+                Ok(Ok(()))
+            }
+            Err(e) => Ok(Err(refusal(e)?)),
+        }
     }
 }
 
@@ -189,49 +333,40 @@ impl WorkerService for WorkerApi {
         &self,
         request: Request<pb::ReportResultRequest>,
     ) -> Result<Response<pb::ReportResultResponse>, Status> {
-        let r = request.into_inner();
-        let lease = LeaseToken {
-            job_id: convert::uuid("job_id", &r.job_id).map_err(status_from)?,
-            epoch: r.epoch,
-        };
-        let result = match r.result {
-            Some(pb::report_result_request::Result::Outcome(o)) => {
-                let (outcome, submission) = convert::outcome(o);
-                let grade = self.grade(lease, &outcome, submission.clone()).await?;
-                self.store
-                    .job_complete(lease, &outcome, submission.as_deref(), grade.as_ref())
-                    .await
-                    .map(|age_seconds| {
-                        tracing::info!(job_id = %lease.job_id, epoch = lease.epoch, exit_code = ?outcome.exit_code, timed_out = outcome.timed_out, oom_killed = outcome.oom_killed, "job completed");
-                        self.metrics.jobs_succeeded.add(1);
-                        self.metrics
-                            .job_run_seconds
-                            .observe(outcome.duration_ms as f64 / 1000.0);
-                        self.metrics.job_total_seconds.observe(age_seconds);
-                        true
-                    })
-            }
-            Some(pb::report_result_request::Result::InfrastructureError(error)) => self
-                .store
-                .job_retry_or_fail(lease, &error)
-                .await
-                .map(|state| {
-                    tracing::warn!(job_id = %lease.job_id, error = %error, now = state.as_str(), "worker could not run job");
-                    let failed = state == crate::model::JobState::Failed;
-                    if failed {
-                        self.metrics.jobs_failed.add(1);
-                    }
-                    failed
-                }),
-            None => return Err(Status::invalid_argument("report carries no result")),
-        };
-        if let Err(e) = &result {
-            tracing::warn!(job_id = %lease.job_id, epoch = lease.epoch, error = %e, "report refused");
+        let report = Report::parse(request.into_inner())?;
+        let verdict = self.record(vec![report]).await?.pop();
+        match verdict.expect("one verdict per report") {
+            Ok(()) => Ok(Response::new(pb::ReportResultResponse {})),
+            Err(refused) => Err(status_from(refused)),
         }
-        if result.map_err(status_from)? {
-            crate::traces::job_ended(&self.store, lease.job_id).await;
-        }
-        Ok(Response::new(pb::ReportResultResponse {}))
+    }
+
+    async fn report_results(
+        &self,
+        request: Request<pb::ReportResultsRequest>,
+    ) -> Result<Response<pb::ReportResultsResponse>, Status> {
+        let reports = request
+            .into_inner()
+            .reports
+            .into_iter()
+            .map(Report::parse)
+            .collect::<Result<Vec<_>, _>>()?;
+        let verdicts = self
+            .record(reports)
+            .await?
+            .into_iter()
+            .map(|v| match v {
+                Ok(()) => pb::ReportVerdict {
+                    accepted: true,
+                    refused: String::new(),
+                },
+                Err(refused) => pb::ReportVerdict {
+                    accepted: false,
+                    refused: refused.to_string(),
+                },
+            })
+            .collect();
+        Ok(Response::new(pb::ReportResultsResponse { verdicts }))
     }
 
     async fn append_output(

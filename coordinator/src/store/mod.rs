@@ -4,6 +4,7 @@
 //! and the state diagram in `migrations/0001_jobs.sql`. Time comes from the database clock
 //! (`now()`), so that every coordinator replica and the reaper agree on lease expiry.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use sqlx::Row;
@@ -23,6 +24,20 @@ mod sweeps;
 pub use sweeps::{NewSweep, Submitted, SweepRecord, SweepRunCounts};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// One job's outcome as its worker reported it, with the grade the coordinator gave it.
+pub struct Completion<'a> {
+    pub lease: LeaseToken,
+    pub outcome: &'a Outcome,
+    pub submission: Option<&'a [u8]>,
+    pub grade: Option<&'a NodeGrade>,
+}
+
+/// Where a job's submission is graded, and the trace its grading joins.
+pub struct GradingInput {
+    pub task_dir: String,
+    pub trace_parent: Option<String>,
+}
 
 /// What the reaper did in one pass.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -142,8 +157,8 @@ impl JobStore {
         Ok((node_id, job_id))
     }
 
-    /// Leases up to `max_jobs` queued jobs that fit in `free`, each claimed by one statement;
-    /// the free share shrinks with every claim so the batch never overcommits the worker.
+    /// Leases up to `max_jobs` queued jobs that fit together in `free` (never more than its
+    /// slots), claimed in one statement, in the order they should run.
     pub async fn job_lease_many(
         &self,
         worker_id: Uuid,
@@ -151,44 +166,40 @@ impl JobStore {
         max_jobs: u32,
         ttl: Duration,
     ) -> Result<Vec<LeasedJob>> {
-        let mut free = free.clone();
-        let mut leased = Vec::new();
-        while leased.len() < max_jobs.min(free.slots) as usize {
-            let Some(row) = sqlx::query(include_str!("sql/job_lease.sql"))
-                .bind(worker_id)
-                .bind(ttl.as_secs_f64())
-                .bind(to_i32_vec(&free.gpu_ids)?)
-                .bind(to_i32(free.cpu_millis)?)
-                .bind(to_i64(free.memory_bytes)?)
-                .fetch_optional(&self.pool)
-                .await?
-            else {
-                break;
-            };
-            let job = LeasedJob {
-                job_id: row.get("id"),
-                node_id: row.get("node_id"),
-                epoch: from_i64(row.get("epoch"))?,
-                attempt: from_i32(row.get("attempt"))?,
-                requirements: Requirements {
-                    gpus: from_i32(row.get("req_gpus"))?,
-                    cpu_millis: from_i32(row.get("req_cpu_millis"))?,
-                    memory_bytes: from_i64(row.get("req_memory_bytes"))?,
-                    timeout_ms: from_i64(row.get("timeout_ms"))?,
-                },
-                task_id: row.get("task_id"),
-                data_dir: row.get("data_dir"),
-                gpu_ids: from_i32_vec(row.get("gpu_ids"))?,
-                code: row.get("code"),
-                trace_parent: row.get("trace_parent"),
-            };
-            free.slots -= 1;
-            free.cpu_millis -= job.requirements.cpu_millis;
-            free.memory_bytes -= job.requirements.memory_bytes;
-            free.gpu_ids.retain(|g| !job.gpu_ids.contains(g));
-            leased.push(job);
+        let most = max_jobs.min(free.slots);
+        if most == 0 {
+            return Ok(Vec::new());
         }
-        Ok(leased)
+        let rows = sqlx::query(include_str!("sql/job_lease.sql"))
+            .bind(worker_id)
+            .bind(ttl.as_secs_f64())
+            .bind(to_i32_vec(&free.gpu_ids)?)
+            .bind(to_i32(free.cpu_millis)?)
+            .bind(to_i64(free.memory_bytes)?)
+            .bind(i64::from(most))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(LeasedJob {
+                    job_id: row.get("id"),
+                    node_id: row.get("node_id"),
+                    epoch: from_i64(row.get("epoch"))?,
+                    attempt: from_i32(row.get("attempt"))?,
+                    requirements: Requirements {
+                        gpus: from_i32(row.get("req_gpus"))?,
+                        cpu_millis: from_i32(row.get("req_cpu_millis"))?,
+                        memory_bytes: from_i64(row.get("req_memory_bytes"))?,
+                        timeout_ms: from_i64(row.get("timeout_ms"))?,
+                    },
+                    task_id: row.get("task_id"),
+                    data_dir: row.get("data_dir"),
+                    gpu_ids: from_i32_vec(row.get("gpu_ids"))?,
+                    code: row.get("code"),
+                    trace_parent: row.get("trace_parent"),
+                })
+            })
+            .collect()
     }
 
     /// Renews the given leases of a worker; returns those it no longer holds.
@@ -218,15 +229,26 @@ impl JobStore {
             .collect())
     }
 
-    /// What grading a job needs: its node's task directory (where the answers are) and the
-    /// job's trace parent (the grading span joins the job's trace).
-    pub async fn job_grading_input(&self, job_id: Uuid) -> Result<(String, Option<String>)> {
-        let row = sqlx::query(include_str!("sql/job_grading_input.sql"))
-            .bind(job_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("job {job_id}")))?;
-        Ok((row.get("task_dir"), row.get("trace_parent")))
+    /// What grading each job needs: its node's task directory (where the answers are) and
+    /// the job's trace parent (the grading span joins the job's trace). Unknown jobs are absent.
+    pub async fn job_grading_inputs(
+        &self,
+        job_ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, GradingInput>> {
+        let rows = sqlx::query(include_str!("sql/job_grading_input.sql"))
+            .bind(job_ids)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let input = GradingInput {
+                    task_dir: row.get("task_dir"),
+                    trace_parent: row.get("trace_parent"),
+                };
+                (row.get("id"), input)
+            })
+            .collect())
     }
 
     /// Records the outcome of a job under its current lease, and the node's grade and status
@@ -238,24 +260,95 @@ impl JobStore {
         submission: Option<&[u8]>,
         grade: Option<&NodeGrade>,
     ) -> Result<f64> {
-        let row = sqlx::query(include_str!("sql/job_complete.sql"))
-            .bind(lease.job_id)
-            .bind(to_i64(lease.epoch)?)
-            .bind(sqlx::types::Json(outcome))
-            .bind(submission)
-            .bind(node_status(outcome, grade).as_str())
-            .bind(grade.map(|g| g.valid_submission))
-            .bind(grade.and_then(|g| g.val_score))
-            .bind(grade.and_then(|g| g.test_score))
-            .bind(grade.map(|g| g.medal.as_str()))
-            .bind(grade.map(|g| g.above_median))
-            .bind(grade.map(sqlx::types::Json))
-            .fetch_optional(&self.pool)
-            .await?;
-        match row {
-            Some(row) => Ok(row.get("age_seconds")),
-            None => Err(self.fence_error(lease).await),
+        let completion = Completion {
+            lease,
+            outcome,
+            submission,
+            grade,
+        };
+        self.job_complete_many(&[completion])
+            .await?
+            .pop()
+            .expect("one verdict per completion")
+    }
+
+    /// Records several jobs' outcomes (with their nodes' grades and statuses) in one
+    /// statement, each only under its current lease. One verdict per completion, in order: the
+    /// job's age in seconds, or why its report was refused.
+    pub async fn job_complete_many(
+        &self,
+        completions: &[Completion<'_>],
+    ) -> Result<Vec<Result<f64>>> {
+        let mut ids = Vec::with_capacity(completions.len());
+        let mut epochs = Vec::with_capacity(completions.len());
+        let mut outcomes = Vec::with_capacity(completions.len());
+        let mut submissions = Vec::with_capacity(completions.len());
+        let mut statuses = Vec::with_capacity(completions.len());
+        let mut grades = Vec::with_capacity(completions.len());
+        for c in completions {
+            ids.push(c.lease.job_id);
+            epochs.push(to_i64(c.lease.epoch)?);
+            outcomes.push(serde_json::to_string(c.outcome)?);
+            submissions.push(c.submission);
+            statuses.push(node_status(c.outcome, c.grade).as_str());
+            grades.push(c.grade);
         }
+        let rows = sqlx::query(include_str!("sql/job_complete.sql"))
+            .bind(&ids)
+            .bind(&epochs)
+            .bind(&outcomes)
+            .bind(&submissions)
+            .bind(&statuses)
+            .bind(
+                grades
+                    .iter()
+                    .map(|g| g.map(|g| g.valid_submission))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                grades
+                    .iter()
+                    .map(|g| g.and_then(|g| g.val_score))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                grades
+                    .iter()
+                    .map(|g| g.and_then(|g| g.test_score))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                grades
+                    .iter()
+                    .map(|g| g.map(|g| g.medal.as_str()))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                grades
+                    .iter()
+                    .map(|g| g.map(|g| g.above_median))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                grades
+                    .iter()
+                    .map(|g| g.map(serde_json::to_string).transpose())
+                    .collect::<std::result::Result<Vec<_>, _>>()?,
+            )
+            .fetch_all(&self.pool)
+            .await?;
+        let ages: HashMap<Uuid, f64> = rows
+            .iter()
+            .map(|r| (r.get("job_id"), r.get("age_seconds")))
+            .collect();
+        let mut verdicts = Vec::with_capacity(completions.len());
+        for c in completions {
+            verdicts.push(match ages.get(&c.lease.job_id) {
+                Some(age) => Ok(*age),
+                None => Err(self.fence_error(c.lease).await),
+            });
+        }
+        Ok(verdicts)
     }
 
     /// The holder could not run the job; returns the job's new state (queued or failed).

@@ -187,10 +187,8 @@ async fn drive_full_path(a: &BenchDispatchArgs, addr: &str) -> Result<PathFigure
             let mut w = BenchWorker::register(channel, &format!("bench-{i}")).await?;
             while completed.load(Ordering::SeqCst) < jobs {
                 let leased = w.lease(batch, 200).await?;
-                for job in leased {
-                    w.report(&job).await?;
-                    completed.fetch_add(1, Ordering::SeqCst);
-                }
+                w.report(&leased).await?;
+                completed.fetch_add(leased.len() as u64, Ordering::SeqCst);
             }
             Ok::<_, anyhow::Error>(())
         });
@@ -226,10 +224,10 @@ async fn idle_latency(
                     _ = stop.cancelled() => return Ok::<_, anyhow::Error>(()),
                     l = w.lease(1, 10_000) => l?,
                 };
-                for job in leased {
+                for job in &leased {
                     let _ = held_tx.send((job.job_id.clone(), Instant::now()));
-                    w.report(&job).await?;
                 }
+                w.report(&leased).await?;
             }
         });
     }
@@ -273,8 +271,9 @@ fn noop(task_dir: &str) -> pb::SubmitEvalRequest {
     }
 }
 
-/// A worker that runs nothing: it leases and reports an empty successful outcome at once, so
-/// what is measured is the coordinator and the store.
+/// A worker that runs nothing: it leases a batch and reports every job of it at once (an empty
+/// successful outcome each, in one ReportResults call), so what is measured is the
+/// coordinator and the store.
 struct BenchWorker {
     client: WorkerServiceClient<Channel>,
     id: String,
@@ -314,9 +313,15 @@ impl BenchWorker {
             .jobs)
     }
 
-    async fn report(&mut self, job: &pb::LeasedJob) -> Result<()> {
-        self.client
-            .report_result(pb::ReportResultRequest {
+    /// Reports the leased jobs in one call (an empty successful outcome each); every report
+    /// must be accepted.
+    async fn report(&mut self, jobs: &[pb::LeasedJob]) -> Result<()> {
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        let reports = jobs
+            .iter()
+            .map(|job| pb::ReportResultRequest {
                 worker_id: self.id.clone(),
                 job_id: job.job_id.clone(),
                 epoch: job.epoch,
@@ -326,7 +331,22 @@ impl BenchWorker {
                     ..Default::default()
                 })),
             })
-            .await?;
+            .collect();
+        let verdicts = self
+            .client
+            .report_results(pb::ReportResultsRequest { reports })
+            .await?
+            .into_inner()
+            .verdicts;
+        anyhow::ensure!(
+            verdicts.len() == jobs.len(),
+            "{} verdicts for {} reports",
+            verdicts.len(),
+            jobs.len()
+        );
+        if let Some(refused) = verdicts.iter().find(|v| !v.accepted) {
+            anyhow::bail!("a report was refused: {}", refused.refused);
+        }
         Ok(())
     }
 }
