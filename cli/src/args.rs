@@ -138,6 +138,10 @@ pub struct WorkerArgs {
     /// On SIGTERM, how long running jobs may finish before they are handed back.
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub drain_timeout: Duration,
+    /// Containers kept created ahead of their runs, per shape (task data, CPU, memory, GPUs):
+    /// a run that finds one starts without waiting for the creation. Each is used once.
+    #[arg(long, default_value_t = 0)]
+    pub warm_containers: usize,
     /// The worker token the coordinator was given as RANDORI_WORKER_TOKEN.
     #[arg(long, env = "RANDORI_TOKEN", hide_env_values = true)]
     pub token: Option<String>,

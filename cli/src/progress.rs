@@ -44,7 +44,13 @@ pub async fn watch(
                 unavailable_since = None;
                 s.into_inner()
             }
-            Err(s) if s.code() == tonic::Code::Unavailable => {
+            Err(s) if crate::client::is_transient(&s) => {
+                if unavailable_since.is_none() && !opts.quiet {
+                    eprintln!(
+                        "the coordinator is unavailable ({}); retrying for up to {UNAVAILABLE_FOR:?}",
+                        s.message()
+                    );
+                }
                 let since = *unavailable_since.get_or_insert_with(Instant::now);
                 if since.elapsed() > UNAVAILABLE_FOR {
                     bail!(

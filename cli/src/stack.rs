@@ -30,6 +30,8 @@ pub struct StackOptions {
     pub http: Option<SocketAddr>,
     /// The tokens its coordinator demands; without them it listens on loopback only.
     pub tokens: Option<Tokens>,
+    /// Each worker's warm containers per shape (`randori worker --warm-containers`).
+    pub warm_containers: usize,
 }
 
 impl StackOptions {
@@ -43,6 +45,7 @@ impl StackOptions {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             http: None,
             tokens: None,
+            warm_containers: 0,
         }
     }
 }
@@ -134,6 +137,7 @@ impl Stack {
                 image: opts.image.clone(),
                 limits: Limits::default(),
                 drain_timeout: Duration::from_secs(5),
+                warm_containers: opts.warm_containers,
                 token: opts.tokens.as_ref().map(|t| t.worker.clone()),
                 tls: Default::default(),
             };

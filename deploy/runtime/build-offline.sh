@@ -2,8 +2,11 @@
 # Build the randori runtime image (Python 3 + numpy/pandas/scikit-learn/Pillow) with no
 # container registry: mmdebstrap builds a Debian bookworm rootfs from an apt
 # mirror and `docker import` turns it into an image. Equivalent to ./Dockerfile.
+# The `postgres` flavor builds, the same way, a PostgreSQL 15 server image for the compose
+# cluster (deploy/compose), configured like the official image: POSTGRES_USER,
+# POSTGRES_PASSWORD, POSTGRES_DB, data in /var/lib/postgresql/data.
 #
-# usage: build-offline.sh IMAGE_TAG
+# usage: build-offline.sh IMAGE_TAG [runtime|postgres]
 # env:   RANDORI_DEBIAN_MIRROR           use this mirror (bookworm, bookworm-updates)
 #                                        instead of what the host's apt uses
 #        RANDORI_DEBIAN_SECURITY_MIRROR  with RANDORI_DEBIAN_MIRROR: also use this
@@ -13,8 +16,10 @@ set -euo pipefail
 log() { printf '[build-offline] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-[[ $# -eq 1 && -n $1 ]] || { echo "usage: $0 IMAGE_TAG" >&2; exit 2; }
+[[ ($# -eq 1 || $# -eq 2) && -n $1 ]] || { echo "usage: $0 IMAGE_TAG [runtime|postgres]" >&2; exit 2; }
 tag=$1
+flavor=${2:-runtime}
+[[ $flavor == runtime || $flavor == postgres ]] || die "unknown flavor $flavor"
 # root mode: mmdebstrap needs chroot + mounts, and we avoid needing subuids.
 [[ $(id -u) -eq 0 ]] || die "must run as root (mmdebstrap --mode=root and docker import)"
 command -v docker >/dev/null || die "docker CLI not found"
@@ -77,29 +82,80 @@ CONTROL
 dpkg-deb --root-owner-group --build "$tmp/stub" "$tmp/python3-pythran-stub.deb" >/dev/null
 
 for s in "${sources[@]}"; do log "source: $s"; done
+# Docs/man/locales are useless in a container.
+common=(--mode=root --variant=minbase --format=tar
+  --hook-dir=/usr/share/mmdebstrap/hooks/file-mirror-automount
+  --dpkgopt='path-exclude=/usr/share/doc/*'
+  --dpkgopt='path-include=/usr/share/doc/*/copyright'
+  --dpkgopt='path-exclude=/usr/share/man/*'
+  --dpkgopt='path-exclude=/usr/share/info/*'
+  --dpkgopt='path-exclude=/usr/share/locale/*'
+  --dpkgopt='path-include=/usr/share/locale/locale.alias'
+  "${aptopts[@]}"
+  --customize-hook='rm -rf "$1"/etc/apt/apt.conf.d/99mmdebstrap "$1"/var/cache/apt/* "$1"/var/cache/debconf/*-old "$1"/var/log/*.log "$1"/var/log/apt/*'
+  --customize-hook=': >"$1/etc/resolv.conf"; echo localhost >"$1/etc/hostname"')
+
+if [[ $flavor == postgres ]]; then
+  # Initialises the cluster on first start (as the official image does), then runs the
+  # server as the postgres user, listening on every address with password authentication.
+  cat >"$tmp/entrypoint" <<'ENTRYPOINT'
+#!/bin/sh
+set -eu
+PGDATA=${PGDATA:-/var/lib/postgresql/data}
+if [ "$(id -u)" = 0 ]; then
+  mkdir -p "$PGDATA" /run/postgresql
+  chown -R postgres:postgres "$PGDATA" /run/postgresql
+  chmod 0700 "$PGDATA"
+  exec setpriv --reuid=postgres --regid=postgres --init-groups "$0" "$@"
+fi
+if [ ! -s "$PGDATA/PG_VERSION" ]; then
+  pw=$(mktemp)
+  printf '%s' "${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}" >"$pw"
+  initdb -D "$PGDATA" -U "${POSTGRES_USER:-postgres}" --pwfile="$pw" \
+    --auth-local=trust --auth-host=scram-sha-256 >/dev/null
+  rm -f "$pw"
+  echo "host all all all scram-sha-256" >>"$PGDATA/pg_hba.conf"
+  db=${POSTGRES_DB:-${POSTGRES_USER:-postgres}}
+  if [ "$db" != postgres ]; then
+    echo "CREATE DATABASE \"$db\"" | postgres --single -D "$PGDATA" postgres >/dev/null
+  fi
+fi
+exec postgres -D "$PGDATA" -c listen_addresses='*' -c unix_socket_directories=/run/postgresql "$@"
+ENTRYPOINT
+  log "building rootfs (mmdebstrap, minbase bookworm, postgresql-15)"
+  start=$SECONDS
+  mmdebstrap "${common[@]}" \
+    --include=postgresql-15 \
+    --essential-hook='mkdir -p "$1/etc/postgresql-common" && echo "create_main_cluster = false" >"$1/etc/postgresql-common/createcluster.conf"' \
+    --customize-hook="install -m 0755 $tmp/entrypoint \"\$1/usr/local/bin/randori-postgres\"" \
+    bookworm "$tmp/rootfs.tar" "${sources[@]}" >&2
+  log "rootfs built in $((SECONDS - start))s ($(du -h "$tmp/rootfs.tar" | cut -f1))"
+  log "importing as $tag"
+  docker import \
+    --change 'ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'ENV LANG=C.UTF-8' \
+    --change 'EXPOSE 5432' \
+    --change 'ENTRYPOINT ["/usr/local/bin/randori-postgres"]' \
+    --change 'LABEL org.opencontainers.image.title=randori-postgres' \
+    --message "PostgreSQL 15 for the randori compose cluster, built by build-offline.sh" \
+    "$tmp/rootfs.tar" "$tag" >/dev/null
+  log "smoke check"
+  docker run --rm --entrypoint postgres "$tag" --version >&2
+  log "done: $tag ($(docker image inspect -f '{{.Size}}' "$tag" | awk '{printf "%.0f MB", $1/1e6}'), $((SECONDS - start))s)"
+  exit 0
+fi
+
 log "building rootfs (mmdebstrap, minbase bookworm)"
 start=$SECONDS
-# Docs/man/locales are useless in a sandbox. The Python packages' tests/
-# dirs (~90 MB) are kept: not worth the risk of breaking an import.
-# Customize hooks: the unprivileged user (uid/gid 10001, matching the
-# orchestrator's --user), the mount points for node inputs/outputs, and
-# removal of host-specific or build-only leftovers (proxy conf, resolv.conf).
-mmdebstrap --mode=root --variant=minbase --format=tar \
+# The Python packages' tests/ dirs (~90 MB) are kept: not worth the risk of breaking an
+# import. Customize hooks: the unprivileged user (uid/gid 10001, matching the
+# orchestrator's --user) and the mount points for node inputs/outputs.
+mmdebstrap "${common[@]}" \
   --include=python3,python3-numpy,python3-pandas,python3-sklearn,python3-scipy,python3-pil,coreutils \
   --include="$tmp/python3-pythran-stub.deb" \
-  --hook-dir=/usr/share/mmdebstrap/hooks/file-mirror-automount \
-  --dpkgopt='path-exclude=/usr/share/doc/*' \
-  --dpkgopt='path-include=/usr/share/doc/*/copyright' \
-  --dpkgopt='path-exclude=/usr/share/man/*' \
-  --dpkgopt='path-exclude=/usr/share/info/*' \
-  --dpkgopt='path-exclude=/usr/share/locale/*' \
-  --dpkgopt='path-include=/usr/share/locale/locale.alias' \
-  "${aptopts[@]}" \
   --customize-hook='chroot "$1" groupadd --gid 10001 sandbox' \
   --customize-hook='chroot "$1" useradd --uid 10001 --gid 10001 --home-dir /home/work --no-create-home --shell /usr/sbin/nologin sandbox' \
   --customize-hook='install -d -m 0755 "$1/home/data" "$1/home/code" && install -d -m 0755 -o 10001 -g 10001 "$1/home/submission" "$1/home/work"' \
-  --customize-hook='rm -rf "$1"/etc/apt/apt.conf.d/99mmdebstrap "$1"/var/cache/apt/* "$1"/var/cache/debconf/*-old "$1"/var/log/*.log "$1"/var/log/apt/*' \
-  --customize-hook=': >"$1/etc/resolv.conf"; echo localhost >"$1/etc/hostname"' \
   bookworm "$tmp/rootfs.tar" "${sources[@]}" >&2
 log "rootfs built in $((SECONDS - start))s ($(du -h "$tmp/rootfs.tar" | cut -f1))"
 

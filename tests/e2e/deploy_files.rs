@@ -161,26 +161,8 @@ fn the_compose_file_is_valid_and_passes_known_flags() {
 
 #[test]
 fn the_randori_image_builds_from_its_recipe_and_runs() {
-    let context = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        repo_root().join("deploy/randori/Dockerfile"),
-        context.path().join("Dockerfile"),
-    )
-    .unwrap();
-    std::fs::copy(BIN, context.path().join("randori")).unwrap();
     let tag = format!("randori-test:{}", std::process::id());
-    let built = Command::new("docker")
-        .args(["build", "-q", "--build-arg"])
-        .arg(format!("RUNTIME_IMAGE={}", runtime_image()))
-        .args(["-t", &tag])
-        .arg(context.path())
-        .output()
-        .unwrap();
-    assert!(
-        built.status.success(),
-        "docker build: {}",
-        text(&built.stderr)
-    );
+    build_randori_image(&tag);
     let ran = Command::new("docker")
         .args(["run", "--rm", "--network", "none", &tag, "worker", "--help"])
         .output()

@@ -347,3 +347,69 @@ async fn postgres_restarted_under_load_is_rejoined_without_help() {
     // The pool's connections died with the server; sqlx replaces them on next use.
     assert_sweep_sound(addr, &db, &sweep_id, &[&name]).await;
 }
+
+/// Unmounts on drop (lazily: a container may still hold the mount for a moment).
+struct Mounted(std::path::PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .output();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_worker_disk_fails_the_program_that_filled_it_and_the_worker_carries_on() {
+    let cluster = cluster("disk_full", "10s").await;
+    let name = unique("disk-full");
+    // The worker's jobs directory (where programs write) on a 4 MiB tmpfs.
+    let jobs = std::env::temp_dir().join("randori-test-jobs").join(&name);
+    std::fs::create_dir_all(&jobs).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
+        .arg(&jobs)
+        .output()
+        .unwrap();
+    assert!(mounted.status.success(), "mount: {}", text(&mounted.stderr));
+    let _mounted = Mounted(jobs.clone());
+    let _w = docker_worker(cluster.addr, &name, 1);
+    let mut client = control(cluster.addr).await;
+
+    let filler = "import os\nwith open('/home/work/fill', 'wb') as f:\n    for _ in range(64):\n        f.write(os.urandom(1 << 20))\n";
+    let id = crate::harness::submit(
+        &mut client,
+        Eval {
+            code: filler,
+            ..Default::default()
+        },
+    )
+    .await;
+    let r = wait_end(&mut client, &id, Duration::from_secs(120)).await;
+    assert_eq!(r.state(), pb::JobState::Succeeded, "{r:?}");
+    let o = r.outcome.unwrap();
+    assert_ne!(o.exit_code, Some(0));
+    let stderr = text(&o.stderr_tail);
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+
+    // Its directory went with it: the next program has the whole disk again.
+    let sound = std::fs::read_to_string(fixture("programs/sound.py")).unwrap();
+    let id = crate::harness::submit(
+        &mut client,
+        Eval {
+            code: &sound,
+            ..Default::default()
+        },
+    )
+    .await;
+    let r = wait_end(&mut client, &id, Duration::from_secs(120)).await;
+    let o = r.outcome.unwrap();
+    assert_eq!(o.exit_code, Some(0), "{}", text(&o.stderr_tail));
+    assert!(o.submission.is_some(), "the submission came back");
+    eventually("no job directory is left", Duration::from_secs(10), || {
+        let empty = std::fs::read_dir(&jobs).unwrap().next().is_none();
+        async move { empty }
+    })
+    .await;
+}

@@ -64,7 +64,7 @@ async fn a_two_gpu_job_goes_only_to_a_worker_with_two_free() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn assigned_gpus_reach_the_created_container() {
     use bollard::query_parameters::{CreateContainerOptions, RemoveContainerOptions};
-    use randori_worker::sandbox::{Limits, RunSpec, container_spec};
+    use randori_worker::sandbox::{Limits, RunSpec, Shape, container_spec};
 
     let run = RunSpec {
         job_id: unique("gpu-container"),
@@ -81,7 +81,8 @@ async fn assigned_gpus_reach_the_created_container() {
     };
     let dir = tempfile::tempdir().unwrap();
     let spec = container_spec(
-        &run,
+        &Shape::of(&run),
+        run.job_id.clone(),
         runtime_image(),
         "gpu-test",
         "10001:10001",

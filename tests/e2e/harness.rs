@@ -209,6 +209,7 @@ pub struct WorkerOpts<'a> {
     pub gpus: &'a str,
     pub sandbox: &'a str,
     pub extra_env: &'a [(&'a str, &'a str)],
+    pub extra_args: &'a [&'a str],
     pub drain_timeout: &'a str,
 }
 
@@ -220,6 +221,7 @@ impl Default for WorkerOpts<'_> {
             gpus: "",
             sandbox: "docker",
             extra_env: &[],
+            extra_args: &[],
             drain_timeout: "60s",
         }
     }
@@ -255,6 +257,7 @@ pub fn worker_url(url: &str, opts: WorkerOpts<'_>) -> Proc {
         .args(["--drain-timeout", opts.drain_timeout])
         .arg("--jobs-dir")
         .arg(jobs_dir)
+        .args(opts.extra_args)
         .envs(opts.extra_env.iter().copied())
         .env("RANDORI_LOG", "info")
         .stdout(Stdio::null())
@@ -372,9 +375,50 @@ where
 }
 
 /// Containers (running or not) carrying `label`.
+/// Builds the randori image (deploy/randori) around the binary under test.
+pub fn build_randori_image(tag: &str) {
+    let context = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        repo_root().join("deploy/randori/Dockerfile"),
+        context.path().join("Dockerfile"),
+    )
+    .unwrap();
+    std::fs::copy(BIN, context.path().join("randori")).unwrap();
+    let built = Command::new("docker")
+        .args(["build", "-q", "--build-arg"])
+        .arg(format!("RUNTIME_IMAGE={}", runtime_image()))
+        .args(["-t", tag])
+        .arg(context.path())
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "docker build: {}",
+        text(&built.stderr)
+    );
+}
+
+/// Ids of the containers with `label`, whatever their state.
 pub fn containers_with_label(label: &str) -> Vec<String> {
+    docker_ps(&["-a", "--filter", &format!("label={label}")])
+}
+
+/// Ids of the containers with `label` in `status` (created, running, exited...).
+pub fn containers_in_status(label: &str, status: &str) -> Vec<String> {
+    docker_ps(&[
+        "-a",
+        "--no-trunc",
+        "--filter",
+        &format!("label={label}"),
+        "--filter",
+        &format!("status={status}"),
+    ])
+}
+
+fn docker_ps(filters: &[&str]) -> Vec<String> {
     let out = Command::new("docker")
-        .args(["ps", "-aq", "--filter", &format!("label={label}")])
+        .args(["ps", "-q"])
+        .args(filters)
         .output()
         .expect("docker ps");
     String::from_utf8_lossy(&out.stdout)

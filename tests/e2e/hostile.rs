@@ -306,8 +306,14 @@ async fn hostile_programs_are_contained_and_the_worker_stays_healthy() {
     let hwm_mib = vm_hwm_kib(worker_proc.pid()) / 1024;
     println!("worker peak RSS {hwm_mib} MiB");
     assert!(hwm_mib < 150, "worker peak RSS {hwm_mib} MiB");
-    // Nothing left behind: no container, no detached process.
-    assert!(containers_with_label(&format!("randori.worker={name}")).is_empty());
+    // Nothing left behind: no container (each is removed while its report goes out), no
+    // detached process.
+    eventually(
+        "the last container is removed",
+        Duration::from_secs(10),
+        || async { containers_with_label(&format!("randori.worker={name}")).is_empty() },
+    )
+    .await;
     assert!(
         !host_has_process("sleep 987"),
         "the detached process outlived its container"

@@ -52,7 +52,7 @@ async fn a_killed_workers_job_completes_elsewhere_and_its_late_report_is_refused
     .await;
     // Let its container start, then kill -9 the worker mid-job.
     eventually("A's container runs", Duration::from_secs(30), || async {
-        !containers_with_label(&format!("randori.job={job}")).is_empty()
+        !containers_in_status(&format!("randori.worker={name_a}"), "running").is_empty()
     })
     .await;
     let (_, epoch_a, _, _) = job_row(&db, &job).await;

@@ -3,6 +3,7 @@
 
 mod auth;
 mod bench_cli;
+mod compose;
 mod dashboard;
 mod deploy_files;
 mod eval_cli;
@@ -18,3 +19,4 @@ mod runs;
 mod sweep_run;
 mod sweeps;
 mod traces;
+mod warm_pool;

@@ -13,7 +13,7 @@ use tonic::transport::Channel;
 
 use crate::harness::*;
 
-fn task(name: &str) -> String {
+pub fn task(name: &str) -> String {
     repo_root()
         .join("tasks/mini")
         .join(name)
@@ -99,7 +99,7 @@ fn evaluated(s: &pb::SweepStatus) -> u32 {
     n.ok + n.buggy
 }
 
-fn cli(addr: std::net::SocketAddr, args: &[&str]) -> Output {
+pub fn cli(addr: std::net::SocketAddr, args: &[&str]) -> Output {
     Command::new(BIN)
         .args(args)
         .env("RANDORI_COORDINATOR", format!("http://{addr}"))
@@ -107,7 +107,7 @@ fn cli(addr: std::net::SocketAddr, args: &[&str]) -> Output {
         .expect("running randori")
 }
 
-fn stdout_ok(out: Output, what: &str) -> String {
+pub fn stdout_ok(out: Output, what: &str) -> String {
     assert!(
         out.status.success(),
         "{what} failed: {}",

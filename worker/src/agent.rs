@@ -37,6 +37,9 @@ pub struct WorkerConfig {
     pub image: String,
     pub jobs_dir: PathBuf,
     pub limits: Limits,
+    /// Containers kept created ahead of their runs, per shape (task data, limits, GPUs): a run
+    /// that finds one skips the creation. Each is used once. 0: create at the run.
+    pub warm_containers: usize,
     /// How long a SIGTERM'd worker lets running jobs finish before handing them back.
     pub drain_timeout: Duration,
     /// The worker token, when the coordinator requires one.
@@ -103,6 +106,7 @@ impl Worker {
                     &config.name,
                     config.jobs_dir.clone(),
                     config.limits,
+                    config.warm_containers,
                 )
                 .await?;
                 let removed = s.remove_leftovers().await?;
@@ -166,6 +170,7 @@ impl Worker {
             },
         }
         while jobs.join_next().await.is_some() {}
+        self.sandbox.close().await;
         heartbeat_stop.cancel();
         let _ = heartbeat.await;
         Ok(())

@@ -44,7 +44,7 @@ pub async fn run(command: SweepCommand) -> Result<ExitCode> {
             }
         }
         SweepCommand::Watch { id, coordinator } => {
-            let mut c = client::connect(&coordinator.url).await?;
+            let mut c = client::connect_lazily(&coordinator.url)?;
             let s = watch(&mut c, &id, WatchOptions { quiet: false }).await?;
             print_status(&s);
         }

@@ -35,6 +35,7 @@ pub async fn run(a: WorkerArgs) -> Result<ExitCode> {
         image: a.image.unwrap_or_else(crate::image::default_tag),
         limits: Limits::default(),
         drain_timeout: a.drain_timeout,
+        warm_containers: a.warm_containers,
         token: a.token,
         tls: randori_proto::tls::TlsFiles::from_env().map_err(anyhow::Error::msg)?,
     };

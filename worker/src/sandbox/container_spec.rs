@@ -1,8 +1,9 @@
-//! The container a node program runs in, as a pure function of the run: every hardening
-//! setting of DESIGN.md's container contract is decided here, where a test can read it.
+//! The container a node program runs in, as a pure function of its shape, and the run's own
+//! environment file: every hardening setting of DESIGN.md's container contract is decided
+//! here, where a test can read it.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use bollard::models::{
     ContainerCreateBody, DeviceRequest, HostConfig, HostConfigLogConfig, ResourcesUlimits,
@@ -20,17 +21,65 @@ const BACKSTOP_GRACE_SECS: u64 = 10;
 /// Label keys on every container; the worker finds its leftovers by them.
 pub const LABEL_MANAGED: &str = "randori.managed";
 pub const LABEL_WORKER: &str = "randori.worker";
-pub const LABEL_JOB: &str = "randori.job";
 
 pub struct ContainerSpec {
     pub name: String,
     pub body: ContainerCreateBody,
 }
 
-/// Builds the container for `spec`, with `job_dir` the host directory holding its code,
-/// submission and scratch directories.
+/// What a container is fixed to at creation: its task data, its limits and its GPUs. Runs of
+/// the same shape can take a container created ahead (the warm pool); what differs between
+/// them (the node, the timeout, the program) is written into its code directory at start.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Shape {
+    pub data_dir: PathBuf,
+    pub cpu_millis: u32,
+    pub memory_bytes: u64,
+    pub gpu_ids: Vec<u32>,
+}
+
+impl Shape {
+    pub fn of(spec: &RunSpec) -> Self {
+        Self {
+            data_dir: spec.data_dir.clone(),
+            cpu_millis: spec.cpu_millis,
+            memory_bytes: spec.memory_bytes,
+            gpu_ids: spec.gpu_ids.clone(),
+        }
+    }
+}
+
+/// The file in the code directory the container's launcher reads its run's environment from.
+pub const RUN_ENV_FILE: &str = "run.env";
+
+/// Exports the run's environment (`set -a`), then runs the program under a backstop `timeout`
+/// that kills it even if the worker that should have is gone. The program sees the contract's
+/// variables only: not the backstop, nor the `PWD` the shell exports.
+const LAUNCHER: &str = "set -a; . /home/code/run.env; set +a; \
+    backstop=$RANDORI_BACKSTOP_SECS; unset RANDORI_BACKSTOP_SECS PWD; \
+    exec timeout -s KILL \"$backstop\" python3 /home/code/solution.py";
+
+/// The run's own environment, as the launcher's `run.env` (single-quoted shell assignments).
+pub fn run_env(spec: &RunSpec) -> String {
+    let quoted = |v: &str| format!("'{}'", v.replace('\'', r"'\''"));
+    [
+        ("COMPETITION_ID", spec.task_id.clone()),
+        ("RANDORI_NODE_ID", spec.node_id.clone()),
+        (
+            "RANDORI_BACKSTOP_SECS",
+            (spec.timeout.as_secs() + BACKSTOP_GRACE_SECS).to_string(),
+        ),
+    ]
+    .iter()
+    .map(|(k, v)| format!("{k}={}\n", quoted(v)))
+    .collect()
+}
+
+/// Builds a container of `shape` named `name`, with `job_dir` the host directory holding its
+/// code, submission and scratch directories.
 pub fn container_spec(
-    spec: &RunSpec,
+    shape: &Shape,
+    name: String,
     image: &str,
     worker_name: &str,
     user: &str,
@@ -40,35 +89,33 @@ pub fn container_spec(
     let gpu_list = |ids: &mut dyn Iterator<Item = String>| ids.collect::<Vec<_>>().join(",");
     // Inside the container the NVIDIA runtime shows only the assigned devices, numbered from
     // 0, so CUDA_VISIBLE_DEVICES names them by their in-container index.
-    let cuda_visible = gpu_list(&mut (0..spec.gpu_ids.len()).map(|i| i.to_string()));
-    let threads = spec.cpu_millis.div_ceil(1000).max(1);
+    let cuda_visible = gpu_list(&mut (0..shape.gpu_ids.len()).map(|i| i.to_string()));
+    let threads = shape.cpu_millis.div_ceil(1000).max(1);
     let env = vec![
-        format!("COMPETITION_ID={}", spec.task_id),
-        format!("RANDORI_NODE_ID={}", spec.node_id),
         format!("CUDA_VISIBLE_DEVICES={cuda_visible}"),
         format!("OMP_NUM_THREADS={threads}"),
         format!(
             "RANDORI_GPU_IDS={}",
-            gpu_list(&mut spec.gpu_ids.iter().map(u32::to_string))
+            gpu_list(&mut shape.gpu_ids.iter().map(u32::to_string))
         ),
         "HOME=/home/work".to_owned(),
         "PYTHONUNBUFFERED=1".to_owned(),
         "MPLCONFIGDIR=/tmp".to_owned(),
     ];
-    let device_requests = (!spec.gpu_ids.is_empty()).then(|| {
+    let device_requests = (!shape.gpu_ids.is_empty()).then(|| {
         vec![DeviceRequest {
             driver: Some("nvidia".to_owned()),
-            device_ids: Some(spec.gpu_ids.iter().map(u32::to_string).collect()),
+            device_ids: Some(shape.gpu_ids.iter().map(u32::to_string).collect()),
             capabilities: Some(vec![vec!["gpu".to_owned()]]),
             ..Default::default()
         }]
     });
     let mount =
         |host: &Path, inside: &str, mode: &str| format!("{}:{inside}:{mode}", host.display());
-    let memory = i64::try_from(spec.memory_bytes).unwrap_or(i64::MAX);
+    let memory = i64::try_from(shape.memory_bytes).unwrap_or(i64::MAX);
     let host_config = HostConfig {
         binds: Some(vec![
-            mount(&spec.data_dir, "/home/data", "ro"),
+            mount(&shape.data_dir, "/home/data", "ro"),
             mount(&job_dir.join("code"), "/home/code", "ro"),
             mount(&job_dir.join("submission"), "/home/submission", "rw"),
             mount(&job_dir.join("work"), "/home/work", "rw"),
@@ -81,7 +128,7 @@ pub fn container_spec(
         memory: Some(memory),
         // Equal to `memory`: no swap on top of the limit.
         memory_swap: Some(memory),
-        nano_cpus: Some(i64::from(spec.cpu_millis) * 1_000_000),
+        nano_cpus: Some(i64::from(shape.cpu_millis) * 1_000_000),
         tmpfs: Some(HashMap::from([(
             "/tmp".to_owned(),
             "rw,nosuid,nodev,size=512m".to_owned(),
@@ -100,21 +147,16 @@ pub fn container_spec(
         }),
         ..Default::default()
     };
-    let timeout_secs = spec.timeout.as_secs() + BACKSTOP_GRACE_SECS;
     let labels = HashMap::from([
         (LABEL_MANAGED.to_owned(), "true".to_owned()),
         (LABEL_WORKER.to_owned(), worker_name.to_owned()),
-        (LABEL_JOB.to_owned(), spec.job_id.clone()),
     ]);
     let body = ContainerCreateBody {
         image: Some(image.to_owned()),
         cmd: Some(vec![
-            "timeout".to_owned(),
-            "-s".to_owned(),
-            "KILL".to_owned(),
-            timeout_secs.to_string(),
-            "python3".to_owned(),
-            "/home/code/solution.py".to_owned(),
+            "/bin/sh".to_owned(),
+            "-c".to_owned(),
+            LAUNCHER.to_owned(),
         ]),
         entrypoint: Some(vec![]),
         user: Some(user.to_owned()),
@@ -127,10 +169,7 @@ pub fn container_spec(
         host_config: Some(host_config),
         ..Default::default()
     };
-    ContainerSpec {
-        name: format!("randori-{}-{}", spec.job_id, spec.epoch),
-        body,
-    }
+    ContainerSpec { name, body }
 }
 
 #[cfg(test)]
@@ -158,7 +197,8 @@ mod tests {
 
     fn build(gpus: &[u32]) -> ContainerSpec {
         container_spec(
-            &run(gpus),
+            &Shape::of(&run(gpus)),
+            "c1".into(),
             "img",
             "w1",
             "10001:10001",
@@ -194,14 +234,32 @@ mod tests {
         assert!(binds.contains(&"/jobs/j1/code:/home/code:ro".to_owned()));
         assert!(binds.iter().all(|b| !b.contains("private")));
         assert_eq!(env(&spec, "OMP_NUM_THREADS").as_deref(), Some("2"));
-        assert_eq!(env(&spec, "COMPETITION_ID").as_deref(), Some("iris"));
         assert_eq!(env(&spec, "CUDA_VISIBLE_DEVICES").as_deref(), Some(""));
         assert_eq!(spec.body.labels.as_ref().unwrap()[LABEL_WORKER], "w1");
-        // The backstop kill comes after the worker's own timeout.
-        assert_eq!(
-            spec.body.cmd.as_ref().unwrap()[..4],
-            ["timeout", "-s", "KILL", "70"]
+        let launcher = &spec.body.cmd.as_ref().unwrap()[2];
+        assert!(launcher.contains("exec timeout -s KILL \"$backstop\""));
+    }
+
+    #[test]
+    fn the_run_environment_is_quoted_and_the_backstop_follows_the_timeout() {
+        let mut r = run(&[]);
+        r.task_id = "it's; rm -rf /".into();
+        let file = run_env(&r);
+        assert!(
+            file.contains("COMPETITION_ID='it'\\''s; rm -rf /'\n"),
+            "{file}"
         );
+        assert!(file.contains("RANDORI_NODE_ID='n1'\n"));
+        // The backstop kill comes after the worker's own timeout (60 s).
+        assert!(file.contains("RANDORI_BACKSTOP_SECS='70'\n"));
+        let out = std::process::Command::new("sh")
+            .args([
+                "-c",
+                &format!("set -a; {file} set +a; printf %s \"$COMPETITION_ID\""),
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), r.task_id);
     }
 
     #[test]

@@ -1,10 +1,11 @@
-//! The Docker sandbox: one hardened container per run, created from `container_spec`, output
-//! read through the attach stream into bounded buffers, killed at the timeout, always removed.
+//! The Docker sandbox: one hardened container per run, created from `container_spec` (at the
+//! run, or ahead of it by the warm pool), output read through the attach stream into bounded
+//! buffers, killed at the timeout, always removed.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
@@ -14,15 +15,25 @@ use bollard::query_parameters::{
 };
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-use super::container_spec::{LABEL_MANAGED, LABEL_WORKER, container_spec};
+use super::container_spec::{LABEL_MANAGED, LABEL_WORKER, Shape, container_spec, run_env};
 use super::job_dir::JobDir;
 use super::{Limits, LiveTap, RunOutcome, RunSpec, SANDBOX_UID};
 use crate::error::{Error, Result};
 use crate::output::OutputCapture;
 
 pub struct DockerSandbox {
+    factory: Arc<Factory>,
+    warm: Arc<WarmPool>,
+    /// Removals of used containers (which run while the worker reports, not before) and the
+    /// warm pool's creations: `close` waits for them all.
+    background: TaskTracker,
+}
+
+/// What creating a container takes: the daemon, the image, whose it is, and the limits.
+struct Factory {
     docker: Docker,
     image: String,
     worker_name: String,
@@ -31,13 +42,136 @@ pub struct DockerSandbox {
     limits: Limits,
 }
 
+/// A container created (not started) over a job directory of its own, waiting for a program.
+struct Prepared {
+    id: String,
+    dir: JobDir,
+}
+
+/// Containers created ahead, per shape, so that a run skips the creation: each is used by
+/// one run and removed after it, never reused. After each run of a shape the pool creates its
+/// replacement in the background, up to `per_shape` ready.
+struct WarmPool {
+    per_shape: usize,
+    shapes: Mutex<WarmShapes>,
+}
+
+#[derive(Default)]
+struct WarmShapes {
+    ready: HashMap<Shape, Vec<Prepared>>,
+    creating: HashMap<Shape, usize>,
+    closed: bool,
+}
+
+impl Factory {
+    async fn prepare(&self, shape: &Shape) -> Result<Prepared> {
+        let name = format!("randori-{}", uuid::Uuid::new_v4().simple());
+        let dir = JobDir::create(&self.jobs_dir, &name)?;
+        let cs = container_spec(
+            shape,
+            name,
+            &self.image,
+            &self.worker_name,
+            &self.user,
+            dir.root(),
+            &self.limits,
+        );
+        let created = self
+            .docker
+            .create_container(
+                Some(bollard::query_parameters::CreateContainerOptions {
+                    name: Some(cs.name.clone()),
+                    ..Default::default()
+                }),
+                cs.body,
+            )
+            .instrument(tracing::info_span!("create", image = %self.image))
+            .await?;
+        Ok(Prepared {
+            id: created.id,
+            dir,
+        })
+    }
+
+    async fn remove(&self, id: &str) {
+        let options = RemoveContainerOptions {
+            force: true,
+            v: true,
+            ..Default::default()
+        };
+        match self.docker.remove_container(id, Some(options)).await {
+            Ok(()) => {}
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => {}
+            Err(e) => tracing::warn!(container = %id, error = %e, "removing a container"),
+        }
+    }
+}
+
+impl WarmPool {
+    fn take(&self, shape: &Shape) -> Option<Prepared> {
+        self.shapes.lock().unwrap().ready.get_mut(shape)?.pop()
+    }
+
+    /// Starts creating what the shape lacks, in the background.
+    fn refill(self: &Arc<Self>, factory: &Arc<Factory>, shape: &Shape, tasks: &TaskTracker) {
+        let lacking = {
+            let mut shapes = self.shapes.lock().unwrap();
+            let have = shapes.ready.get(shape).map_or(0, Vec::len)
+                + shapes.creating.get(shape).copied().unwrap_or(0);
+            let lacking = self.per_shape.saturating_sub(have);
+            if shapes.closed || lacking == 0 {
+                return;
+            }
+            *shapes.creating.entry(shape.clone()).or_default() += lacking;
+            lacking
+        };
+        for _ in 0..lacking {
+            let (pool, factory, shape) = (self.clone(), factory.clone(), shape.clone());
+            tasks.spawn(async move {
+                let prepared = factory.prepare(&shape).await;
+                let unwanted = {
+                    let mut shapes = pool.shapes.lock().unwrap();
+                    if let Some(n) = shapes.creating.get_mut(&shape) {
+                        *n -= 1;
+                    }
+                    match prepared {
+                        Ok(p) if !shapes.closed => {
+                            shapes.ready.entry(shape).or_default().push(p);
+                            None
+                        }
+                        Ok(p) => Some(p),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "creating a warm container");
+                            None
+                        }
+                    }
+                };
+                if let Some(p) = unwanted {
+                    factory.remove(&p.id).await;
+                }
+            });
+        }
+    }
+
+    /// Stops refilling and hands back every ready container, to be removed.
+    fn close(&self) -> Vec<Prepared> {
+        let mut shapes = self.shapes.lock().unwrap();
+        shapes.closed = true;
+        shapes.ready.drain().flat_map(|(_, ready)| ready).collect()
+    }
+}
+
 impl DockerSandbox {
-    /// Connects to the daemon and checks that the image exists.
+    /// Connects to the daemon and checks that the image exists. With `warm_per_shape` > 0,
+    /// that many containers of each shape seen are kept created ahead of their runs.
     pub async fn connect(
         image: &str,
         worker_name: &str,
         jobs_dir: PathBuf,
         limits: Limits,
+        warm_per_shape: usize,
     ) -> Result<Self> {
         let docker = Docker::connect_with_local_defaults()
             .map_err(|e| Error::DockerUnavailable(e.to_string()))?
@@ -65,13 +199,30 @@ impl DockerSandbox {
         std::fs::create_dir_all(&jobs_dir)
             .map_err(crate::error::io(format!("creating {}", jobs_dir.display())))?;
         Ok(Self {
-            docker,
-            image: image.to_owned(),
-            worker_name: worker_name.to_owned(),
-            user,
-            jobs_dir,
-            limits,
+            factory: Arc::new(Factory {
+                docker,
+                image: image.to_owned(),
+                worker_name: worker_name.to_owned(),
+                user,
+                jobs_dir,
+                limits,
+            }),
+            warm: Arc::new(WarmPool {
+                per_shape: warm_per_shape,
+                shapes: Mutex::new(WarmShapes::default()),
+            }),
+            background: TaskTracker::new(),
         })
+    }
+
+    /// Removes the warm containers (none is created after) and waits for the removals of
+    /// used ones still under way: a closed sandbox leaves no container behind.
+    pub async fn close(&self) {
+        for p in self.warm.close() {
+            self.factory.remove(&p.id).await;
+        }
+        self.background.close();
+        self.background.wait().await;
     }
 
     /// Removes every container this worker left behind (it was killed mid-job) and their
@@ -81,10 +232,11 @@ impl DockerSandbox {
             "label".to_owned(),
             vec![
                 format!("{LABEL_MANAGED}=true"),
-                format!("{LABEL_WORKER}={}", self.worker_name),
+                format!("{LABEL_WORKER}={}", self.factory.worker_name),
             ],
         )]);
         let leftovers = self
+            .factory
             .docker
             .list_containers(Some(ListContainersOptions {
                 all: true,
@@ -95,10 +247,10 @@ impl DockerSandbox {
         for c in &leftovers {
             if let Some(id) = &c.id {
                 tracing::warn!(container = %id, "removing a container left behind by an earlier run of this worker");
-                self.remove(id).await;
+                self.factory.remove(id).await;
             }
         }
-        if let Ok(entries) = std::fs::read_dir(&self.jobs_dir) {
+        if let Ok(entries) = std::fs::read_dir(&self.factory.jobs_dir) {
             for e in entries.flatten() {
                 let _ = std::fs::remove_dir_all(e.path());
             }
@@ -107,33 +259,34 @@ impl DockerSandbox {
     }
 
     pub async fn run(&self, spec: &RunSpec, cancel: &CancellationToken) -> Result<RunOutcome> {
-        let dir = JobDir::create(
-            &self.jobs_dir,
-            &format!("{}-{}", spec.job_id, spec.epoch),
-            &spec.code,
-        )?;
-        let cs = container_spec(
-            spec,
-            &self.image,
-            &self.worker_name,
-            &self.user,
-            dir.root(),
-            &self.limits,
+        let shape = Shape::of(spec);
+        let warm = self.warm.take(&shape);
+        let was_warm = warm.is_some();
+        let prepared = match warm {
+            Some(p) => p,
+            None => self.factory.prepare(&shape).await?,
+        };
+        tracing::debug!(container = %prepared.id, job_id = %spec.job_id, warm = was_warm, "container for the run");
+        let result = match prepared.dir.write_program(&spec.code, Some(&run_env(spec))) {
+            Ok(()) => {
+                self.run_created(&prepared.id, spec, &prepared.dir, cancel)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        // The outcome is complete (inspected, submission read): the container and its
+        // directory go while the worker reports.
+        // The replacement warm container is created after, not while the program starts.
+        let (factory, warm, background) = (
+            self.factory.clone(),
+            self.warm.clone(),
+            self.background.clone(),
         );
-        let created = self
-            .docker
-            .create_container(
-                Some(bollard::query_parameters::CreateContainerOptions {
-                    name: Some(cs.name.clone()),
-                    ..Default::default()
-                }),
-                cs.body,
-            )
-            .instrument(tracing::info_span!("create", image = %self.image))
-            .await?;
-        let id = created.id;
-        let result = self.run_created(&id, spec, &dir, cancel).await;
-        self.remove(&id).await;
+        self.background.spawn(async move {
+            factory.remove(&prepared.id).await;
+            drop(prepared.dir);
+            warm.refill(&factory, &shape, &background);
+        });
         result
     }
 
@@ -145,6 +298,7 @@ impl DockerSandbox {
         cancel: &CancellationToken,
     ) -> Result<RunOutcome> {
         let attached = self
+            .factory
             .docker
             .attach_container(
                 id,
@@ -156,7 +310,7 @@ impl DockerSandbox {
                 }),
             )
             .await?;
-        let limits = self.limits;
+        let limits = self.factory.limits;
         let mut live_out = LiveTap::new(spec, false, limits.live_output_bytes);
         let mut live_err = LiveTap::new(spec, true, limits.live_output_bytes);
         let reader = tokio::spawn(async move {
@@ -179,18 +333,19 @@ impl DockerSandbox {
             (out, err)
         });
         let started = Instant::now();
-        self.docker
+        self.factory
+            .docker
             .start_container(id, None::<bollard::query_parameters::StartContainerOptions>)
             .instrument(tracing::info_span!("start"))
             .await?;
         let peak_bytes = Arc::new(AtomicU64::new(0));
         let peak = tokio::spawn(sample_peak_memory(
-            self.docker.clone(),
+            self.factory.docker.clone(),
             id.to_owned(),
             peak_bytes.clone(),
         ));
 
-        let mut wait = self.docker.wait_container(
+        let mut wait = self.factory.docker.wait_container(
             id,
             Some(WaitContainerOptions {
                 condition: "not-running".to_owned(),
@@ -221,6 +376,7 @@ impl DockerSandbox {
         let duration = started.elapsed();
         async {
             let state = self
+                .factory
                 .docker
                 .inspect_container(
                     id,
@@ -238,7 +394,7 @@ impl DockerSandbox {
             let peak_memory_bytes = Some(peak_bytes.load(Ordering::Relaxed)).filter(|&b| b > 0);
             let oom_killed = state.oom_killed.unwrap_or(false);
             let (submission, submission_too_large) =
-                dir.read_submission(self.limits.submission_bytes)?;
+                dir.read_submission(self.factory.limits.submission_bytes)?;
             let (stdout_head, stdout_tail, stdout_bytes) = out.into_parts();
             let (stderr_head, stderr_tail, stderr_bytes) = err.into_parts();
             Ok(RunOutcome {
@@ -269,23 +425,8 @@ impl DockerSandbox {
         let options = KillContainerOptions {
             signal: "SIGKILL".to_owned(),
         };
-        if let Err(e) = self.docker.kill_container(id, Some(options)).await {
+        if let Err(e) = self.factory.docker.kill_container(id, Some(options)).await {
             tracing::debug!(container = %id, error = %e, "kill (container may have ended already)");
-        }
-    }
-
-    async fn remove(&self, id: &str) {
-        let options = RemoveContainerOptions {
-            force: true,
-            v: true,
-            ..Default::default()
-        };
-        match self.docker.remove_container(id, Some(options)).await {
-            Ok(()) => {}
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => {}
-            Err(e) => tracing::warn!(container = %id, error = %e, "removing a container"),
         }
     }
 }

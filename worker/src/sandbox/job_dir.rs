@@ -1,9 +1,11 @@
-//! The host directory of one run: `code/solution.py`, `submission/`, `work/`. Removed on drop.
+//! The host directory of one run: `code/solution.py` (and `code/run.env` for a container),
+//! `submission/`, `work/`. Removed on drop.
 
 use std::io::Read;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use super::container_spec::RUN_ENV_FILE;
 use crate::error::{Result, io};
 
 pub struct JobDir {
@@ -11,7 +13,9 @@ pub struct JobDir {
 }
 
 impl JobDir {
-    pub fn create(parent: &Path, name: &str, code: &str) -> Result<Self> {
+    /// The directory with its three (empty) subdirectories: a program is written later, so
+    /// that a warm container can be created over it ahead of its run.
+    pub fn create(parent: &Path, name: &str) -> Result<Self> {
         let root = parent.join(name);
         if root.exists() {
             std::fs::remove_dir_all(&root).map_err(io(format!("clearing {}", root.display())))?;
@@ -24,11 +28,21 @@ impl JobDir {
             std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode))
                 .map_err(io(format!("chmod {}", p.display())))?;
         }
-        let code_path = dir.code().join("solution.py");
-        std::fs::write(&code_path, code).map_err(io(format!("writing {}", code_path.display())))?;
-        std::fs::set_permissions(&code_path, std::fs::Permissions::from_mode(0o644))
-            .map_err(io("chmod solution.py"))?;
         Ok(dir)
+    }
+
+    /// Writes the program (`code/solution.py`) and, for a container's launcher, its run's
+    /// environment (`code/run.env`); the program may read both, not change them.
+    pub fn write_program(&self, code: &str, run_env: Option<&str>) -> Result<()> {
+        let files = [("solution.py", Some(code)), (RUN_ENV_FILE, run_env)];
+        for (name, content) in files {
+            let Some(content) = content else { continue };
+            let path = self.code().join(name);
+            std::fs::write(&path, content).map_err(io(format!("writing {}", path.display())))?;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))
+                .map_err(io(format!("chmod {}", path.display())))?;
+        }
+        Ok(())
     }
 
     pub fn root(&self) -> &Path {

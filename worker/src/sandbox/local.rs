@@ -34,11 +34,8 @@ impl LocalSandbox {
     }
 
     pub async fn run(&self, spec: &RunSpec, cancel: &CancellationToken) -> Result<RunOutcome> {
-        let dir = JobDir::create(
-            &self.jobs_dir,
-            &format!("{}-{}", spec.job_id, spec.epoch),
-            &spec.code,
-        )?;
+        let dir = JobDir::create(&self.jobs_dir, &format!("{}-{}", spec.job_id, spec.epoch))?;
+        dir.write_program(&spec.code, None)?;
         let gpus: Vec<String> = spec.gpu_ids.iter().map(u32::to_string).collect();
         let mut child = Command::new(&self.python)
             .arg(dir.code().join("solution.py"))

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-pub use container_spec::{ContainerSpec, SANDBOX_UID, container_spec};
+pub use container_spec::{ContainerSpec, SANDBOX_UID, Shape, container_spec, run_env};
 pub use docker::DockerSandbox;
 pub use local::LocalSandbox;
 
@@ -128,6 +128,13 @@ impl Sandbox {
         match self {
             Self::Docker(_) => "docker",
             Self::Local(_) => "local",
+        }
+    }
+
+    /// Removes what the sandbox keeps ahead of runs (warm containers).
+    pub async fn close(&self) {
+        if let Self::Docker(s) = self {
+            s.close().await;
         }
     }
 

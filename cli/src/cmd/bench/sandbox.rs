@@ -1,7 +1,8 @@
 //! `randori bench sandbox`: how long a trivial program takes from lease to recorded result
 //! through a real worker's Docker sandbox (job directory, hardened container, output capture,
-//! inspect, removal, report, grading), against `docker run --rm IMAGE python3 -c pass` of the
-//! same image, alternating one of each so both see the same machine.
+//! inspect, removal, report, grading), without and with a warm container pool, against
+//! `docker run --rm IMAGE python3 -c pass` of the same image, alternating one of each so both
+//! see the same machine.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -23,36 +24,58 @@ pub async fn measure(a: &BenchSandboxArgs) -> Result<Measured> {
         .with_context(|| format!("the task {}", a.task.display()))?
         .to_string_lossy()
         .into_owned();
-    let stack = Stack::start(StackOptions::local(1, "docker".into(), image.clone())).await?;
-    let result = alternate(a, &stack, &task, &image).await;
-    stack.shutdown().await;
-    let (randori, bare) = result?;
+    // Without a pool (each run creates its container), then with one warm container per
+    // shape; the bare run alternates with both.
+    let (cold, mut bare) = alternate(a, &task, &image, 0).await?;
+    let (warm, bare_too) = alternate(a, &task, &image, 1).await?;
+    bare.extend(bare_too);
     let q = |s: &[Duration], p| millis(quantile(s, p));
-    let ratio = match (q(&randori, 0.5), q(&bare, 0.5)) {
+    let ratio = |randori: &[Duration]| match (q(randori, 0.5), q(&bare, 0.5)) {
         (Some(r), Some(b)) if b > 0.0 => r / b,
         _ => 0.0,
     };
+    let (cold_ratio, warm_ratio) = (ratio(&cold), ratio(&warm));
     let json = json!({
         "samples": a.samples,
         "image": image,
-        "randori_lease_to_result_ms": {"p50": q(&randori, 0.5), "p99": q(&randori, 0.99)},
+        "randori_lease_to_result_ms": {"p50": q(&cold, 0.5), "p99": q(&cold, 0.99)},
+        "randori_warm_lease_to_result_ms": {"p50": q(&warm, 0.5), "p99": q(&warm, 0.99)},
         "docker_run_ms": {"p50": q(&bare, 0.5), "p99": q(&bare, 0.99)},
-        "ratio": ratio,
-        "goal": {"ratio": 1.2},
+        "ratio": cold_ratio,
+        "warm_ratio": warm_ratio,
+        "goal": {"ratio": 1.2, "warm_ratio": 1.0},
     });
     let ms = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.0} ms"));
     let text = format!(
-        "sandbox: a trivial program, {} samples each, image {image}\n  randori lease → result  p50 {}  p99 {}\n  docker run --rm         p50 {}  p99 {}\n  ratio (p50) {ratio:.2} (goal ≤ 1.20)\n",
+        "sandbox: a trivial program, {} samples each, image {image}\n  randori lease → result            p50 {}  p99 {}   ratio (p50) {cold_ratio:.2} (goal ≤ 1.20)\n  randori, warm container pool      p50 {}  p99 {}   ratio (p50) {warm_ratio:.2} (goal < 1.00)\n  docker run --rm                   p50 {}  p99 {}\n",
         a.samples,
-        ms(q(&randori, 0.5)),
-        ms(q(&randori, 0.99)),
+        ms(q(&cold, 0.5)),
+        ms(q(&cold, 0.99)),
+        ms(q(&warm, 0.5)),
+        ms(q(&warm, 0.99)),
         ms(q(&bare, 0.5)),
         ms(q(&bare, 0.99)),
     );
     Ok(Measured { json, text })
 }
 
+/// Starts a stack whose worker keeps `warm` containers per shape, and alternates its runs
+/// with bare ones: (randori's, bare).
 async fn alternate(
+    a: &BenchSandboxArgs,
+    task: &str,
+    image: &str,
+    warm: usize,
+) -> Result<(Vec<Duration>, Vec<Duration>)> {
+    let mut options = StackOptions::local(1, "docker".into(), image.to_owned());
+    options.warm_containers = warm;
+    let stack = Stack::start(options).await?;
+    let result = alternate_on(a, &stack, task, image).await;
+    stack.shutdown().await;
+    result
+}
+
+async fn alternate_on(
     a: &BenchSandboxArgs,
     stack: &Stack,
     task: &str,
@@ -61,7 +84,7 @@ async fn alternate(
     let mut control = crate::client::connect(&stack.url()).await?;
     let db = sqlx::PgPool::connect(&stack.database_url).await?;
     let (mut randori, mut bare) = (Vec::new(), Vec::new());
-    // One of each first, unmeasured: caches warm for both.
+    // One of each first, unmeasured: caches warm for both (and the pool learns the shape).
     for i in 0..=a.samples {
         let took = lease_to_result(&mut control, &db, task).await?;
         let ran = docker_run(image)?;

@@ -1,0 +1,237 @@
+//! The compose cluster of deploy/compose, started for real: Postgres (an image built offline),
+//! a coordinator and two workers as containers on the compose project's private network, the
+//! workers starting their sandboxes as sibling containers through the host's Docker socket.
+//! A sweep runs on it from the CLI on the host, through the published port and with tokens,
+//! while one worker is killed (and started again, as its restart policy would) and the
+//! coordinator is killed and started again. At the end the sweep completed with every node
+//! once, and `docker-compose down` leaves no sandbox container behind.
+
+use std::net::TcpListener;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use crate::harness::*;
+use crate::sweeps::{stdout_ok, task, write_sweep_file};
+
+/// The Postgres image, built offline by the runtime builder's `postgres` flavor, tagged by
+/// the builder's hash so that it is built once per recipe.
+fn postgres_image() -> String {
+    use sha2::Digest;
+    let script = repo_root().join("deploy/runtime/build-offline.sh");
+    let digest = sha2::Sha256::digest(std::fs::read(&script).unwrap());
+    let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+    let tag = format!("randori-postgres:{hex}");
+    let exists = Command::new("docker")
+        .args(["image", "inspect", &tag])
+        .output()
+        .unwrap()
+        .status
+        .success();
+    if !exists {
+        let built = Command::new("bash")
+            .arg(&script)
+            .args([&tag, "postgres"])
+            .output()
+            .unwrap();
+        assert!(
+            built.status.success(),
+            "building {tag}: {}",
+            text(&built.stderr)
+        );
+    }
+    tag
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A compose project of its own; `down -v` on drop, whatever happened.
+struct Project {
+    name: String,
+    env: Vec<(String, String)>,
+}
+
+impl Project {
+    fn compose(&self, args: &[&str]) -> Output {
+        Command::new("docker-compose")
+            .args(["-p", &self.name, "-f"])
+            .arg(repo_root().join("deploy/compose/docker-compose.yml"))
+            .args(args)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .output()
+            .expect("running docker-compose")
+    }
+
+    fn ids(&self, service: &str) -> Vec<String> {
+        stdout_ok(self.compose(&["ps", "-q", service]), "compose ps")
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        let _ = self.compose(&["down", "-v", "--timeout", "30"]);
+    }
+}
+
+fn docker(args: &[&str]) {
+    let out = Command::new("docker").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        text(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_completes_on_the_compose_cluster_through_worker_and_coordinator_kills() {
+    let randori_image = format!("randori-compose-test:{}", std::process::id());
+    build_randori_image(&randori_image);
+    let grpc_port = free_port();
+    let client_token = format!("client-{}", unique("t"));
+    let project = Project {
+        name: format!("randori-e2e-{}", std::process::id()),
+        env: vec![
+            ("RANDORI_IMAGE".into(), randori_image.clone()),
+            ("RUNTIME_IMAGE".into(), runtime_image().to_owned()),
+            ("POSTGRES_IMAGE".into(), postgres_image()),
+            ("RANDORI_CLIENT_TOKEN".into(), client_token.clone()),
+            (
+                "RANDORI_WORKER_TOKEN".into(),
+                format!("worker-{}", unique("t")),
+            ),
+            (
+                "RANDORI_TASKS_DIR".into(),
+                repo_root().join("tasks").to_string_lossy().into_owned(),
+            ),
+            ("RANDORI_GRPC_PORT".into(), grpc_port.to_string()),
+            ("RANDORI_HTTP_PORT".into(), free_port().to_string()),
+        ],
+    };
+    stdout_ok(
+        project.compose(&["up", "-d", "--scale", "worker=2"]),
+        "compose up",
+    );
+    let coordinator = format!("http://127.0.0.1:{grpc_port}");
+    let cli = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .env("RANDORI_COORDINATOR", &coordinator)
+            .env("RANDORI_TOKEN", &client_token)
+            .output()
+            .expect("running randori")
+    };
+    eventually(
+        "the compose coordinator answers",
+        Duration::from_secs(120),
+        || {
+            let up = cli(&["sweep", "list"]).status.success();
+            async move { up }
+        },
+    )
+    .await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_sweep_file(
+        dir.path(),
+        "compose",
+        &format!(
+            r#"
+name = "{}"
+tasks = ["{}"]
+policies = ["greedy"]
+seeds = [0, 1, 2]
+[budget]
+max_nodes = 4
+node_timeout = "2m"
+"#,
+            unique("compose"),
+            task("taxi-fare"),
+        ),
+    );
+    let id = stdout_ok(cli(&["sweep", "submit", file.to_str().unwrap()]), "submit")
+        .trim()
+        .to_owned();
+
+    // Mid-sweep: kill -9 one worker's container and start it again (same hostname, so the
+    // same worker, which removes what it left behind); then the coordinator's.
+    let workers = project.ids("worker");
+    assert_eq!(workers.len(), 2);
+    let nodes_done = |at_least: u64| {
+        let out = cli(&["sweep", "status", &id, "--json"]);
+        let done = out.status.success()
+            && serde_json::from_slice::<serde_json::Value>(&out.stdout)
+                .ok()
+                .and_then(|s| s["jobs"]["succeeded"].as_u64())
+                .is_some_and(|n| n >= at_least);
+        async move { done }
+    };
+    eventually("the sweep is under way", Duration::from_secs(180), || {
+        nodes_done(2)
+    })
+    .await;
+    docker(&["kill", "-s", "KILL", &workers[0]]);
+    docker(&["start", &workers[0]]);
+    let coordinators = project.ids("coordinator");
+    docker(&["kill", "-s", "KILL", &coordinators[0]]);
+    docker(&["start", &coordinators[0]]);
+
+    stdout_ok(cli(&["sweep", "watch", &id]), "watch");
+    let status: serde_json::Value = serde_json::from_str(&stdout_ok(
+        cli(&["sweep", "status", &id, "--json"]),
+        "status",
+    ))
+    .unwrap();
+    assert_eq!(status["state"], "completed", "{status}");
+    assert_eq!(status["runs"]["completed"], 3, "{status}");
+    assert_eq!(status["nodes"]["total"], 12, "{status}");
+    assert_eq!(status["jobs"]["succeeded"], 12, "{status}");
+    let report: serde_json::Value = serde_json::from_str(&stdout_ok(
+        cli(&["sweep", "report", &id, "--format", "json"]),
+        "report",
+    ))
+    .unwrap();
+    let runs = report["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 3, "{report}");
+    // Every run's tree has its 4 nodes, each once (steps 0..4).
+    for run in runs {
+        assert_eq!(run["nodes"], 4, "{run}");
+        let tree = stdout_ok(
+            cli(&["tree", run["id"].as_str().unwrap(), "--format", "json"]),
+            "tree",
+        );
+        let tree: serde_json::Value = serde_json::from_str(&tree).unwrap();
+        let mut steps: Vec<u64> = tree["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["step"].as_u64().unwrap())
+            .collect();
+        steps.sort_unstable();
+        assert_eq!(steps, vec![0, 1, 2, 3], "{tree}");
+    }
+
+    let down = project.compose(&["down", "-v", "--timeout", "30"]);
+    assert!(
+        down.status.success(),
+        "compose down: {}",
+        text(&down.stderr)
+    );
+    let _ = Command::new("docker")
+        .args(["rmi", "-f", &randori_image])
+        .output();
+    for w in &workers {
+        let label = format!("randori.worker=compose-{}", &w[..12]);
+        assert!(
+            containers_with_label(&label).is_empty(),
+            "{label}: sandbox containers left behind"
+        );
+    }
+}
