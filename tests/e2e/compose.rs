@@ -2,9 +2,10 @@
 //! a coordinator and two workers as containers on the compose project's private network, the
 //! workers starting their sandboxes as sibling containers through the host's Docker socket.
 //! A sweep runs on it from the CLI on the host, through the published port and with tokens,
-//! while one worker is killed (and started again, as its restart policy would) and the
-//! coordinator is killed and started again. At the end the sweep completed with every node
-//! once, and `docker-compose down` leaves no sandbox container behind.
+//! while one worker is killed (and started again, as its restart policy would), the
+//! coordinator is killed and started again, and the other worker is cut from the network
+//! (`docker network disconnect`) past its lease. At the end the sweep completed with every
+//! node once, and `docker-compose down` leaves no sandbox container behind.
 
 use std::net::TcpListener;
 use std::process::{Command, Output};
@@ -91,7 +92,7 @@ fn docker(args: &[&str]) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sweep_completes_on_the_compose_cluster_through_worker_and_coordinator_kills() {
+async fn a_sweep_completes_on_the_compose_cluster_through_kills_and_a_partition() {
     let randori_image = format!("randori-compose-test:{}", std::process::id());
     build_randori_image(&randori_image);
     let grpc_port = free_port();
@@ -112,6 +113,7 @@ async fn a_sweep_completes_on_the_compose_cluster_through_worker_and_coordinator
                 repo_root().join("tasks").to_string_lossy().into_owned(),
             ),
             ("RANDORI_GRPC_PORT".into(), grpc_port.to_string()),
+            ("RANDORI_LEASE_TTL".into(), "4s".into()),
             ("RANDORI_HTTP_PORT".into(), free_port().to_string()),
         ],
     };
@@ -149,7 +151,7 @@ tasks = ["{}"]
 policies = ["greedy"]
 seeds = [0, 1, 2]
 [budget]
-max_nodes = 4
+max_nodes = 5
 node_timeout = "2m"
 "#,
             unique("compose"),
@@ -183,6 +185,28 @@ node_timeout = "2m"
     docker(&["kill", "-s", "KILL", &coordinators[0]]);
     docker(&["start", &coordinators[0]]);
 
+    // Partition the other worker from the project's network while it runs a program, for
+    // longer than the lease TTL (4 s): its job is leased again, and when the network is back
+    // its heartbeat or late report is refused.
+    eventually("the sweep goes on", Duration::from_secs(180), || {
+        nodes_done(5)
+    })
+    .await;
+    let network = format!("{}_default", project.name);
+    let label = format!("randori.worker=compose-{}", &workers[1][..12]);
+    eventually(
+        "the second worker runs a program",
+        Duration::from_secs(120),
+        || {
+            let running = !containers_in_status(&label, "running").is_empty();
+            async move { running }
+        },
+    )
+    .await;
+    docker(&["network", "disconnect", &network, &workers[1]]);
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    docker(&["network", "connect", &network, &workers[1]]);
+
     stdout_ok(cli(&["sweep", "watch", &id]), "watch");
     let status: serde_json::Value = serde_json::from_str(&stdout_ok(
         cli(&["sweep", "status", &id, "--json"]),
@@ -191,8 +215,8 @@ node_timeout = "2m"
     .unwrap();
     assert_eq!(status["state"], "completed", "{status}");
     assert_eq!(status["runs"]["completed"], 3, "{status}");
-    assert_eq!(status["nodes"]["total"], 12, "{status}");
-    assert_eq!(status["jobs"]["succeeded"], 12, "{status}");
+    assert_eq!(status["nodes"]["total"], 15, "{status}");
+    assert_eq!(status["jobs"]["succeeded"], 15, "{status}");
     let report: serde_json::Value = serde_json::from_str(&stdout_ok(
         cli(&["sweep", "report", &id, "--format", "json"]),
         "report",
@@ -200,9 +224,9 @@ node_timeout = "2m"
     .unwrap();
     let runs = report["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 3, "{report}");
-    // Every run's tree has its 4 nodes, each once (steps 0..4).
+    // Every run's tree has its 5 nodes, each once (steps 0..5).
     for run in runs {
-        assert_eq!(run["nodes"], 4, "{run}");
+        assert_eq!(run["nodes"], 5, "{run}");
         let tree = stdout_ok(
             cli(&["tree", run["id"].as_str().unwrap(), "--format", "json"]),
             "tree",
@@ -215,7 +239,7 @@ node_timeout = "2m"
             .map(|n| n["step"].as_u64().unwrap())
             .collect();
         steps.sort_unstable();
-        assert_eq!(steps, vec![0, 1, 2, 3], "{tree}");
+        assert_eq!(steps, vec![0, 1, 2, 3, 4], "{tree}");
     }
 
     let down = project.compose(&["down", "-v", "--timeout", "30"]);
