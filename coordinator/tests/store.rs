@@ -496,21 +496,7 @@ async fn paused_sweeps_wait_and_equal_sweeps_take_turns() {
     let w = register(&s, "w", resources(1, 4000, 8, &[])).await;
     let big = submit_sweep(&s, &sweep_spec("big", (0..6).collect(), 1)).await;
     let small = submit_sweep(&s, &sweep_spec("small", vec![0, 1], 1)).await;
-    for sweep in [big, small] {
-        for run in s.sweep_run_counts(sweep).await.unwrap() {
-            let record = s.run_get(run.id).await.unwrap();
-            let node = NewRunNode {
-                id: Uuid::now_v7(),
-                run_id: run.id,
-                step: 0,
-                operator: "draft".into(),
-                parent_ids: vec![],
-                code: String::new(),
-                plan: String::new(),
-            };
-            s.run_node_insert(&record, &node, "/data", 1).await.unwrap();
-        }
-    }
+    draft_every_run(&s, &[big, small]).await;
     s.sweep_pause(small).await.unwrap();
     let mut order = Vec::new();
     let lease_one = async |order: &mut Vec<Uuid>| {
@@ -546,18 +532,9 @@ async fn paused_sweeps_wait_and_equal_sweeps_take_turns() {
     assert_eq!(sweeps, vec![big, big, small, big]);
 }
 
-async fn sweep_of_node(s: &JobStore, node: Uuid) -> Uuid {
-    let (_, run, _) = s.node_get(node).await.unwrap();
-    s.run_get(run.unwrap()).await.unwrap().sweep_id.unwrap()
-}
-
-#[tokio::test]
-async fn a_batch_lease_interleaves_sweeps_and_a_batch_report_is_fenced_per_job() {
-    let s = store("batch").await;
-    let w = register(&s, "w", resources(8, 16000, 32, &[])).await;
-    let big = submit_sweep(&s, &sweep_spec("big", (0..6).collect(), 1)).await;
-    let small = submit_sweep(&s, &sweep_spec("small", vec![0, 1], 1)).await;
-    for sweep in [big, small] {
+/// Inserts each run's first node (a draft), which queues its job.
+async fn draft_every_run(s: &JobStore, sweeps: &[Uuid]) {
+    for &sweep in sweeps {
         for run in s.sweep_run_counts(sweep).await.unwrap() {
             let record = s.run_get(run.id).await.unwrap();
             let node = NewRunNode {
@@ -572,6 +549,20 @@ async fn a_batch_lease_interleaves_sweeps_and_a_batch_report_is_fenced_per_job()
             s.run_node_insert(&record, &node, "/data", 1).await.unwrap();
         }
     }
+}
+
+async fn sweep_of_node(s: &JobStore, node: Uuid) -> Uuid {
+    let (_, run, _) = s.node_get(node).await.unwrap();
+    s.run_get(run.unwrap()).await.unwrap().sweep_id.unwrap()
+}
+
+#[tokio::test]
+async fn a_batch_lease_interleaves_sweeps_and_a_batch_report_is_fenced_per_job() {
+    let s = store("batch").await;
+    let w = register(&s, "w", resources(8, 16000, 32, &[])).await;
+    let big = submit_sweep(&s, &sweep_spec("big", (0..6).collect(), 1)).await;
+    let small = submit_sweep(&s, &sweep_spec("small", vec![0, 1], 1)).await;
+    draft_every_run(&s, &[big, small]).await;
     // Each job takes 2 CPUs: 10 CPUs cut the batch of 6 at 5, whatever the slots say.
     let batch = s
         .job_lease_many(w, &resources(8, 10000, 32, &[]), 6, TTL)

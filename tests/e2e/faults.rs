@@ -394,19 +394,7 @@ async fn a_full_worker_disk_fails_the_program_that_filled_it_and_the_worker_carr
     assert!(stderr.contains("No space left on device"), "{stderr}");
 
     // Its directory went with it: the next program has the whole disk again.
-    let sound = std::fs::read_to_string(fixture("programs/sound.py")).unwrap();
-    let id = crate::harness::submit(
-        &mut client,
-        Eval {
-            code: &sound,
-            ..Default::default()
-        },
-    )
-    .await;
-    let r = wait_end(&mut client, &id, Duration::from_secs(120)).await;
-    let o = r.outcome.unwrap();
-    assert_eq!(o.exit_code, Some(0), "{}", text(&o.stderr_tail));
-    assert!(o.submission.is_some(), "the submission came back");
+    assert_a_sound_program_runs(&mut client).await;
     eventually("no job directory is left", Duration::from_secs(10), || {
         let empty = std::fs::read_dir(&jobs).unwrap().next().is_none();
         async move { empty }

@@ -332,6 +332,25 @@ pub async fn submit(client: &mut ControlServiceClient<Channel>, eval: Eval<'_>) 
         .job_id
 }
 
+/// Runs the sound fixture program and checks that it succeeds and its submission comes back.
+pub async fn assert_a_sound_program_runs(client: &mut ControlServiceClient<Channel>) {
+    let sound = std::fs::read_to_string(fixture("programs/sound.py")).unwrap();
+    let id = submit(
+        client,
+        Eval {
+            code: &sound,
+            ..Default::default()
+        },
+    )
+    .await;
+    let r = wait_end(client, &id, Duration::from_secs(120)).await;
+    let o = r.outcome.expect("an outcome");
+    assert_eq!(o.exit_code, Some(0), "{}", text(&o.stderr_tail));
+    let submission = text(o.submission.as_deref().expect("submission came back"));
+    assert!(submission.starts_with("id,y\n"));
+    assert_eq!(submission.lines().count(), 61);
+}
+
 /// Waits until the job ends (or `within` passes) and returns its last view.
 pub async fn wait_end(
     client: &mut ControlServiceClient<Channel>,

@@ -286,21 +286,7 @@ async fn hostile_programs_are_contained_and_the_worker_stays_healthy() {
     }
 
     // The worker is still healthy: a sound program runs and its submission comes back.
-    let sound = std::fs::read_to_string(fixture("programs/sound.py")).unwrap();
-    let id = submit(
-        &mut client,
-        Eval {
-            code: &sound,
-            ..Default::default()
-        },
-    )
-    .await;
-    let r = wait_end(&mut client, &id, Duration::from_secs(120)).await;
-    let o = r.outcome.unwrap();
-    assert_eq!(o.exit_code, Some(0), "{}", text(&o.stderr_tail));
-    let submission = text(o.submission.as_deref().expect("submission came back"));
-    assert!(submission.starts_with("id,y\n"));
-    assert_eq!(submission.lines().count(), 61);
+    assert_a_sound_program_runs(&mut client).await;
 
     // Flat memory: 300 MB of output went through a worker that never held it.
     let hwm_mib = vm_hwm_kib(worker_proc.pid()) / 1024;

@@ -75,33 +75,25 @@ async fn a_killed_workers_job_completes_elsewhere_and_its_late_report_is_refused
     let mut wc = WorkerServiceClient::connect(format!("http://{addr}"))
         .await
         .unwrap();
+    let forged = pb::ReportResultRequest {
+        worker_id: worker_id_a,
+        job_id: job.clone(),
+        epoch: epoch_a as u64,
+        result: Some(pb::report_result_request::Result::Outcome(pb::Outcome {
+            exit_code: Some(0),
+            submission: Some(b"id,y\nforged,0\n".to_vec()),
+            ..Default::default()
+        })),
+    };
     let late = wc
-        .report_result(pb::ReportResultRequest {
-            worker_id: worker_id_a.clone(),
-            job_id: job.clone(),
-            epoch: epoch_a as u64,
-            result: Some(pb::report_result_request::Result::Outcome(pb::Outcome {
-                exit_code: Some(0),
-                submission: Some(b"id,y\nforged,0\n".to_vec()),
-                ..Default::default()
-            })),
-        })
+        .report_result(forged.clone())
         .await
         .expect_err("a stale report must be refused");
     assert_eq!(late.code(), tonic::Code::FailedPrecondition, "{late}");
     // The same in a batch: refused in its verdict, the call itself succeeds.
     let verdicts = wc
         .report_results(pb::ReportResultsRequest {
-            reports: vec![pb::ReportResultRequest {
-                worker_id: worker_id_a.clone(),
-                job_id: job.clone(),
-                epoch: epoch_a as u64,
-                result: Some(pb::report_result_request::Result::Outcome(pb::Outcome {
-                    exit_code: Some(0),
-                    submission: Some(b"id,y\nforged,0\n".to_vec()),
-                    ..Default::default()
-                })),
-            }],
+            reports: vec![forged],
         })
         .await
         .unwrap()
