@@ -299,9 +299,11 @@ async fn a_partitioned_worker_loses_its_lease_and_its_late_report_is_refused() {
         },
     )
     .await;
+    // The worker learned it: its heartbeat was told (and it stopped the run), or the run had
+    // ended during the partition and its report was refused.
     let worker_log = a.log_text();
     assert!(
-        worker_log.contains("lease lost"),
+        worker_log.contains("lease lost") || worker_log.contains("report refused"),
         "the worker learned it lost the lease: {worker_log}"
     );
     stop.cancel();
