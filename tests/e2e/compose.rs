@@ -4,7 +4,7 @@
 //! A sweep runs on it from the CLI on the host, through the published port and with tokens,
 //! while one worker is killed (and started again, as its restart policy would), the
 //! coordinator is killed and started again, and the other worker is cut from the network
-//! (`docker network disconnect`) past its lease. At the end the sweep completed with every
+//! (`docker network disconnect`) past its lease, and Postgres is restarted. At the end the sweep completed with every
 //! node once, and `docker-compose down` leaves no sandbox container behind.
 
 use std::net::TcpListener;
@@ -92,7 +92,7 @@ fn docker(args: &[&str]) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sweep_completes_on_the_compose_cluster_through_kills_and_a_partition() {
+async fn a_compose_sweep_survives_kills_a_partition_and_a_database_restart() {
     let randori_image = format!("randori-compose-test:{}", std::process::id());
     build_randori_image(&randori_image);
     let grpc_port = free_port();
@@ -206,6 +206,14 @@ node_timeout = "2m"
     docker(&["network", "disconnect", &network, &workers[1]]);
     tokio::time::sleep(Duration::from_secs(10)).await;
     docker(&["network", "connect", &network, &workers[1]]);
+
+    // Restart Postgres under load: coordinator and workers carry on without help.
+    eventually("the sweep goes on", Duration::from_secs(180), || {
+        nodes_done(8)
+    })
+    .await;
+    let postgres = project.ids("postgres");
+    docker(&["restart", &postgres[0]]);
 
     stdout_ok(cli(&["sweep", "watch", &id]), "watch");
     let status: serde_json::Value = serde_json::from_str(&stdout_ok(
