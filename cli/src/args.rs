@@ -98,7 +98,8 @@ pub struct CoordinatorArgs {
     /// a restarted one) takes the run over after it.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub run_lease_ttl: Duration,
-    /// Image for tasks' own grading programs (default: the runtime image).
+    /// Image for tasks' own grading programs (default: the grading image, `randori image tag
+    /// --grading`).
     #[arg(long)]
     pub grading_image: Option<String>,
 }
@@ -414,10 +415,19 @@ pub struct BenchDispatchArgs {
 
 #[derive(Subcommand)]
 pub enum TaskCommand {
-    /// List the tasks under DIR (default: tasks).
+    /// List the tasks under DIR (default: tasks), or with --mlebench every competition of
+    /// the MLE-bench install: prepared or not, its leaderboard, and the grader it will use.
     List {
         #[arg(default_value = "tasks")]
         dir: PathBuf,
+        #[arg(long)]
+        mlebench: bool,
+        /// The MLE-bench checkout (with --mlebench).
+        #[arg(long, env = "MLEBENCH_REPO")]
+        repo: Option<PathBuf>,
+        /// MLE-bench's data directory (default: MLE-bench's, ~/.cache/mle-bench/data).
+        #[arg(long, env = "MLEBENCH_DATA_DIR")]
+        data_dir: Option<PathBuf>,
     },
     /// Check a task directory: config, files, answers, leaderboard, and that its sample
     /// submission grades.
@@ -434,7 +444,15 @@ pub enum ImageCommand {
         /// Rebuild even when the image exists.
         #[arg(long)]
         force: bool,
+        /// Build the grading image instead: the runtime image plus what MLE-bench's graders
+        /// import (scikit-learn 1.5, pandas 2.2, numpy 1.26), fetched with the host's pip.
+        #[arg(long)]
+        grading: bool,
     },
     /// Print the default runtime image tag.
-    Tag,
+    Tag {
+        /// The grading image's tag instead.
+        #[arg(long)]
+        grading: bool,
+    },
 }

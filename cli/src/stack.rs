@@ -22,6 +22,8 @@ pub struct StackOptions {
     pub workers: u32,
     pub sandbox: String,
     pub image: String,
+    /// Where the coordinator runs the tasks' own graders (`randori image tag --grading`).
+    pub grading_image: String,
     /// An existing Postgres instead of the private one.
     pub database_url: Option<String>,
     /// Where the coordinator listens (port 0: any free one).
@@ -41,6 +43,7 @@ impl StackOptions {
             workers,
             sandbox,
             image,
+            grading_image: crate::image::grading_tag(),
             database_url: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             http: None,
@@ -101,8 +104,11 @@ impl Stack {
                 (Some(postgres), Some(lock), url)
             }
         };
-        let mut config =
-            CoordinatorConfig::new(database_url.clone(), opts.listen, opts.image.clone());
+        let mut config = CoordinatorConfig::new(
+            database_url.clone(),
+            opts.listen,
+            opts.grading_image.clone(),
+        );
         config.http = opts.http;
         config.tokens = opts.tokens.clone();
         let coordinator = Coordinator::build(config)

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use randori_coordinator::mlebench::Install;
 use randori_coordinator::sweep_spec::{Budget, NodeResources, SweepSpec};
 use serde::Deserialize;
 
@@ -33,6 +34,17 @@ struct SweepFile {
     operator: toml::Table,
     #[serde(default)]
     policy: toml::Table,
+    #[serde(default)]
+    mlebench: MleBenchTable,
+}
+
+/// Where the user's MLE-bench install is; unset keys fall back to `MLEBENCH_REPO` and
+/// `MLEBENCH_DATA_DIR`, the data directory to MLE-bench's default.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MleBenchTable {
+    repo: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
 }
 
 #[derive(Default, Deserialize)]
@@ -106,19 +118,38 @@ pub fn load_with_roots(path: &Path, task_roots: &[PathBuf]) -> Result<SweepSpec,
     let policy = serde_json::to_value(&file.policy).map_err(|e| fail(format!("policy: {e}")))?;
     check_policy_tables(&policy).map_err(fail)?;
     let base = path.parent().unwrap_or(Path::new("."));
-    let tasks = file
-        .tasks
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            resolve_task(t, base, task_roots).ok_or_else(|| {
-                fail(format!(
-                    "tasks[{i}]: no task {t:?}: not a task directory (with config.yaml) relative to the current directory or to the sweep file, nor a task id under {}",
-                    task_roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", ")
-                ))
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let relative = |p: &Option<PathBuf>| p.as_ref().map(|p| base.join(p));
+    let (mlebench_repo, mlebench_data) = (
+        relative(&file.mlebench.repo),
+        relative(&file.mlebench.data_dir),
+    );
+    let mut install = None;
+    let mut tasks = Vec::new();
+    for (i, t) in file.tasks.iter().enumerate() {
+        if let Some(name) = t.strip_prefix("mlebench:") {
+            let install = match &mut install {
+                Some(install) => install,
+                None => install.insert(
+                    Install::from_settings(mlebench_repo.as_deref(), mlebench_data.as_deref())
+                        .map_err(|e| fail(format!("tasks[{i}]: {e}")))?,
+                ),
+            };
+            let ids = install
+                .resolve(name)
+                .map_err(|e| fail(format!("tasks[{i}]: {e}")))?;
+            tasks.extend(ids.iter().map(|id| install.location(id)));
+            continue;
+        }
+        tasks.push(resolve_task(t, base, task_roots).ok_or_else(|| {
+            fail(format!(
+                "tasks[{i}]: no task {t:?}: not a task directory (with config.yaml) relative to the current directory or to the sweep file, nor a task id under {}, nor mlebench:<competition or split>",
+                task_roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", ")
+            ))
+        })?);
+    }
+    // A split and an id may name the same competition twice: one run each is enough.
+    let mut seen = std::collections::HashSet::new();
+    tasks.retain(|t| seen.insert(t.clone()));
     let spec = SweepSpec {
         name: file.name,
         tasks,

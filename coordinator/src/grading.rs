@@ -1,7 +1,8 @@
 //! Grading at the coordinator, where the private answers are: task graders loaded once per
 //! task directory and kept, and a node's grade computed from its submission and output. A task
 //! whose grader has no Rust metric is scored by its own `grade.py` in a container of its own,
-//! with the answers mounted there and nowhere else.
+//! with the answers mounted there and nowhere else. An MLE-bench competition is scored the same
+//! way by its own grade function, imported from the user's checkout, on the file as written.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -13,7 +14,7 @@ use randori_grading::report::TaskGrader;
 use randori_grading::table::Table;
 
 use crate::model::NodeGrade;
-use crate::tasks::{Task, TaskError};
+use crate::tasks::{CompetitionGrader, Task, TaskError};
 
 /// A loaded task: its description and public data for dispatch, its grader for results.
 pub struct LoadedTask {
@@ -65,8 +66,11 @@ impl Graders {
                 return None;
             }
         };
-        let external =
-            |rows: &[u8], answers: &Table| self.run_grade_program(&loaded.task, rows, answers);
+        let task = &loaded.task;
+        let external = |rows: &[u8], answers: &Table| match &task.competition_grader {
+            Some(competition) => self.run_competition_grader(task, competition, rows),
+            None => self.run_grade_program(task, rows, answers),
+        };
         Some(NodeGrade::from(&loaded.grader.grade_with(
             submission,
             stdout_tail,
@@ -92,13 +96,78 @@ impl Graders {
         };
         let submission = write("submission.csv", rows)?;
         let answers = write("answers.csv", &table_csv(answers)?)?;
-        let mount = |host: &Path, inside: &str| format!("{}:{inside}:ro", host.display());
+        let mounts = [
+            (submission.as_path(), "/home/grading/submission.csv"),
+            (answers.as_path(), "/home/grading/answers.csv"),
+            (program.as_path(), "/home/grading/grade.py"),
+        ];
+        let stdout = self
+            .run_grading_container(dir.path(), &mounts, &["python3", "-c", GRADE_DRIVER])
+            .map_err(|e| format!("grade.py {e}"))?;
+        stdout
+            .lines()
+            .last()
+            .and_then(|l| l.trim().parse().ok())
+            .ok_or_else(|| format!("grade.py printed no score: {stdout:?}"))
+    }
+
+    /// Runs the competition's grade function on the submission's bytes as the agent wrote
+    /// them, against the answers file, with the checkout mounted read-only: what `mlebench
+    /// grade`'s `grade_csv` does, returning its score (already rounded to 5 decimals) or the
+    /// reason the submission is invalid.
+    fn run_competition_grader(
+        &self,
+        task: &Task,
+        grader: &CompetitionGrader,
+        submission: &[u8],
+    ) -> Result<f64, String> {
+        let dir = tempfile::Builder::new()
+            .prefix("randori-grade-")
+            .tempdir()
+            .map_err(|e| e.to_string())?;
+        let submission_path = dir.path().join("submission.csv");
+        std::fs::write(&submission_path, submission).map_err(|e| e.to_string())?;
+        // MLE-bench picks the reader by the answers' suffix (.csv or .jsonl): keep it.
+        let answers_name = task
+            .answers
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "answers.csv".into());
+        let answers_inside = format!("/home/grading/answers/{answers_name}");
+        let mounts = [
+            (submission_path.as_path(), "/home/grading/submission.csv"),
+            (task.answers.as_path(), answers_inside.as_str()),
+            (grader.repo.as_path(), "/home/grading/mle-bench"),
+        ];
+        let stdout = self.run_grading_container(
+            dir.path(),
+            &mounts,
+            &[
+                "python3",
+                "-c",
+                COMPETITION_DRIVER,
+                &answers_inside,
+                &grader.grade_fn,
+            ],
+        )?;
+        parse_competition_verdict(&stdout)
+    }
+
+    /// `command` in a locked-down container of the grading image with `mounts` (host path,
+    /// path inside) read-only; its stdout, or why it failed.
+    fn run_grading_container(
+        &self,
+        scratch: &Path,
+        mounts: &[(&Path, &str)],
+        command: &[&str],
+    ) -> Result<String, String> {
         // Files written as root must stay readable by the container's unprivileged user.
         let _ = Command::new("chmod")
             .args(["-R", "a+rX"])
-            .arg(dir.path())
+            .arg(scratch)
             .status();
-        let out = Command::new("timeout")
+        let mut docker = Command::new("timeout");
+        docker
             .args([
                 "-s",
                 "KILL",
@@ -109,41 +178,93 @@ impl Graders {
                 "--network",
                 "none",
             ])
-            .args([
-                "--read-only",
-                "--cap-drop",
-                "ALL",
-                "--security-opt",
-                "no-new-privileges",
-            ])
+            .args(["--read-only", "--cap-drop", "ALL"])
+            .args(["--security-opt", "no-new-privileges"])
             .args([
                 "--user",
                 "10001:10001",
                 "--memory",
-                "4g",
+                "8g",
+                "--memory-swap",
+                "8g",
+            ])
+            .args([
                 "--pids-limit",
                 "256",
+                "--tmpfs",
+                "/tmp",
+                "--log-driver",
+                "none",
             ])
-            .args(["--tmpfs", "/tmp", "--log-driver", "none", "-i"])
-            .args(["-v", &mount(&submission, "/home/grading/submission.csv")])
-            .args(["-v", &mount(&answers, "/home/grading/answers.csv")])
-            .args(["-v", &mount(program, "/home/grading/grade.py")])
-            .args([&self.image, "python3", "-c", GRADE_DRIVER])
+            .args(["--pull", "never", "-i"]);
+        for (host, inside) in mounts {
+            docker
+                .arg("-v")
+                .arg(format!("{}:{inside}:ro", host.display()));
+        }
+        let out = docker
+            .arg(&self.image)
+            .args(command)
             .output()
-            .map_err(|e| format!("running docker: {e}"))?;
-        let stdout = String::from_utf8_lossy(&out.stdout);
+            .map_err(|e| format!("could not run docker: {e}"))?;
         if !out.status.success() {
             let stderr = String::from_utf8_lossy(&out.stderr);
-            let tail: String = stderr.lines().rev().take(3).collect::<Vec<_>>().join(" | ");
-            return Err(format!("grade.py failed ({}): {tail}", out.status));
+            if stderr.contains("No such image") {
+                return Err(format!(
+                    "cannot run: the grading image {} is missing; build it with `randori image build --grading`",
+                    self.image
+                ));
+            }
+            let tail: Vec<&str> = stderr.lines().rev().take(3).collect();
+            return Err(format!("failed ({}): {}", out.status, tail.join(" | ")));
         }
-        stdout
-            .lines()
-            .last()
-            .and_then(|l| l.trim().parse().ok())
-            .ok_or_else(|| format!("grade.py printed no score: {stdout:?}"))
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 }
+
+/// The driver's last line: `score <float>` or `invalid <reason>`.
+fn parse_competition_verdict(stdout: &str) -> Result<f64, String> {
+    let last = stdout.lines().rev().find(|l| !l.trim().is_empty());
+    match last.map(|l| l.split_once(' ').unwrap_or((l, ""))) {
+        Some(("score", v)) => match v.trim().parse::<f64>() {
+            // MLE-bench counts a NaN score as a valid submission; ranking cannot use it.
+            Ok(s) if s.is_nan() => Err("the competition's grader returned nan".into()),
+            Ok(s) => Ok(s),
+            Err(_) => Err(format!("the grading driver printed {v:?} as a score")),
+        },
+        Some(("invalid", reason)) => Err(reason.to_owned()),
+        _ => Err(format!("the grading driver printed no verdict: {stdout:?}")),
+    }
+}
+
+/// MLE-bench's `grade_csv` for one file: both files read with `read_csv(float_precision=
+/// "round_trip")` (an empty file as an empty frame) or, for `.jsonl` answers, as JSON lines;
+/// the competition's grade function imported from the checkout; any exception it raises makes
+/// the submission invalid; the score rounded with Python's `round(score, 5)`.
+const COMPETITION_DRIVER: &str = r#"
+import importlib, json, sys
+import pandas as pd
+sys.path.insert(0, "/home/grading/mle-bench")
+def read_csv(path):
+    try:
+        return pd.read_csv(path, float_precision="round_trip")
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+answers_path, grade_fn = sys.argv[1], sys.argv[2]
+if answers_path.endswith(".jsonl"):
+    with open(answers_path) as f:
+        answers = [json.loads(line) for line in f]
+else:
+    answers = read_csv(answers_path)
+module, name = grade_fn.split(":")
+grade = getattr(importlib.import_module(module), name)
+try:
+    submission = read_csv("/home/grading/submission.csv")
+    score = grade(submission, answers)
+    print("score", repr(float(round(score, 5))))
+except Exception as e:
+    print("invalid", (type(e).__name__ + ": " + str(e)).replace("\n", " ")[:2000])
+"#;
 
 /// Calls MLE-bench's `grade(submission, answers) -> float` and prints the score last.
 const GRADE_DRIVER: &str = "\

@@ -8,6 +8,7 @@ mod grading;
 mod grpc;
 mod http;
 mod metrics;
+pub mod mlebench;
 pub mod model;
 pub mod private_postgres;
 mod reaper;

@@ -1,6 +1,7 @@
 //! Tasks in MLE-bench's layout: `config.yaml` (MLE-bench's keys), `description.md`,
 //! `leaderboard.csv`, `prepared/public/` (what the agent sees) and `prepared/private/` (the
-//! answers). Loading checks every piece and says what is missing or malformed.
+//! answers). Loading checks every piece and says what is missing or malformed. A competition of
+//! a user's MLE-bench install (`crate::mlebench`) loads from its two directories instead.
 
 use std::path::{Path, PathBuf};
 
@@ -10,6 +11,8 @@ use randori_grading::report::{Scorer, TaskGrader};
 use randori_grading::submission::Columns;
 use randori_grading::table::Table;
 use serde::Deserialize;
+
+use crate::mlebench::{self, Competition};
 
 /// `config.yaml` as MLE-bench writes it. Keys it has that randori does not use
 /// (`competition_type`, `awards_medals`, `prizes`, `preparer`, `grader.grade_fn`) are accepted
@@ -37,6 +40,8 @@ struct DatasetConfig {
 #[derive(Debug, Deserialize)]
 struct GraderConfig {
     name: String,
+    /// MLE-bench's `module:function` of the competition's grade function.
+    grade_fn: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -45,11 +50,21 @@ pub enum TaskError {
     Invalid { dir: PathBuf, what: String },
 }
 
+/// A competition's own grade function, in the user's MLE-bench checkout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompetitionGrader {
+    /// The checkout, the directory that holds the `mlebench` package.
+    pub repo: PathBuf,
+    /// `module:function`, as `grader.grade_fn` of the config names it.
+    pub grade_fn: String,
+}
+
 /// A task that loaded: every file it names exists.
 #[derive(Debug, Clone)]
 pub struct Task {
     pub id: String,
     pub name: String,
+    /// Where the task is, as it is stored and sent: its directory, or an MLE-bench location.
     pub dir: PathBuf,
     pub description: String,
     pub grader_name: String,
@@ -63,11 +78,19 @@ pub struct Task {
     pub sample_submission: PathBuf,
     pub validation_answers: Option<PathBuf>,
     pub leaderboard: PathBuf,
+    /// Set for MLE-bench competitions: they are graded by their own grade function, which
+    /// decides validity too, so that every grade is the one `mlebench grade` gives.
+    pub competition_grader: Option<CompetitionGrader>,
     columns: Option<Columns>,
 }
 
 impl Task {
+    /// Loads the task at `dir`: a task directory, or an MLE-bench location
+    /// (`mlebench:<id>?repo=…&data=…`).
     pub fn load(dir: &Path) -> Result<Self, TaskError> {
+        if let Some(c) = dir.to_str().and_then(Competition::parse) {
+            return Self::load_competition(&c, dir);
+        }
         let dir = dir.canonicalize().map_err(|e| TaskError::Invalid {
             dir: dir.to_owned(),
             what: format!("cannot open the task directory: {e}"),
@@ -139,8 +162,83 @@ impl Task {
             sample_submission,
             validation_answers,
             leaderboard,
+            competition_grader: None,
             columns,
             dir,
+        })
+    }
+
+    /// A competition of an MLE-bench install: definition from the checkout, data from the
+    /// data directory, each missing piece reported with the command that makes it.
+    fn load_competition(c: &Competition, location: &Path) -> Result<Self, TaskError> {
+        let dir = c.dir();
+        let bad = |what: String| TaskError::Invalid {
+            dir: dir.clone(),
+            what,
+        };
+        if !dir.join("config.yaml").is_file() {
+            return Err(bad(format!(
+                "no competition {:?} in this MLE-bench checkout (`randori task list --mlebench` lists them)",
+                c.id
+            )));
+        }
+        let text = std::fs::read_to_string(dir.join("config.yaml"))
+            .map_err(|e| bad(format!("config.yaml: {e}")))?;
+        let config: Config =
+            serde_yaml::from_str(&text).map_err(|e| bad(format!("config.yaml: {e}")))?;
+        let description = std::fs::read_to_string(dir.join("description.md"))
+            .map_err(|e| bad(format!("description.md: {e}")))?;
+        let leaderboard = dir.join("leaderboard.csv");
+        let board =
+            std::fs::read(&leaderboard).map_err(|e| bad(format!("leaderboard.csv: {e}")))?;
+        if mlebench::is_lfs_pointer(&board) {
+            return Err(bad(format!(
+                "leaderboard.csv is a Git LFS pointer, not the leaderboard: run `git lfs pull` in {}",
+                c.install.repo.display()
+            )));
+        }
+        let grade_fn = config.grader.grade_fn.clone().ok_or_else(|| {
+            bad("config.yaml: grader.grade_fn is missing (MLE-bench's `module:function`)".into())
+        })?;
+        let not_prepared = |what: &str| {
+            bad(format!(
+                "{what}: the data is not prepared; run `mlebench prepare -c {} --data-dir {}`",
+                c.id,
+                c.install.data_dir.display()
+            ))
+        };
+        let public_dir = c.install.prepared_dir(&c.id).join("public");
+        if !public_dir.is_dir() {
+            return Err(not_prepared(&public_dir.display().to_string()));
+        }
+        let data_file = |p: &Path| {
+            let path = c.install.data_dir.join(p);
+            if path.is_file() {
+                Ok(path)
+            } else {
+                Err(not_prepared(&path.display().to_string()))
+            }
+        };
+        let answers = data_file(&config.dataset.answers)?;
+        let sample_submission = data_file(&config.dataset.sample_submission)?;
+        Ok(Self {
+            name: config.name.unwrap_or_else(|| config.id.clone()),
+            id: config.id,
+            dir: location.to_owned(),
+            description,
+            grader_name: config.grader.name,
+            metric: None,
+            grade_program: Some(dir.join("grade.py")).filter(|p| p.is_file()),
+            public_dir,
+            answers,
+            sample_submission,
+            validation_answers: None,
+            leaderboard,
+            competition_grader: Some(CompetitionGrader {
+                repo: c.install.repo.clone(),
+                grade_fn,
+            }),
+            columns: None,
         })
     }
 
@@ -155,6 +253,30 @@ impl Task {
             let bytes = std::fs::read(p).map_err(|e| bad(format!("{}: {e}", p.display())))?;
             Table::parse(&bytes).map_err(|e| bad(format!("{}: {e}", p.display())))
         };
+        if self.competition_grader.is_some() {
+            // The competition's own grade function reads the files as pandas does and decides
+            // validity itself: the sample's columns only tell the builtin operators what to
+            // write, and the answers are not read here.
+            let columns = std::fs::read(&self.sample_submission)
+                .ok()
+                .and_then(|b| Table::parse(&b).ok())
+                .and_then(|t| Columns::from_sample(&t).ok())
+                .unwrap_or(Columns {
+                    id: String::new(),
+                    targets: Vec::new(),
+                });
+            return Ok(TaskGrader {
+                task_id: self.id.clone(),
+                scorer: Scorer::Competition,
+                columns,
+                test_answers: Table {
+                    header: Vec::new(),
+                    rows: Vec::new(),
+                },
+                validation_answers: None,
+                leaderboard: self.leaderboard()?,
+            });
+        }
         let sample = table(&self.sample_submission)?;
         let columns = match &self.columns {
             Some(c) => c.clone(),
@@ -176,30 +298,7 @@ impl Task {
                 return Err(bad(format!("the {name} have no rows")));
             }
         }
-        let board = table(&self.leaderboard)?;
-        let score_col = board
-            .column_index("score")
-            .ok_or_else(|| bad("leaderboard.csv has no `score` column".into()))?;
-        let scores = board
-            .rows
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                let s = r[score_col].trim();
-                if s.is_empty() {
-                    Ok(f64::NAN)
-                } else {
-                    s.parse().map_err(|_| {
-                        bad(format!(
-                            "leaderboard.csv row {}: score {s:?} is not a number",
-                            i + 2
-                        ))
-                    })
-                }
-            })
-            .collect::<Result<Vec<f64>, _>>()?;
-        let leaderboard =
-            Leaderboard::new(scores).map_err(|e| bad(format!("leaderboard.csv: {e}")))?;
+        let leaderboard = self.leaderboard()?;
         let scorer = self.metric.map_or(Scorer::External, Scorer::Metric);
         let grader = TaskGrader {
             task_id: self.id.clone(),
@@ -223,6 +322,39 @@ impl Task {
             )));
         }
         Ok(grader)
+    }
+    /// `leaderboard.csv`'s scores, in board order (blank scores are NaN, as pandas reads them).
+    fn leaderboard(&self) -> Result<Leaderboard, TaskError> {
+        let bad = |what: String| TaskError::Invalid {
+            dir: self.dir.clone(),
+            what,
+        };
+        let bytes = std::fs::read(&self.leaderboard)
+            .map_err(|e| bad(format!("{}: {e}", self.leaderboard.display())))?;
+        let board = Table::parse(&bytes)
+            .map_err(|e| bad(format!("{}: {e}", self.leaderboard.display())))?;
+        let score_col = board
+            .column_index("score")
+            .ok_or_else(|| bad("leaderboard.csv has no `score` column".into()))?;
+        let scores = board
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let s = r[score_col].trim();
+                if s.is_empty() {
+                    Ok(f64::NAN)
+                } else {
+                    s.parse().map_err(|_| {
+                        bad(format!(
+                            "leaderboard.csv row {}: score {s:?} is not a number",
+                            i + 2
+                        ))
+                    })
+                }
+            })
+            .collect::<Result<Vec<f64>, _>>()?;
+        Leaderboard::new(scores).map_err(|e| bad(format!("leaderboard.csv: {e}")))
     }
 }
 

@@ -25,10 +25,15 @@ pub enum Scorer {
     /// By the task's own grading program, which the caller runs (in a container of its own,
     /// where the private answers are mounted): see `TaskGrader::grade_with`.
     External,
+    /// By an MLE-bench competition's own grade function, which the caller runs on the file as
+    /// the agent wrote it and which decides validity itself (an exception makes it invalid),
+    /// as `mlebench grade` does.
+    Competition,
 }
 
 /// Scores a submission's rows (as CSV, header included) against one answers table; the
-/// caller's hook for `Scorer::External`.
+/// caller's hook for `Scorer::External`. For `Scorer::Competition` it gets the submission's
+/// bytes unchanged and the answers table is empty (the caller reads the answers file itself).
 pub type ExternalScore<'a> = &'a dyn Fn(&[u8], &Table) -> Result<f64, String>;
 
 /// MLE-bench's `CompetitionReport` fields for the test rows.
@@ -95,7 +100,8 @@ impl TaskGrader {
     }
 
     /// As `grade`, with `external` scoring the rows when the task's scorer is external. The
-    /// submission is validated here either way.
+    /// submission is validated here for every scorer but `Competition`, whose grade function
+    /// judges the file itself.
     pub fn grade_with(
         &self,
         submission: Option<&[u8]>,
@@ -137,6 +143,10 @@ impl TaskGrader {
         bytes: &[u8],
         external: ExternalScore<'_>,
     ) -> Result<(f64, Option<f64>), Invalid> {
+        if self.scorer == Scorer::Competition {
+            let score = external(bytes, &self.test_answers).map_err(Invalid::External)?;
+            return Ok((score, None));
+        }
         let table = Table::parse(bytes)?;
         let submission = Submission::check(&self.columns, table, &self.expected_ids()?)?;
         let score_on = |answers: &Table| -> Result<f64, Invalid> {
@@ -148,7 +158,7 @@ impl TaskGrader {
                     }
                     Ok(metric.score(&truth, &predicted)?)
                 }
-                Scorer::External => {
+                Scorer::External | Scorer::Competition => {
                     let rows = submission.rows_as_csv(&self.columns, answers)?;
                     let score = external(&rows, answers).map_err(Invalid::External)?;
                     if score.is_finite() {

@@ -1,10 +1,11 @@
 //! Every metric against scikit-learn itself, on generated inputs: the cases are serialised as
-//! JSON and scored by scikit-learn inside the runtime image (one `docker run` for all of them),
+//! JSON and scored by scikit-learn inside the grading image (one `docker run` for all of them),
 //! then compared with `Metric::score`. Where sklearn raises (or returns NaN) the metric must
 //! return an error.
 //!
-//! Needs Docker and the runtime image (`cargo run -- image build`); without them the test fails
-//! rather than passing unchecked.
+//! Needs Docker and the grading image (`cargo run -- image build --grading`: scikit-learn 1.5.2,
+//! the version MLE-bench's graders run with); without them the test fails rather than passing
+//! unchecked.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -22,15 +23,16 @@ const RELATIVE: f64 = 1e-9;
 const ABSOLUTE: f64 = 1e-12;
 const MIN_CASES_PER_METRIC: usize = 5;
 
-/// Scores each case with sklearn 1.2.1 and prints a JSON list: a float, or {"error": ...}.
+/// Scores each case with the grading image's sklearn and prints a JSON list: a float, or {"error": ...}.
 /// Inputs are passed as sklearn would get them from an MLE-bench grader; the comments say where
 /// the grader's own conventions are applied first.
 const SKLEARN_SCRIPT: &str = r#"
 import json, math, sys, warnings
 import numpy as np
+import sklearn
 from sklearn import metrics as m
 
-EPS = 1e-15
+assert tuple(map(int, sklearn.__version__.split(".")[:2])) >= (1, 5), sklearn.__version__
 
 def num(column):
     return np.asarray(column, dtype=float)
@@ -43,13 +45,13 @@ def score(metric, A, P):
     if metric == "mean-column-wise-roc-auc":
         return np.mean([m.roc_auc_score(np.asarray(a), num(p)) for a, p in zip(A, P)])
     if metric == "log-loss":
-        # Clipped to 1e-15 as MLE-bench does (newer sklearn clips to the dtype's epsilon);
-        # labels given so that answers of a single class are scored too.
-        return m.log_loss(num(A[0]), np.clip(num(P[0]), EPS, 1 - EPS), eps=EPS, labels=[0, 1])
+        # As MLE-bench's graders call it, without eps (sklearn >= 1.5 clips at the dtype's
+        # epsilon); labels given so that answers of a single class are scored too.
+        return m.log_loss(num(A[0]), num(P[0]), labels=[0, 1])
     if metric == "multi-class-log-loss":
         y = np.argmax(np.column_stack([num(a) for a in A]), axis=1)
-        probs = np.clip(np.column_stack([num(p) for p in P]), EPS, 1 - EPS)
-        return m.log_loss(y, probs, eps=EPS, labels=list(range(len(A))))
+        probs = np.column_stack([num(p) for p in P])
+        return m.log_loss(y, probs, labels=list(range(len(A))))
     if metric == "root-mean-squared-error":
         return math.sqrt(m.mean_squared_error(num(A[0]), num(P[0])))
     if metric == "mean-absolute-error":
@@ -145,7 +147,7 @@ fn metrics_match_scikit_learn() {
     );
 }
 
-/// Runs the script in the runtime image, all cases at once.
+/// Runs the script in the grading image, all cases at once.
 fn sklearn(cases: &[Case]) -> Vec<Result<f64, String>> {
     let input = Value::Array(
         cases
@@ -159,7 +161,7 @@ fn sklearn(cases: &[Case]) -> Vec<Result<f64, String>> {
             })
             .collect(),
     );
-    let image = runtime_image();
+    let image = grading_image();
     let mut child = Command::new("docker")
         .args([
             "run",
@@ -221,28 +223,28 @@ fn column_json(column: &Column) -> Value {
     }
 }
 
-/// RANDORI_RUNTIME_IMAGE, or the newest image labelled as the randori runtime.
-fn runtime_image() -> String {
-    if let Some(image) = std::env::var("RANDORI_RUNTIME_IMAGE")
+/// RANDORI_GRADING_IMAGE, or the newest image labelled as the randori grading image.
+fn grading_image() -> String {
+    if let Some(image) = std::env::var("RANDORI_GRADING_IMAGE")
         .ok()
         .filter(|i| !i.is_empty())
     {
         return image;
     }
-    let fix = "run `cargo run -- image build` (or set RANDORI_RUNTIME_IMAGE)";
+    let fix = "run `cargo run -- image build --grading` (or set RANDORI_GRADING_IMAGE)";
     let output = Command::new("docker")
         .args([
             "images",
             "--filter",
-            "label=org.opencontainers.image.title=randori-runtime",
+            "label=org.opencontainers.image.title=randori-grading",
             "--format",
             "{{.Repository}}:{{.Tag}}",
         ])
         .output()
-        .unwrap_or_else(|e| panic!("cannot run `docker images` ({e}): the sklearn parity test needs Docker and the runtime image; {fix}"));
+        .unwrap_or_else(|e| panic!("cannot run `docker images` ({e}): the sklearn parity test needs Docker and the grading image; {fix}"));
     assert!(
         output.status.success(),
-        "`docker images` failed: {}; the sklearn parity test needs Docker and the runtime image",
+        "`docker images` failed: {}; the sklearn parity test needs Docker and the grading image",
         String::from_utf8_lossy(&output.stderr).trim()
     );
     String::from_utf8_lossy(&output.stdout)
@@ -250,7 +252,7 @@ fn runtime_image() -> String {
         .map(str::trim)
         .find(|image| !image.is_empty() && !image.contains("<none>"))
         .unwrap_or_else(|| {
-            panic!("no randori-runtime image found for the sklearn parity test: {fix}")
+            panic!("no randori-grading image found for the sklearn parity test: {fix}")
         })
         .to_string()
 }

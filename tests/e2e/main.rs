@@ -15,6 +15,7 @@ mod harness;
 mod hostile;
 mod leases;
 mod llm_runs;
+mod mlebench;
 mod runs;
 mod sweep_run;
 mod sweeps;

@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 use crate::args::CoordinatorArgs;
 
 pub async fn run(a: CoordinatorArgs) -> Result<ExitCode> {
-    let image = a.grading_image.unwrap_or_else(crate::image::default_tag);
+    let image = a.grading_image.unwrap_or_else(crate::image::grading_tag);
     let mut config = CoordinatorConfig::new(a.database_url, a.listen, image);
     config.http = Some(a.http);
     config.tokens = a.tokens.tokens()?;

@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
+use randori_coordinator::mlebench::{Competition, Install};
 use randori_coordinator::tasks::Task;
 use randori_proto::v1 as pb;
 use serde_json::json;
@@ -13,8 +14,19 @@ use crate::image;
 use crate::stack::{Stack, StackOptions};
 
 pub async fn run(a: EvalArgs) -> Result<ExitCode> {
+    // `mlebench:<id>` names a competition of the install MLEBENCH_REPO and MLEBENCH_DATA_DIR
+    // point at.
+    let location = match a.task.to_str().and_then(|t| t.strip_prefix("mlebench:")) {
+        Some(id) if Competition::parse(&a.task.to_string_lossy()).is_none() => {
+            Install::from_settings(None, None)?.location(id).into()
+        }
+        _ => a.task.clone(),
+    };
     // Checked here too, so that a bad task fails before a stack starts.
-    let task = Task::load(&a.task)?;
+    let task = Task::load(&location)?;
+    if task.competition_grader.is_some() && a.coordinator.is_none() {
+        image::ensure_grading(&image::grading_tag(), false)?;
+    }
     let code = std::fs::read_to_string(&a.code)
         .with_context(|| format!("reading the program {}", a.code.display()))?;
     let request = pb::SubmitEvalRequest {

@@ -26,6 +26,9 @@ pub async fn run(a: RunArgs) -> Result<ExitCode> {
         },
         a.stack.workers,
     )?;
+    if spec.tasks.iter().any(|t| is_mlebench_location(t)) {
+        image::ensure_grading(&image::grading_tag(), false)?;
+    }
     let stack = start_stack(&a.stack, None, a.http).await?;
     print_dashboard(&stack);
     let url = stack.url();
@@ -45,6 +48,10 @@ pub async fn run(a: RunArgs) -> Result<ExitCode> {
             Ok(ExitCode::from(INTERRUPTED))
         }
     }
+}
+
+fn is_mlebench_location(task: &str) -> bool {
+    randori_coordinator::mlebench::Competition::parse(task).is_some()
 }
 
 pub async fn up(a: UpArgs) -> Result<ExitCode> {

@@ -4,13 +4,23 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
+use randori_coordinator::mlebench::{BoardFile, Install};
 use randori_coordinator::tasks::{self, Task};
 
 use crate::args::TaskCommand;
 
 pub fn run(c: TaskCommand) -> Result<ExitCode> {
     match c {
-        TaskCommand::List { dir } => list(&dir),
+        TaskCommand::List {
+            mlebench: true,
+            repo,
+            data_dir,
+            ..
+        } => list_mlebench(&Install::from_settings(
+            repo.as_deref(),
+            data_dir.as_deref(),
+        )?),
+        TaskCommand::List { dir, .. } => list(&dir),
         TaskCommand::Validate { dir } => validate(&dir),
     }
 }
@@ -49,6 +59,49 @@ fn list(root: &Path) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Every competition of the install, with what it lacks: a competition that does not load says
+/// why (with the command that fixes it) on stderr.
+fn list_mlebench(install: &Install) -> Result<ExitCode> {
+    println!(
+        "MLE-bench checkout {}, data {}",
+        install.repo.display(),
+        install.data_dir.display()
+    );
+    println!(
+        "{:<52} {:<8} {:<12} GRADER",
+        "ID", "PREPARED", "LEADERBOARD"
+    );
+    let (mut ready, mut total) = (0, 0);
+    for id in install.competition_ids()? {
+        total += 1;
+        let loaded = Task::load(std::path::Path::new(&install.location(&id)));
+        let grader = match &loaded {
+            Ok(t) => t.competition_grader.as_ref().map_or_else(
+                || t.grader_name.clone(),
+                |g| format!("own: {} ({})", g.grade_fn, t.grader_name),
+            ),
+            Err(_) => "-".to_owned(),
+        };
+        let board = match install.board_file(&id) {
+            BoardFile::Present => "present",
+            BoardFile::LfsPointer => "lfs-pointer",
+            BoardFile::Missing => "missing",
+        };
+        let prepared = if install.is_prepared(&id) {
+            "yes"
+        } else {
+            "no"
+        };
+        println!("{id:<52} {prepared:<8} {board:<12} {grader}");
+        match loaded {
+            Ok(_) => ready += 1,
+            Err(e) => eprintln!("{id}: {e}"),
+        }
+    }
+    println!("{ready} of {total} competitions load and grade");
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Loads the task and everything grading needs; the sample submission must grade.

@@ -3,9 +3,9 @@
 use super::input::{binary, mean, numbers, probabilities};
 use super::{Column, Metric, MetricError, Side};
 
-/// Probabilities are clipped to [EPS, 1 - EPS] before the logarithm, as Kaggle and MLE-bench do
-/// (sklearn's `log_loss(eps=1e-15)`; sklearn ≥ 1.2 defaults to the dtype's epsilon instead).
-const EPS: f64 = 1e-15;
+/// Probabilities are clipped to [EPS, 1 - EPS] before the logarithm, as scikit-learn ≥ 1.5's
+/// `log_loss` does (the float64 machine epsilon; MLE-bench pins that version and passes no `eps`).
+const EPS: f64 = f64::EPSILON;
 
 /// The mean ROC AUC over the columns; the binary metric is the one-column case.
 pub(super) fn mean_columnwise_auc(
@@ -62,18 +62,16 @@ pub(super) fn log_loss(answers: &Column, predictions: &Column) -> Result<f64, Me
     let probabilities = probabilities(Side::Predictions, 0, predictions)?;
     Ok(mean(labels.iter().zip(probabilities.iter()).map(
         |(&label, &p)| {
-            // sklearn clips, expands p into the row [1 - p, p] and renormalises that row; its sum
-            // can be off 1 by an ulp, so dividing by it keeps the last bits equal to sklearn's.
-            let p = p.clamp(EPS, 1.0 - EPS);
+            // sklearn expands p into the row [1 - p, p], then clips each cell; no renormalising.
             let chosen = if label { p } else { 1.0 - p };
-            -(chosen / ((1.0 - p) + p)).ln()
+            -chosen.clamp(EPS, 1.0 - EPS).ln()
         },
     )))
 }
 
-/// Multi-class log-loss over one column per class: one-hot answers, per-class probabilities that
-/// are clipped and then renormalised to sum to 1 in each row (as sklearn's `log_loss` does), so a
-/// row need not sum to 1 and an all-zero row means a uniform guess.
+/// Multi-class log-loss over one column per class: one-hot answers, per-class probabilities
+/// clipped to [EPS, 1 - EPS] and not renormalised (scikit-learn ≥ 1.5 only warns when a row does
+/// not sum to 1), so the loss of a row is that of its true class's clipped probability.
 pub(super) fn multi_class_log_loss(
     answers: &[Column],
     predictions: &[Column],
@@ -104,10 +102,6 @@ pub(super) fn multi_class_log_loss(
         .collect::<Result<Vec<usize>, _>>()?;
 
     Ok(mean(true_classes.iter().enumerate().map(
-        |(row, &class)| {
-            let clipped = |class: usize| probabilities[class][row].clamp(EPS, 1.0 - EPS);
-            let row_sum: f64 = (0..probabilities.len()).map(clipped).sum();
-            -(clipped(class) / row_sum).ln()
-        },
+        |(row, &class)| -probabilities[class][row].clamp(EPS, 1.0 - EPS).ln(),
     )))
 }

@@ -23,8 +23,8 @@ fn check(metric: Metric, answers: &[Column], predictions: &[Column], expected: R
     }
 }
 
-/// -ln(1e-15): the loss of a confident wrong answer after clipping.
-const CLIPPED_LOSS: f64 = 34.538776394910684;
+/// -ln(f64::EPSILON): the loss of a confident wrong answer after clipping (scikit-learn >= 1.5).
+const CLIPPED_LOSS: f64 = 36.04365338911715;
 
 #[test]
 fn accuracy() {
@@ -159,16 +159,16 @@ fn mean_columnwise_auc_roc() {
 fn log_loss() {
     let expected = -(0.8f64.ln() + 0.7f64.ln()) / 2.0;
     check(LogLoss, &[n(&[1.0, 0.0])], &[n(&[0.8, 0.3])], Ok(expected));
-    // Probabilities 0 and 1 are clipped to 1e-15 and 1 - 1e-15, which in f64 is 1 - 9.992e-16:
-    // so predicting 1 for a 0 costs a little more than predicting 0 for a 1, as in sklearn.
+    // Probabilities 0 and 1 are clipped to eps and 1 - eps (f64::EPSILON), as in sklearn >= 1.5:
+    // a confident miss costs -ln(eps) either way, a confident hit -ln(1 - eps).
     check(
         LogLoss,
         &[n(&[1.0, 0.0])],
         &[n(&[1.0, 0.0])],
-        Ok(9.992007221626415e-16),
+        Ok(2.2204460492503136e-16),
     );
     check(LogLoss, &[n(&[1.0])], &[n(&[0.0])], Ok(CLIPPED_LOSS));
-    check(LogLoss, &[n(&[0.0])], &[n(&[1.0])], Ok(34.53957599234088));
+    check(LogLoss, &[n(&[0.0])], &[n(&[1.0])], Ok(CLIPPED_LOSS));
     // A single class is fine: the loss is defined without the other one.
     check(
         LogLoss,
@@ -206,15 +206,15 @@ fn multi_class_log_loss() {
         &[n(&[0.7, 0.2]), n(&[0.2, 0.2]), n(&[0.1, 0.6])],
         Ok(expected),
     );
-    // Rows are renormalised after clipping: [0.5, 0.5, 0.5] and [0, 0, 0] are uniform guesses.
-    let ln3 = 3f64.ln();
+    // Rows are not renormalised (sklearn >= 1.5): a row costs its true class's clipped
+    // probability alone, so [0.5, 0.5, 0.5] costs ln 2 and [0, 0, 0] costs -ln(eps).
     check(
         MultiClassLogLoss,
         &answers,
         &[n(&[0.5, 0.0]), n(&[0.5, 0.0]), n(&[0.5, 0.0])],
-        Ok(ln3),
+        Ok((std::f64::consts::LN_2 + CLIPPED_LOSS) / 2.0),
     );
-    // A confident wrong row costs -ln(1e-15 / (1 + 1e-15)).
+    // A confident wrong row costs -ln(eps).
     check(
         MultiClassLogLoss,
         &answers[..2],
