@@ -205,6 +205,10 @@ pub struct RunArgs {
     /// Print the report as one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
+    /// When the sweep has ended, write each run's final pick into DIR for `mlebench grade`
+    /// (as `sweep export --mlebench` does; DIR must be empty or absent).
+    #[arg(long, value_name = "DIR")]
+    pub export_mlebench: Option<PathBuf>,
     /// Where the dashboard is served while the sweep runs (port 0: any free one).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub http: SocketAddr,
@@ -292,6 +296,16 @@ pub enum SweepCommand {
     /// Continue a paused sweep.
     Resume {
         id: String,
+        #[command(flatten)]
+        coordinator: CoordinatorArg,
+    },
+    /// Each run's final pick for MLE-bench: the submissions, a JSONL for `mlebench grade
+    /// --submission`, and randori's grades of them in MLE-bench's report format.
+    Export {
+        id: String,
+        /// The directory to write (created; it must be empty).
+        #[arg(long, value_name = "DIR")]
+        mlebench: PathBuf,
         #[command(flatten)]
         coordinator: CoordinatorArg,
     },

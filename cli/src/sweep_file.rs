@@ -45,6 +45,9 @@ struct SweepFile {
 struct MleBenchTable {
     repo: Option<PathBuf>,
     data_dir: Option<PathBuf>,
+    /// Carve this share of `train.csv` out as hidden validation (default: none, the search
+    /// sees the metric the program prints).
+    hidden_validation: Option<f64>,
 }
 
 #[derive(Default, Deserialize)]
@@ -123,6 +126,14 @@ pub fn load_with_roots(path: &Path, task_roots: &[PathBuf]) -> Result<SweepSpec,
         relative(&file.mlebench.repo),
         relative(&file.mlebench.data_dir),
     );
+    let hidden_validation = file.mlebench.hidden_validation;
+    if let Some(f) = hidden_validation
+        && !(f > 0.0 && f < 1.0)
+    {
+        return Err(fail(format!(
+            "mlebench.hidden_validation: a share of train.csv between 0 and 1 (like 0.1), not {f}"
+        )));
+    }
     let mut install = None;
     let mut tasks = Vec::new();
     for (i, t) in file.tasks.iter().enumerate() {
@@ -137,7 +148,10 @@ pub fn load_with_roots(path: &Path, task_roots: &[PathBuf]) -> Result<SweepSpec,
             let ids = install
                 .resolve(name)
                 .map_err(|e| fail(format!("tasks[{i}]: {e}")))?;
-            tasks.extend(ids.iter().map(|id| install.location(id)));
+            tasks.extend(
+                ids.iter()
+                    .map(|id| install.location_with(id, hidden_validation)),
+            );
             continue;
         }
         tasks.push(resolve_task(t, base, task_roots).ok_or_else(|| {

@@ -2,15 +2,19 @@
 //! task directory and kept, and a node's grade computed from its submission and output. A task
 //! whose grader has no Rust metric is scored by its own `grade.py` in a container of its own,
 //! with the answers mounted there and nowhere else. An MLE-bench competition is scored the same
-//! way by its own grade function, imported from the user's checkout, on the file as written.
+//! way by its own grade function, imported from the user's checkout, on the file as written,
+//! by a grading server kept warm per competition (`server`).
+
+mod server;
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use randori_grading::report::TaskGrader;
+use randori_grading::report::{Answers, TaskGrader};
 use randori_grading::table::Table;
 
 use crate::model::NodeGrade;
@@ -22,11 +26,20 @@ pub struct LoadedTask {
     pub grader: TaskGrader,
 }
 
+/// The longest one grade may take in a grading container.
+const GRADE_TIMEOUT: Duration = Duration::from_secs(600);
+/// Idle competition servers kept, and for how long.
+const MAX_IDLE_SERVERS: usize = 8;
+const SERVER_IDLE_FOR: Duration = Duration::from_secs(300);
+/// A server nobody closed (its pool is gone or never took it back) exits after this.
+const SERVER_IDLE_EXIT: Duration = Duration::from_secs(900);
+
 #[derive(Clone)]
 pub struct Graders {
     loaded: Arc<Mutex<HashMap<PathBuf, Arc<LoadedTask>>>>,
     /// The image external grading programs run in.
     image: String,
+    servers: Arc<server::ServerPool>,
 }
 
 impl Graders {
@@ -34,6 +47,7 @@ impl Graders {
         Self {
             loaded: Arc::default(),
             image,
+            servers: Arc::new(server::ServerPool::new(MAX_IDLE_SERVERS, SERVER_IDLE_FOR)),
         }
     }
 
@@ -67,9 +81,16 @@ impl Graders {
             }
         };
         let task = &loaded.task;
-        let external = |rows: &[u8], answers: &Table| match &task.competition_grader {
-            Some(competition) => self.run_competition_grader(task, competition, rows),
-            None => self.run_grade_program(task, rows, answers),
+        let external = |rows: &[u8], answers: Answers<'_>| match &task.competition_grader {
+            Some(competition) => {
+                let answers_file = match answers {
+                    Answers::Test(_) => Some(&task.answers),
+                    Answers::Validation(_) => task.validation_answers.as_ref(),
+                };
+                let answers_file = answers_file.ok_or("the task has no validation answers")?;
+                self.run_competition_grader(task, competition, answers_file, rows)
+            }
+            None => self.run_grade_program(task, rows, answers.table()),
         };
         Some(NodeGrade::from(&loaded.grader.grade_with(
             submission,
@@ -112,45 +133,72 @@ impl Graders {
     }
 
     /// Runs the competition's grade function on the submission's bytes as the agent wrote
-    /// them, against the answers file, with the checkout mounted read-only: what `mlebench
-    /// grade`'s `grade_csv` does, returning its score (already rounded to 5 decimals) or the
-    /// reason the submission is invalid.
+    /// them, against `answers` (the test answers, or the hidden validation ones), with the
+    /// checkout mounted read-only: what `mlebench grade`'s `grade_csv` does, returning its
+    /// score (already rounded to 5 decimals) or the reason the submission is invalid. A warm
+    /// server of this competition and answers grades it when one is idle; one that fails (it
+    /// may have died while idle) is dropped and the next tried, ending with a fresh server,
+    /// whose failure is final.
     fn run_competition_grader(
         &self,
         task: &Task,
         grader: &CompetitionGrader,
+        answers: &Path,
         submission: &[u8],
     ) -> Result<f64, String> {
-        let dir = tempfile::Builder::new()
-            .prefix("randori-grade-")
-            .tempdir()
-            .map_err(|e| e.to_string())?;
-        let submission_path = dir.path().join("submission.csv");
-        std::fs::write(&submission_path, submission).map_err(|e| e.to_string())?;
-        // MLE-bench picks the reader by the answers' suffix (.csv or .jsonl): keep it.
-        let answers_name = task
-            .answers
+        let started = std::time::Instant::now();
+        // The task's location names the checkout and the data; the answers file the side.
+        let key = PathBuf::from(format!("{}\n{}", task.dir.display(), answers.display()));
+        while let Some(mut server) = self.servers.take(&key) {
+            match server.grade(submission, GRADE_TIMEOUT) {
+                Ok(verdict) => {
+                    self.servers.put(&key, server);
+                    tracing::debug!(task = %task.id, ms = started.elapsed().as_millis(), "graded by a warm server");
+                    return parse_competition_verdict(&verdict);
+                }
+                Err(e) => {
+                    tracing::warn!(task = %task.id, error = %e, "an idle grading server failed; trying another")
+                }
+            }
+        }
+        let mut server = self.start_competition_server(grader, answers)?;
+        let verdict = server.grade(submission, GRADE_TIMEOUT)?;
+        self.servers.put(&key, server);
+        tracing::debug!(task = %task.id, ms = started.elapsed().as_millis(), "graded by a new server");
+        parse_competition_verdict(&verdict)
+    }
+
+    /// A grading server for the competition: its answers file (name kept: MLE-bench picks the
+    /// reader by its suffix) and the checkout mounted read-only, nothing else.
+    fn start_competition_server(
+        &self,
+        grader: &CompetitionGrader,
+        answers: &Path,
+    ) -> Result<server::Server, String> {
+        let answers_name = answers
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "answers.csv".into());
         let answers_inside = format!("/home/grading/answers/{answers_name}");
         let mounts = [
-            (submission_path.as_path(), "/home/grading/submission.csv"),
-            (task.answers.as_path(), answers_inside.as_str()),
+            (answers, answers_inside.as_str()),
             (grader.repo.as_path(), "/home/grading/mle-bench"),
         ];
-        let stdout = self.run_grading_container(
-            dir.path(),
-            &mounts,
-            &[
+        let container = format!("randori-grader-{}", uuid::Uuid::new_v4().simple());
+        // No backstop: the server lives across grades, each limited by its own watchdog.
+        let mut docker = self.grading_container(&mounts, None);
+        docker
+            .args(["--name", &container, "--label", "randori.managed=true"])
+            .arg(&self.image)
+            .args([
                 "python3",
                 "-c",
-                COMPETITION_DRIVER,
+                server::SERVER,
                 &answers_inside,
                 &grader.grade_fn,
-            ],
-        )?;
-        parse_competition_verdict(&stdout)
+                &SERVER_IDLE_EXIT.as_secs().to_string(),
+            ]);
+        server::Server::start(docker, container, GRADE_TIMEOUT)
     }
 
     /// `command` in a locked-down container of the grading image with `mounts` (host path,
@@ -166,18 +214,41 @@ impl Graders {
             .args(["-R", "a+rX"])
             .arg(scratch)
             .status();
-        let mut docker = Command::new("timeout");
+        let out = self
+            .grading_container(mounts, Some(GRADE_TIMEOUT))
+            .arg(&self.image)
+            .args(command)
+            .output()
+            .map_err(|e| format!("could not run docker: {e}"))?;
+        if !out.status.success() {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            if stderr.contains("No such image") {
+                return Err(format!(
+                    "cannot run: the grading image {} is missing; build it with `randori image build --grading`",
+                    self.image
+                ));
+            }
+            let tail: Vec<&str> = stderr.lines().rev().take(3).collect();
+            return Err(format!("failed ({}): {}", out.status, tail.join(" | ")));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// `docker run` of a locked-down grading container with `mounts` (host path, path inside)
+    /// read-only, up to the image: no network, read-only root, no capabilities, an
+    /// unprivileged user, 8 GiB without swap, 256 processes, stdin attached. With `backstop`,
+    /// the whole command is killed after it.
+    fn grading_container(&self, mounts: &[(&Path, &str)], backstop: Option<Duration>) -> Command {
+        let mut docker = match backstop {
+            Some(limit) => {
+                let mut c = Command::new("timeout");
+                c.args(["-s", "KILL", &limit.as_secs().to_string(), "docker"]);
+                c
+            }
+            None => Command::new("docker"),
+        };
         docker
-            .args([
-                "-s",
-                "KILL",
-                "600",
-                "docker",
-                "run",
-                "--rm",
-                "--network",
-                "none",
-            ])
+            .args(["run", "--rm", "--network", "none"])
             .args(["--read-only", "--cap-drop", "ALL"])
             .args(["--security-opt", "no-new-privileges"])
             .args([
@@ -202,23 +273,7 @@ impl Graders {
                 .arg("-v")
                 .arg(format!("{}:{inside}:ro", host.display()));
         }
-        let out = docker
-            .arg(&self.image)
-            .args(command)
-            .output()
-            .map_err(|e| format!("could not run docker: {e}"))?;
-        if !out.status.success() {
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            if stderr.contains("No such image") {
-                return Err(format!(
-                    "cannot run: the grading image {} is missing; build it with `randori image build --grading`",
-                    self.image
-                ));
-            }
-            let tail: Vec<&str> = stderr.lines().rev().take(3).collect();
-            return Err(format!("failed ({}): {}", out.status, tail.join(" | ")));
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        docker
     }
 }
 
@@ -236,35 +291,6 @@ fn parse_competition_verdict(stdout: &str) -> Result<f64, String> {
         _ => Err(format!("the grading driver printed no verdict: {stdout:?}")),
     }
 }
-
-/// MLE-bench's `grade_csv` for one file: both files read with `read_csv(float_precision=
-/// "round_trip")` (an empty file as an empty frame) or, for `.jsonl` answers, as JSON lines;
-/// the competition's grade function imported from the checkout; any exception it raises makes
-/// the submission invalid; the score rounded with Python's `round(score, 5)`.
-const COMPETITION_DRIVER: &str = r#"
-import importlib, json, sys
-import pandas as pd
-sys.path.insert(0, "/home/grading/mle-bench")
-def read_csv(path):
-    try:
-        return pd.read_csv(path, float_precision="round_trip")
-    except pd.errors.EmptyDataError:
-        return pd.DataFrame()
-answers_path, grade_fn = sys.argv[1], sys.argv[2]
-if answers_path.endswith(".jsonl"):
-    with open(answers_path) as f:
-        answers = [json.loads(line) for line in f]
-else:
-    answers = read_csv(answers_path)
-module, name = grade_fn.split(":")
-grade = getattr(importlib.import_module(module), name)
-try:
-    submission = read_csv("/home/grading/submission.csv")
-    score = grade(submission, answers)
-    print("score", repr(float(round(score, 5))))
-except Exception as e:
-    print("invalid", (type(e).__name__ + ": " + str(e)).replace("\n", " ")[:2000])
-"#;
 
 /// Calls MLE-bench's `grade(submission, answers) -> float` and prints the score last.
 const GRADE_DRIVER: &str = "\

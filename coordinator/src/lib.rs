@@ -4,8 +4,9 @@
 pub mod auth;
 mod driver;
 pub mod error;
-mod grading;
+pub mod grading;
 mod grpc;
+pub mod hidden_validation;
 mod http;
 mod metrics;
 pub mod mlebench;

@@ -17,6 +17,8 @@ const SPLIT_ALIASES: [(&str, &str); 4] = [
 ];
 
 const LOCATION_PREFIX: &str = "mlebench:";
+/// The location's last parameter, when hidden validation is on.
+const HIDDEN_VALIDATION: &str = "&hidden_validation=";
 
 #[derive(Debug, thiserror::Error)]
 pub enum MleBenchError {
@@ -42,7 +44,9 @@ pub enum MleBenchError {
         id: String,
         repo: PathBuf,
     },
-    #[error("{0:?} cannot be part of an MLE-bench location (it holds `?repo=` or `&data=`)")]
+    #[error(
+        "{0:?} cannot be part of an MLE-bench location (it holds `?repo=`, `&data=` or `&hidden_validation=`)"
+    )]
     BadPath(PathBuf),
 }
 
@@ -80,7 +84,7 @@ impl Install {
         });
         for p in [&repo, &data_dir] {
             let s = p.to_string_lossy();
-            if s.contains("?repo=") || s.contains("&data=") {
+            if s.contains("?repo=") || s.contains("&data=") || s.contains(HIDDEN_VALIDATION) {
                 return Err(MleBenchError::BadPath(p.clone()));
             }
         }
@@ -201,6 +205,15 @@ impl Install {
             self.data_dir.display()
         )
     }
+
+    /// The location of competition `id` with hidden validation carved out of `train.csv` at
+    /// `fraction` (`crate::hidden_validation`), or without when None.
+    pub fn location_with(&self, id: &str, hidden_validation: Option<f64>) -> String {
+        match hidden_validation {
+            Some(f) => format!("{}{HIDDEN_VALIDATION}{f}", self.location(id)),
+            None => self.location(id),
+        }
+    }
 }
 
 /// What a competition's leaderboard file is.
@@ -238,10 +251,12 @@ pub fn parse_split(text: &str) -> Vec<String> {
 }
 
 /// A competition of an install, read back from its location string.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Competition {
     pub id: String,
     pub install: Install,
+    /// The share of `train.csv` carved out for hidden validation, when on.
+    pub hidden_validation: Option<f64>,
 }
 
 impl Competition {
@@ -249,13 +264,18 @@ impl Competition {
     pub fn parse(location: &str) -> Option<Self> {
         let rest = location.strip_prefix(LOCATION_PREFIX)?;
         let (id, rest) = rest.split_once("?repo=")?;
-        let (repo, data) = rest.split_once("&data=")?;
+        let (repo, rest) = rest.split_once("&data=")?;
+        let (data, hidden_validation) = match rest.split_once(HIDDEN_VALIDATION) {
+            Some((data, f)) => (data, Some(f.parse().ok()?)),
+            None => (rest, None),
+        };
         Some(Self {
             id: id.to_owned(),
             install: Install {
                 repo: repo.into(),
                 data_dir: data.into(),
             },
+            hidden_validation,
         })
     }
 
@@ -292,7 +312,17 @@ mod tests {
             c.dir(),
             Path::new("/src/mle-bench/mlebench/competitions/spaceship-titanic")
         );
+        assert_eq!(c.hidden_validation, None);
         assert_eq!(Competition::parse("/tasks/mini/taxi-fare"), None);
+        let carved = Competition::parse(&install.location_with("leaf", Some(0.15))).unwrap();
+        assert_eq!(
+            (
+                carved.id.as_str(),
+                &carved.install,
+                carved.hidden_validation
+            ),
+            ("leaf", &install, Some(0.15))
+        );
     }
 
     #[test]

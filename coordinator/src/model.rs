@@ -177,6 +177,14 @@ pub struct NodeGrade {
     pub bronze_threshold: f64,
     pub median_threshold: f64,
     pub is_lower_better: bool,
+    /// The grading path: `native`, `grade.py` or `mlebench` (`Scorer::path`); empty in grades
+    /// stored before it was recorded.
+    #[serde(default)]
+    pub graded_by: String,
+    /// With hidden validation on a competition: why the validation rows scored nothing while
+    /// the test rows were valid (the node is buggy then: it has no validation score).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_invalid_reason: Option<String>,
 }
 
 impl From<&randori_grading::report::Grade> for NodeGrade {
@@ -200,6 +208,8 @@ impl From<&randori_grading::report::Grade> for NodeGrade {
             bronze_threshold: r.thresholds.bronze,
             median_threshold: r.thresholds.median,
             is_lower_better: r.is_lower_better,
+            graded_by: g.graded_by.to_owned(),
+            validation_invalid_reason: g.validation_invalid_reason.clone(),
         }
     }
 }
@@ -341,6 +351,8 @@ mod tests {
             bronze_threshold: 0.8,
             median_threshold: 0.6,
             is_lower_better: false,
+            graded_by: "native".into(),
+            validation_invalid_reason: None,
         }
     }
 

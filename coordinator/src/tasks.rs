@@ -12,6 +12,7 @@ use randori_grading::submission::Columns;
 use randori_grading::table::Table;
 use serde::Deserialize;
 
+use crate::hidden_validation;
 use crate::mlebench::{self, Competition};
 
 /// `config.yaml` as MLE-bench writes it. Keys it has that randori does not use
@@ -221,6 +222,19 @@ impl Task {
         };
         let answers = data_file(&config.dataset.answers)?;
         let sample_submission = data_file(&config.dataset.sample_submission)?;
+        let (public_dir, sample_submission, validation_answers) = match c.hidden_validation {
+            None => (public_dir, sample_submission, None),
+            Some(fraction) => {
+                let prepared = c.install.prepared_dir(&c.id);
+                let carved =
+                    hidden_validation::ensure(&prepared, &sample_submission, &answers, fraction)
+                        .map_err(|e| bad(format!("hidden validation: {e}")))?;
+                let sample = carved
+                    .public_dir
+                    .join(sample_submission.file_name().unwrap_or_default());
+                (carved.public_dir, sample, Some(carved.validation_answers))
+            }
+        };
         Ok(Self {
             name: config.name.unwrap_or_else(|| config.id.clone()),
             id: config.id,
@@ -232,7 +246,7 @@ impl Task {
             public_dir,
             answers,
             sample_submission,
-            validation_answers: None,
+            validation_answers,
             leaderboard,
             competition_grader: Some(CompetitionGrader {
                 repo: c.install.repo.clone(),
@@ -240,6 +254,16 @@ impl Task {
             }),
             columns: None,
         })
+    }
+
+    /// How this task's submissions are scored (what [`Self::grader`] builds), without reading
+    /// any file.
+    pub fn scorer(&self) -> Scorer {
+        if self.competition_grader.is_some() {
+            Scorer::Competition
+        } else {
+            self.metric.map_or(Scorer::External, Scorer::Metric)
+        }
     }
 
     /// Reads the answers, the sample submission and the leaderboard, and checks that they
@@ -256,7 +280,8 @@ impl Task {
         if self.competition_grader.is_some() {
             // The competition's own grade function reads the files as pandas does and decides
             // validity itself: the sample's columns only tell the builtin operators what to
-            // write, and the answers are not read here.
+            // write (and, with hidden validation, which column holds the ids that split a
+            // submission), and only the validation answers' ids are read here.
             let columns = std::fs::read(&self.sample_submission)
                 .ok()
                 .and_then(|b| Table::parse(&b).ok())
@@ -273,7 +298,7 @@ impl Task {
                     header: Vec::new(),
                     rows: Vec::new(),
                 },
-                validation_answers: None,
+                validation_answers: self.validation_answers.as_deref().map(table).transpose()?,
                 leaderboard: self.leaderboard()?,
             });
         }
@@ -299,7 +324,7 @@ impl Task {
             }
         }
         let leaderboard = self.leaderboard()?;
-        let scorer = self.metric.map_or(Scorer::External, Scorer::Metric);
+        let scorer = self.scorer();
         let grader = TaskGrader {
             task_id: self.id.clone(),
             scorer,

@@ -101,6 +101,8 @@ fn graded() -> NodeGrade {
         bronze_threshold: 0.8,
         median_threshold: 0.5,
         is_lower_better: false,
+        graded_by: "native".into(),
+        validation_invalid_reason: None,
     }
 }
 
@@ -403,6 +405,8 @@ async fn report_facts_follow_the_stored_nodes() {
         test_score: Some(test),
         medal: medal.into(),
         is_lower_better: true,
+        graded_by: "native".into(),
+        validation_invalid_reason: None,
         ..graded()
     };
     let a0 = evaluated_node(&s, w, a, 0, Some(lower(0.3, 0.1, "gold"))).await;

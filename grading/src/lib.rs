@@ -6,5 +6,6 @@
 pub mod medals;
 pub mod metrics;
 pub mod report;
+pub mod rows;
 pub mod submission;
 pub mod table;

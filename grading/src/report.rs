@@ -1,8 +1,11 @@
 //! Grading one node's submission: MLE-bench's `CompetitionReport` on the test rows, and the
 //! validation score the search may see. Pure: the caller loads the files.
 
+use std::collections::HashSet;
+
 use crate::medals::{Leaderboard, Medal, Thresholds};
 use crate::metrics::{Column, Metric};
+use crate::rows::split_submission;
 use crate::submission::{Columns, Invalid, Submission};
 use crate::table::Table;
 
@@ -31,10 +34,38 @@ pub enum Scorer {
     Competition,
 }
 
-/// Scores a submission's rows (as CSV, header included) against one answers table; the
-/// caller's hook for `Scorer::External`. For `Scorer::Competition` it gets the submission's
-/// bytes unchanged and the answers table is empty (the caller reads the answers file itself).
-pub type ExternalScore<'a> = &'a dyn Fn(&[u8], &Table) -> Result<f64, String>;
+impl Scorer {
+    /// The grading path, as a node's grade and `task list` name it: `native` (a Rust metric),
+    /// `grade.py` (the task's own program) or `mlebench` (the competition's own grade function).
+    pub fn path(self) -> &'static str {
+        match self {
+            Scorer::Metric(_) => "native",
+            Scorer::External => "grade.py",
+            Scorer::Competition => "mlebench",
+        }
+    }
+}
+
+/// Scores a submission's rows (as CSV, header included) against one set of answers; the
+/// caller's hook for `Scorer::External` and `Scorer::Competition`. For `Scorer::Competition`
+/// it gets the submission's bytes unchanged (with hidden validation, the rows of one side,
+/// each as written), and the test answers table is empty: the caller reads the answers file.
+pub type ExternalScore<'a> = &'a dyn Fn(&[u8], Answers<'_>) -> Result<f64, String>;
+
+/// The answers a score is computed against.
+#[derive(Debug, Clone, Copy)]
+pub enum Answers<'a> {
+    Test(&'a Table),
+    Validation(&'a Table),
+}
+
+impl<'a> Answers<'a> {
+    pub fn table(self) -> &'a Table {
+        match self {
+            Answers::Test(t) | Answers::Validation(t) => t,
+        }
+    }
+}
 
 /// MLE-bench's `CompetitionReport` fields for the test rows.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,6 +104,11 @@ pub struct Grade {
     pub val_source: ValidationSource,
     /// Why the submission is invalid, when it is.
     pub invalid_reason: Option<String>,
+    /// Why the hidden validation rows scored nothing while the test rows were valid (a
+    /// competition's grade function judges the two sides apart).
+    pub validation_invalid_reason: Option<String>,
+    /// Which path scored it: [`Scorer::path`].
+    pub graded_by: &'static str,
 }
 
 impl TaskGrader {
@@ -114,6 +150,11 @@ impl TaskGrader {
             Some(Ok((test, val))) => (Some(round5(test)), val, None),
             Some(Err(e)) => (None, None, Some(e.to_string())),
         };
+        let (hidden_val, validation_invalid_reason) = match hidden_val {
+            Some(Err(e)) => (None, Some(e.to_string())),
+            Some(Ok(v)) => (Some(v), None),
+            None => (None, None),
+        };
         let (val_score, val_source) = match (&self.validation_answers, &invalid_reason) {
             (Some(_), None) => (hidden_val, ValidationSource::Hidden),
             (Some(_), Some(_)) => (None, ValidationSource::Hidden),
@@ -134,22 +175,25 @@ impl TaskGrader {
             val_score: val_score.map(round5),
             val_source,
             invalid_reason,
+            validation_invalid_reason,
+            graded_by: self.scorer.path(),
         }
     }
 
-    /// The test score and, with hidden validation, the validation score.
+    /// The test score and, with hidden validation, the validation score (or why it has none).
+    #[allow(clippy::type_complexity)]
     fn score(
         &self,
         bytes: &[u8],
         external: ExternalScore<'_>,
-    ) -> Result<(f64, Option<f64>), Invalid> {
+    ) -> Result<(f64, Option<Result<f64, Invalid>>), Invalid> {
         if self.scorer == Scorer::Competition {
-            let score = external(bytes, &self.test_answers).map_err(Invalid::External)?;
-            return Ok((score, None));
+            return self.score_competition(bytes, external);
         }
         let table = Table::parse(bytes)?;
         let submission = Submission::check(&self.columns, table, &self.expected_ids()?)?;
-        let score_on = |answers: &Table| -> Result<f64, Invalid> {
+        let score_on = |which: Answers<'_>| -> Result<f64, Invalid> {
+            let answers = which.table();
             match self.scorer {
                 Scorer::Metric(metric) => {
                     let (truth, predicted) = submission.aligned_with(&self.columns, answers)?;
@@ -160,7 +204,7 @@ impl TaskGrader {
                 }
                 Scorer::External | Scorer::Competition => {
                     let rows = submission.rows_as_csv(&self.columns, answers)?;
-                    let score = external(&rows, answers).map_err(Invalid::External)?;
+                    let score = external(&rows, which).map_err(Invalid::External)?;
                     if score.is_finite() {
                         Ok(score)
                     } else {
@@ -169,10 +213,68 @@ impl TaskGrader {
                 }
             }
         };
-        let test = score_on(&self.test_answers)?;
-        let val = self.validation_answers.as_ref().map(score_on).transpose()?;
-        Ok((test, val))
+        let test = score_on(Answers::Test(&self.test_answers))?;
+        let val = self
+            .validation_answers
+            .as_ref()
+            .map(|v| score_on(Answers::Validation(v)))
+            .transpose()?;
+        Ok((test, val.map(Ok)))
     }
+
+    /// A competition's grade function judges the file; with hidden validation, the rows of
+    /// the validation ids and the others apart, so that the test side's grade is the one
+    /// `mlebench grade` gives for the test rows alone, whatever the validation side holds.
+    #[allow(clippy::type_complexity)]
+    fn score_competition(
+        &self,
+        bytes: &[u8],
+        external: ExternalScore<'_>,
+    ) -> Result<(f64, Option<Result<f64, Invalid>>), Invalid> {
+        let Some(validation) = &self.validation_answers else {
+            let test = external(bytes, Answers::Test(&self.test_answers));
+            return Ok((test.map_err(Invalid::External)?, None));
+        };
+        let ids = validation_ids(validation, &self.columns.id);
+        let Some(parts) = split_submission(bytes, &self.columns.id, &ids) else {
+            let test = external(bytes, Answers::Test(&self.test_answers));
+            let why = format!(
+                "no {:?} column to find the validation rows by",
+                self.columns.id
+            );
+            return Ok((
+                test.map_err(Invalid::External)?,
+                Some(Err(Invalid::External(why))),
+            ));
+        };
+        let test =
+            external(&parts.test, Answers::Test(&self.test_answers)).map_err(Invalid::External)?;
+        let val =
+            external(&parts.validation, Answers::Validation(validation)).map_err(Invalid::External);
+        Ok((test, Some(val)))
+    }
+
+    /// The test side of a submission as its competition's grade function sees it: with hidden
+    /// validation, the file without the validation rows; otherwise the file itself.
+    pub fn test_side(&self, bytes: &[u8]) -> Vec<u8> {
+        match &self.validation_answers {
+            Some(v) if self.scorer == Scorer::Competition => {
+                let ids = validation_ids(v, &self.columns.id);
+                split_submission(bytes, &self.columns.id, &ids)
+                    .map_or_else(|| bytes.to_vec(), |p| p.test)
+            }
+            _ => bytes.to_vec(),
+        }
+    }
+}
+
+/// The ids of the validation answers (empty without the id column).
+fn validation_ids(answers: &Table, id_column: &str) -> HashSet<String> {
+    answers
+        .column_index(id_column)
+        .map_or_else(HashSet::new, |c| {
+            answers.rows.iter().map(|r| r[c].clone()).collect()
+        })
 }
 
 /// Metrics whose submissions are probabilities (Kaggle asks for them in AUC competitions too).
@@ -245,6 +347,7 @@ mod tests {
         assert_eq!(g.report.score, Some(0.0));
         assert_eq!(g.report.medal, Medal::Gold);
         assert_eq!(g.val_source, ValidationSource::Hidden);
+        assert_eq!(g.graded_by, "native");
         // sqrt((2^2 + 0) / 2), and not the printed 0.0
         assert_eq!(g.val_score, Some(round5(2f64.sqrt())));
         assert!(g.report.valid_submission && g.report.submission_exists);
@@ -291,10 +394,10 @@ mod tests {
         let mut g = grader(true);
         g.scorer = Scorer::External;
         let seen = std::cell::RefCell::new(Vec::new());
-        let external = |rows: &[u8], answers: &Table| {
+        let external = |rows: &[u8], answers: Answers<'_>| {
             seen.borrow_mut()
                 .push(String::from_utf8(rows.to_vec()).unwrap());
-            Ok(answers.rows.len() as f64 / 10.0)
+            Ok(answers.table().rows.len() as f64 / 10.0)
         };
         let graded = g.grade_with(Some(b"id,y\n4,4\n1,1\n3,3\n2,2\n"), "", &external);
         assert_eq!(*seen.borrow(), ["id,y\n1,1\n2,2\n", "id,y\n3,3\n4,4\n"]);
@@ -306,7 +409,53 @@ mod tests {
             Err("boom".into())
         });
         assert_eq!(failing.invalid_reason.as_deref(), Some("grader: boom"));
+        assert_eq!(failing.graded_by, "grade.py");
         assert_eq!(failing.report.score, None);
+    }
+
+    #[test]
+    fn a_competition_with_hidden_validation_grades_each_side_apart_on_its_own_rows() {
+        let mut g = grader(true);
+        g.scorer = Scorer::Competition;
+        let seen = std::cell::RefCell::new(Vec::new());
+        let external = |rows: &[u8], answers: Answers<'_>| {
+            let rows = String::from_utf8(rows.to_vec()).unwrap();
+            seen.borrow_mut().push(rows.clone());
+            match answers {
+                Answers::Test(_) => Ok(0.25),
+                Answers::Validation(_) if rows.contains("bad") => Err("no".to_owned()),
+                Answers::Validation(_) => Ok(0.5),
+            }
+        };
+        let file = b"id,y\n4,4.0\n1,1.0\n3, 5\n2,2.0\n";
+        let graded = g.grade_with(Some(file), "", &external);
+        assert_eq!(
+            *seen.borrow(),
+            ["id,y\n1,1.0\n2,2.0\n", "id,y\n4,4.0\n3, 5\n"]
+        );
+        assert_eq!(
+            (graded.report.score, graded.val_score),
+            (Some(0.25), Some(0.5))
+        );
+        assert_eq!(graded.val_source, ValidationSource::Hidden);
+        assert_eq!(g.test_side(file), b"id,y\n1,1.0\n2,2.0\n");
+        // An invalid validation side leaves the test side's grade as it is.
+        let graded = g.grade_with(Some(b"id,y\n1,1\n2,2\n3,bad\n4,4\n"), "", &external);
+        assert_eq!((graded.report.score, graded.val_score), (Some(0.25), None));
+        assert!(graded.report.valid_submission && graded.invalid_reason.is_none());
+        assert_eq!(
+            graded.validation_invalid_reason.as_deref(),
+            Some("grader: no")
+        );
+        // Without the id column nothing can be split: the whole file is the test side's.
+        let graded = g.grade_with(Some(b"key,y\n1,1\n"), "", &external);
+        assert_eq!(graded.report.score, Some(0.25));
+        assert!(
+            graded
+                .validation_invalid_reason
+                .unwrap()
+                .contains("no \"id\" column")
+        );
     }
 
     #[test]

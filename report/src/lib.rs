@@ -2,6 +2,8 @@
 //!
 //! - [`sweep`]: MLE-bench's aggregation of a sweep's runs per task and policy (`randori sweep
 //!   report`), rendered as a terminal table, markdown, CSV or JSON. Its items are re-exported here.
+//! - [`mlebench`]: MLE-bench's own summaries of a sweep (the totals of `aggregate_reports`, the
+//!   medal rate per policy over seeds), part of the sweep report.
 //! - [`tree`]: one run's search tree (`randori tree`), rendered as text, Graphviz, JSON, HTML
 //!   or an SVG drawing (the dashboard's run page).
 //! - [`html`]: the one HTML escaping every HTML rendering uses.
@@ -11,12 +13,14 @@
 
 mod display;
 pub mod html;
+pub mod mlebench;
 pub mod sweep;
 mod table;
 pub mod tree;
 
 pub use display::score;
+pub use mlebench::{MedalRate, MleBenchTotals};
 pub use sweep::{
-    LlmUsage, NodeFacts, ReportRow, RunFacts, RunRow, SweepInfo, SweepReport, Totals, build,
-    render_csv, render_html, render_json, render_markdown, render_table,
+    LlmUsage, MleBenchSummary, NodeFacts, ReportRow, RunFacts, RunRow, SweepInfo, SweepReport,
+    Totals, build, render_csv, render_html, render_json, render_markdown, render_table,
 };

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::display::{self, has_medal};
 use crate::html::escaped;
+use crate::mlebench::{MedalRate, MleBenchTotals, medal_rates};
 use crate::table::{Align, Table};
 
 /// The sweep a report is about.
@@ -71,6 +72,17 @@ pub struct SweepReport {
     /// One per run, sorted by task, policy, seed.
     pub runs: Vec<RunRow>,
     pub totals: Totals,
+    /// What MLE-bench's own tools say of the runs' final picks.
+    pub mlebench: MleBenchSummary,
+}
+
+/// MLE-bench's summaries of the sweep (see [`crate::mlebench`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MleBenchSummary {
+    /// `aggregate_reports` over one report per run.
+    pub totals: MleBenchTotals,
+    /// Per policy: the any-medal rate over the sweep's competitions, mean ± SEM over seeds.
+    pub medal_rates: Vec<MedalRate>,
 }
 
 /// The aggregate of one task × policy. Percentages are means over its runs × 100; SEMs are
@@ -162,6 +174,10 @@ pub fn build(sweep: SweepInfo, mut runs: Vec<RunFacts>) -> SweepReport {
         rows,
         runs: runs.iter().map(run_row).collect(),
         totals: totals(&runs),
+        mlebench: MleBenchSummary {
+            totals: MleBenchTotals::of(runs.iter().map(|r| r.selected.as_ref())),
+            medal_rates: medal_rates(&runs),
+        },
     }
 }
 
@@ -176,21 +192,25 @@ impl Share {
     fn of(nodes: &[Option<&NodeFacts>], hit: impl Fn(&NodeFacts) -> bool) -> Self {
         let values: Vec<f64> = nodes
             .iter()
-            .map(|node| if node.is_some_and(&hit) { 1.0 } else { 0.0 })
+            .map(|node| if node.is_some_and(&hit) { 100.0 } else { 0.0 })
             .collect();
-        let n = values.len() as f64;
-        let mean = mean(&values).unwrap_or(0.0);
-        let sem = if values.len() < 2 {
-            0.0
-        } else {
-            let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
-            variance.sqrt() / n.sqrt()
-        };
-        Self {
-            pct: mean * 100.0,
-            sem: sem * 100.0,
-        }
+        let (pct, sem) = sample_mean_and_sem(&values);
+        Self { pct, sem }
     }
+}
+
+/// The mean and its standard error: the sample standard deviation (n − 1) over √n; 0 when
+/// n < 2, and (0, 0) without values.
+pub(crate) fn sample_mean_and_sem(values: &[f64]) -> (f64, f64) {
+    let Some(mean) = mean(values) else {
+        return (0.0, 0.0);
+    };
+    let n = values.len() as f64;
+    if values.len() < 2 {
+        return (mean, 0.0);
+    }
+    let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, variance.sqrt() / n.sqrt())
 }
 
 fn mean(values: &[f64]) -> Option<f64> {
@@ -357,6 +377,49 @@ fn runs_table(runs: &[RunRow]) -> Table {
     table
 }
 
+fn medal_rates_table(rates: &[MedalRate]) -> Table {
+    let mut table = Table::new(&[
+        ("policy", Align::Left),
+        ("seeds", Align::Right),
+        ("competitions", Align::Right),
+        ("any medal %", Align::Right),
+        ("gold %", Align::Right),
+        ("silver %", Align::Right),
+        ("bronze %", Align::Right),
+        ("above median %", Align::Right),
+        ("valid %", Align::Right),
+    ]);
+    for rate in rates {
+        table.push(vec![
+            rate.policy.clone(),
+            rate.seeds.to_string(),
+            rate.competitions.to_string(),
+            mean_and_sem(rate.any_medal_pct, rate.any_medal_sem),
+            display::percent(rate.gold_pct),
+            display::percent(rate.silver_pct),
+            display::percent(rate.bronze_pct),
+            mean_and_sem(rate.above_median_pct, rate.above_median_sem),
+            mean_and_sem(rate.valid_submission_pct, rate.valid_submission_sem),
+        ]);
+    }
+    table
+}
+
+fn mlebench_totals_line(t: &MleBenchTotals) -> String {
+    format!(
+        "MLE-bench totals (aggregate_reports over each run's pick): {} runs, {} with submissions, \
+         {} valid, {} medals ({} gold, {} silver, {} bronze), {} above median",
+        t.total_runs,
+        t.total_runs_with_submissions,
+        t.total_valid_submissions,
+        t.total_medals,
+        t.total_gold_medals,
+        t.total_silver_medals,
+        t.total_bronze_medals,
+        t.total_above_median
+    )
+}
+
 fn totals_line(totals: &Totals) -> String {
     format!(
         "totals: {} runs ({} completed), {} nodes, LLM {} calls, {} tokens in, {} tokens out, \
@@ -373,13 +436,16 @@ fn totals_line(totals: &Totals) -> String {
     )
 }
 
-/// Plain aligned text for a terminal: headline, the task × policy table, the runs, totals.
+/// Plain aligned text for a terminal: headline, the task × policy table, the runs, the
+/// MLE-bench medal rate per policy, the MLE-bench totals and randori's totals.
 pub fn render_table(report: &SweepReport) -> String {
     format!(
-        "{}\n\n{}\n{}\n{}\n",
+        "{}\n\n{}\n{}\n{}\n{}\n{}\n",
         headline(&report.sweep),
         rows_table(&report.rows).to_text(),
         runs_table(&report.runs).to_text(),
+        medal_rates_table(&report.mlebench.medal_rates).to_text(),
+        mlebench_totals_line(&report.mlebench.totals),
         totals_line(&report.totals)
     )
 }
@@ -387,10 +453,12 @@ pub fn render_table(report: &SweepReport) -> String {
 /// The same content as [`render_table`], as GitHub markdown.
 pub fn render_markdown(report: &SweepReport) -> String {
     format!(
-        "## {}\n\n{}\n{}\n{}\n",
+        "## {}\n\n{}\n{}\n{}\n{}\n\n{}\n",
         headline(&report.sweep),
         rows_table(&report.rows).to_markdown(),
         runs_table(&report.runs).to_markdown(),
+        medal_rates_table(&report.mlebench.medal_rates).to_markdown(),
+        mlebench_totals_line(&report.mlebench.totals),
         totals_line(&report.totals)
     )
 }
@@ -398,10 +466,13 @@ pub fn render_markdown(report: &SweepReport) -> String {
 /// The same content as [`render_table`], as an HTML fragment (for the dashboard's sweep page).
 pub fn render_html(report: &SweepReport) -> String {
     format!(
-        "<p>{}</p>\n<h3>By task and policy</h3>\n{}<h3>Runs</h3>\n{}<p>{}</p>\n",
+        "<p>{}</p>\n<h3>By task and policy</h3>\n{}<h3>Runs</h3>\n{}\
+         <h3>MLE-bench medal rate by policy (mean ± SEM over seeds)</h3>\n{}<p>{}</p>\n<p>{}</p>\n",
         escaped(&headline(&report.sweep)),
         rows_table(&report.rows).to_html(),
         runs_table(&report.runs).to_html(),
+        medal_rates_table(&report.mlebench.medal_rates).to_html(),
+        escaped(&mlebench_totals_line(&report.mlebench.totals)),
         escaped(&totals_line(&report.totals))
     )
 }

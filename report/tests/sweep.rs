@@ -446,10 +446,10 @@ fn markdown_tables_have_one_cell_per_column_on_every_line() {
         }
         in_table = is_row;
     }
-    // 12 columns in the task × policy table, 8 in the runs table.
+    // 12 columns in the task × policy table, 8 in the runs table, 9 in the medal rates.
     let separators: Vec<usize> = tables.iter().map(|t| cell_separators(t[0])).collect();
-    assert_eq!(separators, [13, 9]);
-    assert_eq!(tables.iter().map(Vec::len).collect::<Vec<_>>(), [6, 9]);
+    assert_eq!(separators, [13, 9, 10]);
+    assert_eq!(tables.iter().map(Vec::len).collect::<Vec<_>>(), [6, 9, 4]);
     for table in &tables {
         for line in table {
             assert_eq!(cell_separators(line), cell_separators(table[0]), "{line}");
@@ -464,12 +464,16 @@ fn text_tables_are_aligned_rectangles() {
         .split("\n\n")
         .map(|block| block.lines().collect())
         .collect();
-    assert_eq!(blocks.len(), 4, "headline, rows, runs, totals:\n{text}");
+    assert_eq!(
+        blocks.len(),
+        5,
+        "headline, rows, runs, medal rates, totals:\n{text}"
+    );
     assert_eq!(
         blocks[0],
         ["sweep quickstart (sw-1): running, created 2025-01-02T03:04:05Z"]
     );
-    for table in &blocks[1..3] {
+    for table in &blocks[1..4] {
         let width = table[0].chars().count();
         for line in table {
             assert_eq!(line.chars().count(), width, "{line:?}");
@@ -482,9 +486,17 @@ fn text_tables_are_aligned_rectangles() {
     let last_cells: Vec<&str> = blocks[1][5].split_whitespace().rev().take(2).collect();
     assert_eq!(last_cells, ["-", "-"], "{}", blocks[1][5]);
     assert!(blocks[2][2].contains("10 (8/2)"));
+    assert_eq!(blocks[3].len(), 4);
+    assert!(
+        blocks[3][2].starts_with("greedy") && blocks[3][2].contains("33.3 ± 16.7"),
+        "{}",
+        blocks[3][2]
+    );
     assert_eq!(
-        blocks[3],
+        blocks[4],
         [
+            "MLE-bench totals (aggregate_reports over each run's pick): 7 runs, 5 with \
+             submissions, 4 valid, 3 medals (1 gold, 1 silver, 1 bronze), 3 above median",
             "totals: 7 runs (5 completed), 57 nodes, LLM 64 calls, 5700 tokens in, \
              1140 tokens out, $0.5700, CPU 570.0 s, GPU 15.0 s"
         ]
@@ -497,9 +509,35 @@ fn json_round_trips_with_the_contract_keys() {
     let json = render_json(&report);
     assert_eq!(serde_json::from_str::<SweepReport>(&json).unwrap(), report);
     let value: serde_json::Value = serde_json::from_str(&json).unwrap();
-    for key in ["sweep", "rows", "runs", "totals"] {
+    for key in ["sweep", "rows", "runs", "totals", "mlebench"] {
         assert!(value.get(key).is_some(), "{key}");
     }
     assert_eq!(value["sweep"]["created_at"], "2025-01-02T03:04:05Z");
     assert!(value["rows"][3]["mean_best_val"].is_null());
+    assert_eq!(value["mlebench"]["totals"]["total_valid_submissions"], 4);
+    assert_eq!(value["mlebench"]["medal_rates"][1]["policy"], "mcts");
+}
+
+/// Per policy and seed, the share of the sweep's 2 competitions with a medal: greedy has
+/// 50 % (seed 0: iris gold, wine invalid), 50 % (seed 1: silver) and 0 % (seed 2); mcts 50 %
+/// (seed 0: bronze), 0 % (seed 1: failed) and 0 % (seed 3: running).
+#[test]
+fn the_medal_rate_per_policy_is_a_share_of_every_competition_averaged_over_seeds() {
+    let rates = report().mlebench.medal_rates;
+    assert_eq!(rates.len(), 2);
+    for (rate, policy, any, gold) in [
+        (&rates[0], "greedy", 100.0 / 3.0, 50.0 / 3.0),
+        (&rates[1], "mcts", 50.0 / 3.0, 0.0),
+    ] {
+        assert_eq!(
+            (rate.policy.as_str(), rate.seeds, rate.competitions),
+            (policy, 3, 2)
+        );
+        assert_close(rate.any_medal_pct, any, "any medal");
+        assert_close(rate.any_medal_sem, 50.0 / 3.0, "any medal SEM");
+        assert_close(rate.gold_pct, gold, "gold");
+    }
+    // greedy: valid on 1, 1 and 1 of 2 competitions.
+    assert_close(rates[0].valid_submission_pct, 50.0, "greedy valid");
+    assert_close(rates[0].valid_submission_sem, 0.0, "greedy valid SEM");
 }

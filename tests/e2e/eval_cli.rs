@@ -47,6 +47,7 @@ fn eval_runs_a_sound_program_on_a_private_stack() {
     let code = fixture("programs/sound.py");
     let v = eval_json(&task, &code, home.path());
     assert_eq!(v["status"], "ok", "{v}");
+    assert_eq!(v["graded_by"], "native", "{v}");
     assert_eq!(v["exit_code"], 0);
     assert_eq!(v["timed_out"], false);
     assert_eq!(v["oom_killed"], false);
@@ -196,6 +197,7 @@ fn a_task_without_a_rust_metric_is_graded_by_its_own_program() {
     );
     assert_eq!(v["valid_submission"], true);
     assert_eq!(v["val_score"], 1.0);
+    assert_eq!(v["graded_by"], "grade.py");
 }
 
 #[test]
@@ -214,8 +216,11 @@ fn task_list_and_validate() {
         "a header and at least 8 tasks:\n{listed}"
     );
     assert!(
-        listed.lines().skip(1).all(|l| l.contains(" yes ")),
-        "hidden validation:\n{listed}"
+        listed
+            .lines()
+            .skip(1)
+            .all(|l| l.contains(" yes ") && l.contains(" native: ")),
+        "hidden validation, graded natively:\n{listed}"
     );
 
     let toy = toy_task();

@@ -45,8 +45,11 @@ fn task_list_shows_every_competition_and_the_fix_for_each_that_does_not_load() {
     };
     assert_eq!(row("toy-spaceship")[1..3], ["yes", "present"]);
     assert_eq!(
-        row("toy-spaceship")[4],
-        "mlebench.competitions.toy-spaceship.grade:grade"
+        row("toy-spaceship")[3..5],
+        [
+            "mlebench:",
+            "mlebench.competitions.toy-spaceship.grade:grade"
+        ]
     );
     assert_eq!(row("toy-leaf")[1..3], ["yes", "present"]);
     assert_eq!(row("toy-lfs")[1..4], ["yes", "lfs-pointer", "-"]);
@@ -254,6 +257,9 @@ async fn each_submission_gets_the_grade_its_competitions_grader_gives() {
         let g = r
             .grade
             .unwrap_or_else(|| panic!("{}: no grade: {}", case.name, r.error));
+        if g.graded_by != "mlebench" {
+            wrong.push(format!("{}: graded by {:?}", case.name, g.graded_by));
+        }
         match (&case.expect, g.valid_submission) {
             (Ok(expected), true) => {
                 let want = match expected {
@@ -321,11 +327,13 @@ data_dir = "{}"
         .unwrap();
         path
     };
+    let export = home.path().join("export");
     let run = |file: &PathBuf| {
         Command::new(BIN)
             .arg("run")
             .arg(file)
-            .args(["--json", "--image", runtime_image()])
+            .args(["--json", "--image", runtime_image(), "--export-mlebench"])
+            .arg(&export)
             .env("RANDORI_HOME", home.path())
             .env_remove("RANDORI_COORDINATOR")
             .env_remove("MLEBENCH_REPO")
@@ -365,4 +373,292 @@ data_dir = "{}"
             (&"completed".into(), &2.into())
         );
     }
+    assert_eq!(report["mlebench"]["totals"]["total_runs"], 2);
+    assert_eq!(report["mlebench"]["medal_rates"][0]["competitions"], 2);
+    check_export(&export, &report, &i);
+}
+
+/// The export of a finished sweep: one JSONL line per run naming a file that holds the
+/// selected node's submission, randori's grades of them whose totals are the report's, and,
+/// graded again the way `mlebench grade --submission` does (each file read with pandas and
+/// handed to its competition's grade function, in the grading image, without randori), the
+/// same validity and score for every file.
+fn check_export(dir: &std::path::Path, report: &serde_json::Value, i: &Install) {
+    let jsonl = std::fs::read_to_string(dir.join("submissions.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{jsonl}");
+    for line in &lines {
+        let path = line["submission_path"].as_str().expect("a submission path");
+        assert!(std::path::Path::new(path).is_file(), "{path}");
+    }
+    let grades: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("randori_grades.json")).unwrap()).unwrap();
+    for (key, value) in report["mlebench"]["totals"].as_object().unwrap() {
+        assert_eq!(&grades[key], value, "{key}");
+    }
+    let grading_image = text(
+        &Command::new(BIN)
+            .args(["image", "tag", "--grading"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .trim()
+    .to_owned();
+    let out = Command::new("docker")
+        .args(["run", "--rm", "--network", "none", "--user", "10001:10001"])
+        .arg("-v")
+        .arg(format!("{}:/repo:ro", i.repo.display()))
+        .arg("-v")
+        .arg(format!("{}:/data:ro", i.data_dir.display()))
+        .arg("-v")
+        .arg(format!("{}:{}:ro", dir.display(), dir.display()))
+        .args([&grading_image, "python3", "-c", REGRADE])
+        .arg(dir.join("submissions.jsonl"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let regraded: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let reports = grades["competition_reports"].as_array().unwrap();
+    assert_eq!(regraded.len(), reports.len());
+    for (again, ours) in regraded.iter().zip(reports) {
+        assert_eq!(again["competition_id"], ours["competition_id"]);
+        assert_eq!(again["score"], ours["score"], "{ours}");
+        assert_eq!(
+            again["valid_submission"], ours["valid_submission"],
+            "{ours}"
+        );
+    }
+}
+
+/// `mlebench grade --submission`'s loop over a JSONL, written for this test: a path that is a
+/// `.csv` file is read with `read_csv(float_precision="round_trip")` and graded by the
+/// competition's `grade_fn` against the answers its config names; an exception means invalid.
+const REGRADE: &str = r#"
+import importlib, json, os, sys, yaml
+import pandas as pd
+sys.path.insert(0, "/repo")
+for line in open(sys.argv[1]):
+    entry = json.loads(line)
+    cid, path = entry["competition_id"], str(entry["submission_path"])
+    config = yaml.safe_load(open(f"/repo/mlebench/competitions/{cid}/config.yaml"))
+    module, name = config["grader"]["grade_fn"].split(":")
+    grade = getattr(importlib.import_module(module), name)
+    score = None
+    if os.path.isfile(path) and path.lower().endswith(".csv"):
+        answers = pd.read_csv("/data/" + config["dataset"]["answers"], float_precision="round_trip")
+        try:
+            score = round(grade(pd.read_csv(path, float_precision="round_trip"), answers), 5)
+        except Exception:
+            score = None
+    print(json.dumps({"competition_id": cid, "score": None if score is None else float(score),
+                      "valid_submission": score is not None}))
+"#;
+
+/// A warm grading server grades every submission exactly as a freshly started one does (its
+/// answers are copied for each grade, so a grade cannot change the next one), and the time of
+/// each path is printed: cold = a new server for the one grade, warm = a server already up.
+#[test]
+fn a_warm_grading_server_grades_as_a_fresh_one_and_says_how_much_faster() {
+    use randori_coordinator::grading::Graders;
+    let i = install();
+    let image = text(
+        &Command::new(BIN)
+            .args(["image", "tag", "--grading"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .trim()
+    .to_owned();
+    let public =
+        |id: &str, file: &str| std::fs::read(i.prepared_dir(id).join("public").join(file)).unwrap();
+    let leaf_sample = public("toy-leaf", "sample_submission.csv");
+    // Every row's first probability raised to 0.9: the rows no longer sum to 1.
+    let leaf_unsummed: String = String::from_utf8(leaf_sample.clone())
+        .unwrap()
+        .lines()
+        .enumerate()
+        .map(|(n, line)| {
+            let mut cells: Vec<&str> = line.split(',').collect();
+            if n > 0 {
+                cells[1] = "0.9";
+            }
+            cells.join(",") + "\n"
+        })
+        .collect();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("toy-leaf", leaf_sample),
+        ("toy-leaf", leaf_unsummed.into_bytes()),
+        ("toy-leaf", Vec::new()),
+        ("toy-leaf", b"\"unclosed\n".to_vec()),
+        (
+            "toy-spaceship",
+            public("toy-spaceship", "sample_submission.csv"),
+        ),
+    ];
+    let warm = Graders::new(image.clone());
+    let (mut cold_ms, mut warm_ms) = (Vec::new(), Vec::new());
+    for (id, submission) in &cases {
+        let task = std::path::PathBuf::from(i.location(id));
+        let timed = |graders: &Graders| {
+            let started = std::time::Instant::now();
+            let grade = graders
+                .grade(&task, Some(submission), "")
+                .expect("the task loads");
+            (grade, started.elapsed().as_secs_f64() * 1e3)
+        };
+        // Loading the task is not grading: done once for each set of graders beforehand.
+        let cold_graders = Graders::new(image.clone());
+        cold_graders.task(&task).unwrap();
+        warm.task(&task).unwrap();
+        let (cold, cold_time) = timed(&cold_graders);
+        let _ = timed(&warm); // starts the competition's server if it is not up yet
+        let (again, warm_time) = timed(&warm);
+        let (third, _) = timed(&warm);
+        assert_eq!(cold.graded_by, "mlebench");
+        assert_eq!(again, cold, "{id}: warm and cold grades differ");
+        assert_eq!(third, cold, "{id}: a second warm grade differs");
+        cold_ms.push(cold_time);
+        warm_ms.push(warm_time);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (cold, warm) = (median(&mut cold_ms), median(&mut warm_ms));
+    println!(
+        "competition grading per node: cold (new server) median {cold:.0} ms, warm median \
+         {warm:.0} ms ({:.1}x faster) over {} submissions",
+        cold / warm,
+        cases.len()
+    );
+}
+
+/// Hidden validation on a competition of the install (a copy of the fixture's data directory,
+/// since carving writes beside the prepared data): the carved rows leave train.csv and join
+/// test.csv and the sample; a node's validation score is the competition's own grade of its
+/// carved rows and its test score that of the other rows, each as an independent computation
+/// here says; a file without the carved rows has a valid test side and no validation score;
+/// a competition whose answers are not columns of train.csv is refused with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hidden_validation_grades_the_carved_rows_by_the_competitions_own_rules() {
+    use randori_coordinator::hidden_validation::is_carved;
+    let fixture = install();
+    let data = tempfile::tempdir_in("/tmp").unwrap();
+    let copied = Command::new("cp")
+        .arg("-r")
+        .arg(fixture.data_dir.join("."))
+        .arg(data.path())
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let i = Install::new(&fixture.repo, data.path()).unwrap();
+    let fraction = 0.25;
+
+    // The carved ids and the share of False among their answers, from train.csv.
+    let train =
+        std::fs::read_to_string(i.prepared_dir("toy-spaceship").join("public/train.csv")).unwrap();
+    let carved: Vec<(String, String)> = train
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            (cells[0].to_owned(), cells[3].to_owned())
+        })
+        .filter(|(id, _)| is_carved(id, fraction))
+        .collect();
+    assert!(carved.len() > 10, "{} carved rows", carved.len());
+    let val_false =
+        carved.iter().filter(|(_, t)| t == "False").count() as f64 / carved.len() as f64;
+
+    let cluster = cluster("mlebench-hidden", "30s").await;
+    let _w = docker_worker(cluster.addr, &unique("hidden"), 2);
+    let mut client = control(cluster.addr).await;
+    let submit = |code: &str| pb::SubmitEvalRequest {
+        task_dir: i.location_with("toy-spaceship", Some(fraction)),
+        code: code.to_owned(),
+        requirements: Some(pb::JobRequirements {
+            gpus: 0,
+            cpu_millis: 1000,
+            memory_bytes: 512 << 20,
+            timeout_ms: 60_000,
+        }),
+        max_attempts: 0,
+    };
+    // What the program sees: no carved row in train.csv, every carved id in test.csv and the
+    // sample; it writes the sample (all False) as its submission.
+    let sees = format!(
+        r#"
+import pandas as pd, shutil
+carved = set({:?})
+train = pd.read_csv("/home/data/train.csv", dtype=str)
+test = pd.read_csv("/home/data/test.csv", dtype=str)
+sample = pd.read_csv("/home/data/sample_submission.csv", dtype=str)
+assert not carved & set(train["PassengerId"]), "a carved row is still in train"
+assert carved <= set(test["PassengerId"]) and carved <= set(sample["PassengerId"])
+assert "Transported" not in test.columns
+shutil.copy("/home/data/sample_submission.csv", "/home/submission/submission.csv")
+"#,
+        carved.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>()
+    );
+    let whole = client
+        .submit_eval(submit(&sees))
+        .await
+        .unwrap()
+        .into_inner()
+        .job_id;
+    let test_only = client
+        .submit_eval(submit(
+            r#"
+import pandas as pd
+sample = pd.read_csv("/home/data/sample_submission.csv", dtype=str)
+original = pd.read_csv("/home/data/test.csv", dtype=str).head(40)
+sample[sample["PassengerId"].isin(original["PassengerId"])].to_csv(
+    "/home/submission/submission.csv", index=False)
+"#,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .job_id;
+
+    let round5 = |x: f64| (x * 1e5).round() / 1e5;
+    let r = wait_end(&mut client, &whole, Duration::from_secs(300)).await;
+    let g = r.grade.unwrap_or_else(|| panic!("no grade: {}", r.error));
+    let o = r.outcome.unwrap_or_default();
+    assert_eq!(o.exit_code, Some(0), "{}", text(&o.stderr_tail));
+    assert_eq!(g.val_source, "hidden");
+    assert_eq!(g.val_score, Some(round5(val_false)), "{g:?}");
+    assert_eq!(g.test_score, Some(round5(share_of_false(&i))), "{g:?}");
+    assert_eq!(
+        (g.valid_submission, g.graded_by.as_str()),
+        (true, "mlebench")
+    );
+
+    let r = wait_end(&mut client, &test_only, Duration::from_secs(300)).await;
+    let g = r.grade.unwrap_or_else(|| panic!("no grade: {}", r.error));
+    assert!(g.valid_submission, "the test side alone is valid: {g:?}");
+    assert_eq!(g.test_score, Some(round5(share_of_false(&i))));
+    assert_eq!(g.val_score, None);
+
+    let e = client
+        .submit_eval(pb::SubmitEvalRequest {
+            task_dir: i.location_with("toy-leaf", Some(fraction)),
+            ..submit("")
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        e.message()
+            .contains("column \"Acer\" of the answers is not in train.csv"),
+        "{}",
+        e.message()
+    );
 }

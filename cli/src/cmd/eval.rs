@@ -138,6 +138,7 @@ fn print_result(r: &pb::GetEvalResponse, as_json: bool) -> Result<()> {
         "medal": g.map(|g| g.medal.as_str()),
         "above_median": g.map(|g| g.above_median),
         "is_lower_better": g.map(|g| g.is_lower_better),
+        "graded_by": g.map(|g| g.graded_by.as_str()).filter(|p| !p.is_empty()),
         "thresholds": g.and_then(|g| g.thresholds.as_ref()).map(|t| json!({
             "gold": t.gold, "silver": t.silver, "bronze": t.bronze, "median": t.median,
         })),
@@ -169,13 +170,15 @@ fn print_result(r: &pb::GetEvalResponse, as_json: bool) -> Result<()> {
         if let Some(g) = g {
             let score = |s: Option<f64>| s.map_or("none".to_owned(), |v| v.to_string());
             println!(
-                "valid {}  validation score {} ({})  test score {}  medal {}  above median {}",
+                "valid {}  validation score {} ({})  test score {}  medal {}  above median {}  \
+                 graded by {}",
                 g.valid_submission,
                 score(g.val_score),
                 g.val_source,
                 score(g.test_score),
                 g.medal,
-                g.above_median
+                g.above_median,
+                g.graded_by
             );
             if !g.invalid_reason.is_empty() {
                 println!("invalid: {}", g.invalid_reason);

@@ -1,6 +1,7 @@
 mod bench;
 mod coordinator;
 mod eval;
+mod export;
 mod image;
 mod node;
 mod run;

@@ -42,6 +42,7 @@ pub async fn run(command: NodeCommand) -> Result<ExitCode> {
                 "operator": node.operator, "parent_ids": node.parent_ids, "status": node.status,
                 "val_score": node.val_score, "test_score": node.test_score, "medal": node.medal,
                 "valid_submission": grade.valid_submission, "invalid_reason": grade.invalid_reason,
+                "graded_by": grade.graded_by,
                 "plan": node.plan, "code": node.code,
                 "job": {"id": eval.job_id, "state": job_state, "attempts": eval.attempts,
                         "worker": eval.worker_name, "error": eval.error},
@@ -76,6 +77,9 @@ pub async fn run(command: NodeCommand) -> Result<ExitCode> {
             &node.medal
         }
     );
+    if !grade.graded_by.is_empty() {
+        println!("graded by {}", grade.graded_by);
+    }
     if !grade.invalid_reason.is_empty() {
         println!("invalid   {}", grade.invalid_reason);
     }

@@ -26,6 +26,9 @@ pub async fn run(a: RunArgs) -> Result<ExitCode> {
         },
         a.stack.workers,
     )?;
+    if let Some(dir) = &a.export_mlebench {
+        super::export::empty_dir(dir)?;
+    }
     if spec.tasks.iter().any(|t| is_mlebench_location(t)) {
         image::ensure_grading(&image::grading_tag(), false)?;
     }
@@ -33,7 +36,7 @@ pub async fn run(a: RunArgs) -> Result<ExitCode> {
     print_dashboard(&stack);
     let url = stack.url();
     let outcome = tokio::select! {
-        r = submit_watch_report(&url, stack.client_token(), &spec, a.json) => Some(r),
+        r = submit_watch_report(&url, stack.client_token(), &spec, a.json, a.export_mlebench.as_deref()) => Some(r),
         _ = super::terminated() => None,
     };
     stack.shutdown().await;
@@ -92,12 +95,14 @@ async fn start_stack(
     Stack::start(opts).await
 }
 
-/// Submits (or finds) the sweep, shows progress until it ends, prints the report.
+/// Submits (or finds) the sweep, shows progress until it ends, prints the report, and writes
+/// the MLE-bench export when asked.
 async fn submit_watch_report(
     url: &str,
     token: Option<&str>,
     spec: &SweepSpec,
     as_json: bool,
+    export_mlebench: Option<&std::path::Path>,
 ) -> Result<()> {
     let mut client = client::connect_with_token(url, token).await?;
     let submitted = super::sweep::submit(&mut client, spec).await?;
@@ -112,6 +117,11 @@ async fn submit_watch_report(
         println!("{}", serde_json::to_string(&report)?);
     } else {
         print!("{}", randori_report::render_table(&report));
+    }
+    if let Some(dir) = export_mlebench {
+        // stdout carries the report alone: the export's summary goes to stderr.
+        let summary = super::export::mlebench(&mut client, &submitted.sweep_id, dir).await?;
+        eprint!("{summary}");
     }
     Ok(())
 }

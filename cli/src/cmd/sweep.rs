@@ -1,4 +1,4 @@
-//! `randori sweep …`: submit, list, status, watch, cancel, pause, resume, report, against a
+//! `randori sweep …`: submit, list, status, watch, cancel, pause, resume, report, export, against a
 //! running coordinator.
 
 use std::process::ExitCode;
@@ -56,6 +56,14 @@ pub async fn run(command: SweepCommand) -> Result<ExitCode> {
         }
         SweepCommand::Resume { id, coordinator } => {
             change(&coordinator.url, &id, Change::Resume).await?
+        }
+        SweepCommand::Export {
+            id,
+            mlebench,
+            coordinator,
+        } => {
+            let mut c = client::connect(&coordinator.url).await?;
+            print!("{}", super::export::mlebench(&mut c, &id, &mlebench).await?);
         }
         SweepCommand::Report {
             id,

@@ -40,7 +40,7 @@ fn list(root: &Path) -> Result<ExitCode> {
             Ok(t) => println!(
                 "{:<28} {:<36} {:<7} {}",
                 t.id,
-                t.grader_name,
+                grading_path(&t),
                 if t.validation_answers.is_some() {
                     "yes"
                 } else {
@@ -61,6 +61,16 @@ fn list(root: &Path) -> Result<ExitCode> {
     })
 }
 
+/// The path that grades the task's nodes, and what it runs: `native: rmse`, `grade.py: name`,
+/// `mlebench: module:function (name)`.
+fn grading_path(t: &Task) -> String {
+    let path = t.scorer().path();
+    match &t.competition_grader {
+        Some(g) => format!("{path}: {} ({})", g.grade_fn, t.grader_name),
+        None => format!("{path}: {}", t.grader_name),
+    }
+}
+
 /// Every competition of the install, with what it lacks: a competition that does not load says
 /// why (with the command that fixes it) on stderr.
 fn list_mlebench(install: &Install) -> Result<ExitCode> {
@@ -78,10 +88,7 @@ fn list_mlebench(install: &Install) -> Result<ExitCode> {
         total += 1;
         let loaded = Task::load(std::path::Path::new(&install.location(&id)));
         let grader = match &loaded {
-            Ok(t) => t.competition_grader.as_ref().map_or_else(
-                || t.grader_name.clone(),
-                |g| format!("own: {} ({})", g.grade_fn, t.grader_name),
-            ),
+            Ok(t) => grading_path(t),
             Err(_) => "-".to_owned(),
         };
         let board = match install.board_file(&id) {

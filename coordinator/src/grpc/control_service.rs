@@ -238,6 +238,19 @@ impl ControlService for ControlApi {
             .map(Response::new)
     }
 
+    type ExportSweepStream =
+        tokio_stream::wrappers::ReceiverStream<Result<pb::ExportedRun, Status>>;
+
+    async fn export_sweep(
+        &self,
+        request: Request<pb::SweepRequest>,
+    ) -> Result<Response<Self::ExportSweepStream>, Status> {
+        let id = request.into_inner().sweep_id;
+        Ok(Response::new(
+            sweeps::export(&self.store, &self.graders, &id).await?,
+        ))
+    }
+
     async fn get_sweep_report(
         &self,
         request: Request<pb::GetSweepReportRequest>,

@@ -142,6 +142,7 @@ pub fn grade_to_pb(g: NodeGrade) -> pb::Grade {
             median: g.median_threshold,
         }),
         is_lower_better: g.is_lower_better,
+        graded_by: g.graded_by,
     }
 }
 

@@ -114,6 +114,70 @@ pub async fn report(store: &JobStore, sweep_id: &str) -> Result<String, Status> 
         .map_err(|e| status_from(Error::Corrupt(format!("the report: {e}"))))
 }
 
+/// Streams every run of the sweep with its selected node's grade and submission, fetching one
+/// submission at a time; the stream ends early when the client goes away. With hidden
+/// validation the submission is its test side, the file `mlebench grade` must see.
+pub async fn export(
+    store: &JobStore,
+    graders: &Graders,
+    sweep_id: &str,
+) -> Result<tokio_stream::wrappers::ReceiverStream<Result<pb::ExportedRun, Status>>, Status> {
+    let id: Uuid = convert::uuid("sweep_id", sweep_id).map_err(status_from)?;
+    store.sweep_get(id).await.map_err(status_from)?;
+    let runs = store.sweep_export_runs(id).await.map_err(status_from)?;
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    let (store, graders) = (store.clone(), graders.clone());
+    tokio::spawn(async move {
+        for run in runs {
+            let submission = match run.selected_node {
+                Some(node) => match store.node_submission(node).await {
+                    Ok(Some(bytes)) => test_side(&graders, &run.task_dir, bytes).await.map(Some),
+                    Ok(None) => Ok(None),
+                    Err(e) => Err(status_from(e)),
+                },
+                None => Ok(None),
+            };
+            let message = submission.map(|submission| pb::ExportedRun {
+                run_id: run.id.to_string(),
+                task_id: run.task_id,
+                policy: run.policy,
+                seed: run.seed,
+                state: run.state,
+                selected_node_id: run.selected_node.map(|n| n.to_string()).unwrap_or_default(),
+                grade: run.grade.map(convert::grade_to_pb),
+                submission_exists: submission.is_some(),
+                submission: submission.unwrap_or_default(),
+            });
+            let failed = message.is_err();
+            if tx.send(message).await.is_err() || failed {
+                break;
+            }
+        }
+    });
+    Ok(tokio_stream::wrappers::ReceiverStream::new(rx))
+}
+
+/// The part of a submission that was graded as the test: all of it, but for an MLE-bench
+/// competition with hidden validation, where the validation rows are left out.
+async fn test_side(graders: &Graders, task_dir: &str, bytes: Vec<u8>) -> Result<Vec<u8>, Status> {
+    let hidden = crate::mlebench::Competition::parse(task_dir)
+        .is_some_and(|c| c.hidden_validation.is_some());
+    if !hidden {
+        return Ok(bytes);
+    }
+    let (graders, dir) = (graders.clone(), std::path::PathBuf::from(task_dir));
+    tokio::task::spawn_blocking(move || {
+        let loaded = graders.task(&dir).map_err(|e| {
+            Status::failed_precondition(format!(
+                "{e} (needed to leave the hidden validation rows out of the export)"
+            ))
+        })?;
+        Ok(loaded.grader.test_side(&bytes))
+    })
+    .await
+    .map_err(|e| Status::internal(e.to_string()))?
+}
+
 /// Sums the per-run counts. A run is pending while none of its evaluations has started or
 /// ended; the node budget left counts only runs that can still grow.
 pub fn status_of(sweep: &SweepRecord, runs: &[SweepRunCounts], with_runs: bool) -> pb::SweepStatus {

@@ -262,10 +262,19 @@ pub fn node(
             .collect();
         body += &format!("<dt>parents</dt><dd>{}</dd>\n", links.join(", "));
     }
-    if let Some(grade) = &node.grade
-        && let Some(reason) = &grade.invalid_reason
-    {
-        body += &format!("<dt>invalid submission</dt><dd>{}</dd>\n", escaped(reason));
+    if let Some(grade) = &node.grade {
+        if !grade.graded_by.is_empty() {
+            body += &format!("<dt>graded by</dt><dd>{}</dd>\n", escaped(&grade.graded_by));
+        }
+        if let Some(reason) = &grade.invalid_reason {
+            body += &format!("<dt>invalid submission</dt><dd>{}</dd>\n", escaped(reason));
+        }
+        if let Some(reason) = &grade.validation_invalid_reason {
+            body += &format!(
+                "<dt>invalid validation rows</dt><dd>{}</dd>\n",
+                escaped(reason)
+            );
+        }
     }
     body += &format!(
         "<dt>job</dt><dd>{} · attempt {} · worker {}</dd>\n",

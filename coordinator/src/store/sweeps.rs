@@ -47,6 +47,20 @@ pub struct SweepRunCounts {
     pub selected_medal: Option<String>,
 }
 
+/// One run of a sweep and its final pick, as `sweep export` writes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportRun {
+    pub id: Uuid,
+    pub task_id: String,
+    /// Where the task is, as stored (a directory or an MLE-bench location).
+    pub task_dir: String,
+    pub policy: String,
+    pub seed: u64,
+    pub state: String,
+    pub selected_node: Option<Uuid>,
+    pub grade: Option<NodeGrade>,
+}
+
 /// What submitting found or made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Submitted {
@@ -276,6 +290,41 @@ impl JobStore {
                 }
             })
             .collect())
+    }
+}
+
+impl JobStore {
+    /// Every run of the sweep with its selected node's grade, in the report's order.
+    pub async fn sweep_export_runs(&self, id: Uuid) -> Result<Vec<ExportRun>> {
+        let rows = sqlx::query(include_str!("sql/sweep_export_runs.sql"))
+            .bind(id)
+            .fetch_all(self.pool())
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| ExportRun {
+                id: r.get("id"),
+                task_id: r.get("task_id"),
+                task_dir: r.get("task_dir"),
+                policy: r.get("policy"),
+                seed: r.get::<i64, _>("seed") as u64,
+                state: r.get("state"),
+                selected_node: r.get("selected_node"),
+                grade: r
+                    .get::<Option<sqlx::types::Json<NodeGrade>>, _>("grade")
+                    .map(|g| g.0),
+            })
+            .collect())
+    }
+
+    /// The submission the node's evaluation returned; None when it wrote none (or has not
+    /// been evaluated).
+    pub async fn node_submission(&self, node_id: Uuid) -> Result<Option<Vec<u8>>> {
+        Ok(sqlx::query_scalar(include_str!("sql/node_submission.sql"))
+            .bind(node_id)
+            .fetch_optional(self.pool())
+            .await?
+            .flatten())
     }
 }
 
