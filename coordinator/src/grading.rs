@@ -277,18 +277,17 @@ impl Graders {
     }
 }
 
-/// The driver's last line: `score <float>` or `invalid <reason>`.
+/// The server's verdict: `score <float>` or `invalid <reason>`. A score of `nan` or `inf` is
+/// kept: MLE-bench counts it as a valid submission and ranks it as such (NaN wins nothing).
 fn parse_competition_verdict(stdout: &str) -> Result<f64, String> {
     let last = stdout.lines().rev().find(|l| !l.trim().is_empty());
     match last.map(|l| l.split_once(' ').unwrap_or((l, ""))) {
-        Some(("score", v)) => match v.trim().parse::<f64>() {
-            // MLE-bench counts a NaN score as a valid submission; ranking cannot use it.
-            Ok(s) if s.is_nan() => Err("the competition's grader returned nan".into()),
-            Ok(s) => Ok(s),
-            Err(_) => Err(format!("the grading driver printed {v:?} as a score")),
-        },
+        Some(("score", v)) => v
+            .trim()
+            .parse::<f64>()
+            .map_err(|_| format!("the grading server printed {v:?} as a score")),
         Some(("invalid", reason)) => Err(reason.to_owned()),
-        _ => Err(format!("the grading driver printed no verdict: {stdout:?}")),
+        _ => Err(format!("the grading server printed no verdict: {stdout:?}")),
     }
 }
 
@@ -310,4 +309,22 @@ fn table_csv(t: &Table) -> Result<Vec<u8>, String> {
         w.write_record(r).map_err(|e| e.to_string())?;
     }
     w.into_inner().map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_verdict_is_a_score_nan_included_or_the_reason_it_is_invalid() {
+        assert_eq!(parse_competition_verdict("score 0.25\n"), Ok(0.25));
+        assert!(parse_competition_verdict("score nan").unwrap().is_nan());
+        assert_eq!(parse_competition_verdict("score inf"), Ok(f64::INFINITY));
+        assert_eq!(
+            parse_competition_verdict("invalid KeyError: 'id'"),
+            Err("KeyError: 'id'".to_owned())
+        );
+        assert!(parse_competition_verdict("score many").is_err());
+        assert!(parse_competition_verdict("").is_err());
+    }
 }

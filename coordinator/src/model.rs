@@ -200,7 +200,9 @@ impl From<&randori_grading::report::Grade> for NodeGrade {
                 randori_grading::report::ValidationSource::Printed => "printed",
             }
             .to_owned(),
-            test_score: r.score,
+            // JSON and the oracle's ordering have no place for NaN: stored as no score (the
+            // submission stays valid, as MLE-bench counts it).
+            test_score: r.score.filter(|s| s.is_finite()),
             medal: r.medal.as_str().to_owned(),
             above_median: r.above_median,
             gold_threshold: r.thresholds.gold,

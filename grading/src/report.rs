@@ -172,7 +172,9 @@ impl TaskGrader {
                 valid_submission: test_score.is_some(),
                 is_lower_better: rank.lower_is_better,
             },
-            val_score: val_score.map(round5),
+            // A NaN from a grade function is a valid submission to MLE-bench, but no score a
+            // search can compare.
+            val_score: val_score.map(round5).filter(|v| v.is_finite()),
             val_source,
             invalid_reason,
             validation_invalid_reason,
@@ -455,6 +457,19 @@ mod tests {
                 .validation_invalid_reason
                 .unwrap()
                 .contains("no \"id\" column")
+        );
+    }
+
+    #[test]
+    fn a_nan_from_a_competitions_grader_is_valid_and_wins_nothing_as_in_mle_bench() {
+        let mut g = grader(false);
+        g.scorer = Scorer::Competition;
+        let graded = g.grade_with(Some(b"id,y\n"), "randori:metric=0.5", &|_, _| Ok(f64::NAN));
+        assert!(graded.report.valid_submission && graded.invalid_reason.is_none());
+        assert!(graded.report.score.unwrap().is_nan());
+        assert_eq!(
+            (graded.report.medal, graded.report.above_median),
+            (Medal::None, false)
         );
     }
 
