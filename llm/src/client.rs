@@ -69,7 +69,10 @@ impl OpenAiClient {
             messages: &request.messages,
             temperature: request.temperature,
             max_tokens: request.max_tokens,
+            max_completion_tokens: request.max_completion_tokens,
+            reasoning_effort: request.reasoning_effort.as_deref(),
             seed: request.seed,
+            extra: &request.extra,
         };
         let span = tracing::Span::current();
         let mut retry = 0;
@@ -98,7 +101,10 @@ impl OpenAiClient {
             .first_choice()
             .map_err(|reason| self.malformed(reason))?;
         if finish_reason.as_deref() == Some("length") {
-            tracing::warn!("the answer was cut off at max_tokens");
+            tracing::warn!(
+                model = %request.model,
+                "the answer was cut off at its token limit (finish_reason \"length\")"
+            );
         }
         let usage = reply.usage.unwrap_or_default();
         let tokens_in = usage.prompt_tokens.unwrap_or(0);
@@ -254,7 +260,13 @@ struct WireRequest<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     max_tokens: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    max_completion_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning_effort: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     seed: Option<u64>,
+    #[serde(flatten)]
+    extra: &'a serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Deserialize)]

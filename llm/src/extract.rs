@@ -5,29 +5,38 @@ use thiserror::Error;
 pub struct Extracted {
     /// The text before the first code fence, trimmed (may be empty).
     pub plan: String,
-    /// The chosen Python block, common indentation removed, ending in a newline.
+    /// Every Python block that parses, each with its common indentation removed, joined by a
+    /// blank line, ending in a newline.
     pub code: String,
 }
 
-/// An answer with no program in it; the operator turns this into a failed node.
+/// An answer with no usable program in it; the operator asks again, and after its last try
+/// makes a node that fails with the reason.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ExtractError {
     #[error("the answer has no ```python code block")]
     NoCode,
     #[error("the answer's ```python code block is empty")]
     EmptyCode,
+    /// Python blocks, but none parses (an answer cut off mid-program, say). `largest` is the
+    /// biggest of them: run as it is, it fails with Python's own message, which Debug can read.
+    #[error("no ```python code block in the answer parses: {error}")]
+    Unparseable { error: String, largest: String },
 }
 
-/// Finds the plan and the program in an answer.
+/// Finds the plan and the program in an answer, as AIRA-dojo does.
 ///
-/// Candidates are fenced blocks tagged `python`, `py` or `python3` (any case) or not tagged at
-/// all; blocks in other languages (`bash`, `json`, ...) are skipped. Of several candidates the
-/// largest wins (the last of equals): answers often quote a snippet or a command in the plan
-/// before the full program, or add a short usage example after it, and the program is the bulk.
-/// A block whose closing fence is missing (an answer cut off by `max_tokens`) runs to the end
-/// of the answer, so the node fails with Python's own error and Debug can see it.
+/// A reasoning model's thoughts are removed first: a `<think>…</think>` block, or everything up
+/// to a lone `</think>` (some servers drop the opening tag). Candidates are fenced blocks
+/// tagged `python`, `py` or `python3` (any case) or not tagged at all; blocks in other
+/// languages (`bash`, `json`, ...) are skipped; an answer without any fence is one candidate
+/// as a whole. Every candidate that parses as Python is kept, in order, and they are joined:
+/// models often split a program into several blocks (imports, model, training). A block whose
+/// closing fence is missing (an answer cut off at the token limit) runs to the end.
 pub fn extract(answer: &str) -> Result<Extracted, ExtractError> {
+    let answer = without_thinking(answer);
     let mut plan_end = None;
+    let mut python_fences = 0;
     let mut candidates = Vec::new();
     // While inside a fence: whether it is a candidate, and its lines so far.
     let mut open: Option<(bool, String)> = None;
@@ -38,6 +47,7 @@ pub fn extract(answer: &str) -> Result<Extracted, ExtractError> {
             None => {
                 if let Some(info) = trimmed.strip_prefix("```") {
                     plan_end.get_or_insert(offset);
+                    python_fences += usize::from(is_python(info));
                     open = Some((is_python(info), String::new()));
                 }
             }
@@ -57,18 +67,57 @@ pub fn extract(answer: &str) -> Result<Extracted, ExtractError> {
     if let Some((true, code)) = open {
         candidates.push(code);
     }
-
-    let largest = candidates
-        .iter()
-        .max_by_key(|code| code.trim().len())
-        .ok_or(ExtractError::NoCode)?;
-    if largest.trim().is_empty() {
-        return Err(ExtractError::EmptyCode);
+    if plan_end.is_none() {
+        candidates.push(answer.to_owned());
     }
-    Ok(Extracted {
-        plan: answer[..plan_end.unwrap_or(0)].trim().to_owned(),
-        code: dedent(largest),
+    let candidates: Vec<String> = candidates
+        .iter()
+        .filter(|c| !c.trim().is_empty())
+        .map(|c| dedent(c))
+        .collect();
+    let parsed: Vec<&str> = candidates
+        .iter()
+        .filter(|c| parses(c).is_ok())
+        .map(String::as_str)
+        .collect();
+    if !parsed.is_empty() {
+        return Ok(Extracted {
+            plan: answer[..plan_end.unwrap_or(0)].trim().to_owned(),
+            code: parsed.join("\n"),
+        });
+    }
+    Err(match candidates.iter().max_by_key(|c| c.trim().len()) {
+        // Prose without fences is no program, whatever it says.
+        Some(_) if plan_end.is_none() => ExtractError::NoCode,
+        Some(largest) => ExtractError::Unparseable {
+            error: parses(largest).err().unwrap_or_default(),
+            largest: largest.clone(),
+        },
+        None if python_fences > 0 => ExtractError::EmptyCode,
+        None => ExtractError::NoCode,
     })
+}
+
+/// The answer without a reasoning model's thoughts.
+fn without_thinking(answer: &str) -> &str {
+    const OPEN: &str = "<think>";
+    const CLOSE: &str = "</think>";
+    match (answer.find(OPEN), answer.find(CLOSE)) {
+        (Some(start), Some(end)) if start < end && answer[..start].trim().is_empty() => {
+            &answer[end + CLOSE.len()..]
+        }
+        // Thoughts that never ended: nothing after them is an answer.
+        (Some(start), None) => &answer[..start],
+        (None, Some(end)) => &answer[end + CLOSE.len()..],
+        _ => answer,
+    }
+}
+
+/// Whether `code` is a Python module, by a Python parser (Python 3.11's grammar); why not.
+fn parses(code: &str) -> Result<(), String> {
+    rustpython_parser::parse(code, rustpython_parser::Mode::Module, "<answer>")
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 fn is_python(info: &str) -> bool {
@@ -132,29 +181,52 @@ mod tests {
     }
 
     #[test]
-    fn several_blocks_largest_wins() {
+    fn every_block_that_parses_is_joined_in_order() {
         check(
-            "Install:\n```bash\npip install lightgbm lightgbm lightgbm\n```\n\
+            "Install:\n```bash\npip install lightgbm\n```\n\
              Model:\n```python\nimport lightgbm\nfit()\n```\nUse:\n```python\nmain()\n```\n",
-            Ok(("Install:", "import lightgbm\nfit()\n")),
+            Ok(("Install:", "import lightgbm\nfit()\n\nmain()\n")),
         );
-        // Equal sizes: the last one, the answer's final word.
+        // A block that does not parse (a sketch) is left out.
         check(
-            "```python\nprint(1)\n```\n```python\nprint(2)\n```",
+            "```python\nfor x in:\n```\n```python\nprint(2)\n```",
             Ok(("", "print(2)\n")),
         );
     }
 
     #[test]
-    fn no_block() {
+    fn thoughts_are_removed_first() {
+        check(
+            "<think>Maybe\n```python\nprint(0)\n```\nwould do.</think>\nPlan.\n```python\nprint(1)\n```",
+            Ok(("Plan.", "print(1)\n")),
+        );
+        check(
+            "thinking without an opening tag</think>Plan.\n```python\nprint(1)\n```",
+            Ok(("Plan.", "print(1)\n")),
+        );
+        check(
+            "<think>still thinking\n```python\nprint(1)\n```",
+            Err(ExtractError::NoCode),
+        );
+    }
+
+    #[test]
+    fn no_program() {
         check(
             "I would train a gradient-boosted model.",
             Err(ExtractError::NoCode),
         );
-        check("print(1)", Err(ExtractError::NoCode));
         check(
             "Run this:\n```bash\npython train.py\n```",
             Err(ExtractError::NoCode),
+        );
+    }
+
+    #[test]
+    fn an_answer_without_fences_that_parses_is_the_program() {
+        check(
+            "import os\nprint(os.getcwd())",
+            Ok(("", "import os\nprint(os.getcwd())\n")),
         );
     }
 
@@ -165,11 +237,14 @@ mod tests {
     }
 
     #[test]
-    fn cut_off_answer_keeps_its_code() {
-        check(
-            "Plan.\n```python\nimport numpy\nx = (",
-            Ok(("Plan.", "import numpy\nx = (\n")),
-        );
+    fn a_cut_off_answer_does_not_parse_and_keeps_its_code_for_the_last_resort() {
+        match extract("Plan.\n```python\nimport numpy\nx = (") {
+            Err(ExtractError::Unparseable { error, largest }) => {
+                assert_eq!(largest, "import numpy\nx = (\n");
+                assert!(!error.is_empty());
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //!   OpenAI), with retries, backoff, a per-endpoint concurrency limit and a request timeout.
 //! - [`pricing`]: list prices per million tokens, overridable per endpoint.
 //! - [`extract()`]: the plan and the Python program in an answer.
+//! - [`ModelSettings`]: an operator's model, sampling and length settings, and the request
+//!   dialect they call for (reasoning models take no temperature and no `max_tokens`).
 //! - [`Journal`] and [`ask_journaled`]: a recorded answer is returned instead of asking again,
 //!   which is what makes a resumed run free of repeated LLM cost.
 //! - [`ReplayBackend`]: answers only from an earlier run's journal.
@@ -23,6 +25,7 @@ mod extract;
 mod journal;
 pub mod pricing;
 mod replay;
+mod settings;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -36,6 +39,7 @@ pub use extract::{ExtractError, Extracted, extract};
 pub use journal::{Journal, JournalError, MemoryJournal, ask_journaled};
 pub use pricing::{Price, cost_usd};
 pub use replay::{ReplayBackend, ReplayError};
+pub use settings::{ModelSettings, is_reasoning_model};
 
 /// A boxed future, so that [`Journal`] and [`Backend`] stay usable as `dyn` objects.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -56,14 +60,22 @@ pub struct Message {
 }
 
 /// One chat-completions call. `None` fields are left out of the request, so the endpoint's
-/// defaults apply (OpenAI's o-series refuse any `temperature` and want no `max_tokens`).
+/// defaults apply (OpenAI's o-series refuse any `temperature` and want `max_completion_tokens`
+/// instead of `max_tokens`: [`ModelSettings::request`] chooses).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatRequest {
     pub model: String,
     pub messages: Vec<Message>,
     pub temperature: Option<f64>,
     pub max_tokens: Option<u32>,
+    #[serde(default)]
+    pub max_completion_tokens: Option<u32>,
+    #[serde(default)]
+    pub reasoning_effort: Option<String>,
     pub seed: Option<u64>,
+    /// More fields, sent as they are.
+    #[serde(default)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A model's answer with what it cost; this is what the journal records.

@@ -76,7 +76,10 @@ mod tests {
             }],
             temperature: None,
             max_tokens: None,
+            max_completion_tokens: None,
+            reasoning_effort: None,
             seed: None,
+            extra: Default::default(),
         }
     }
 

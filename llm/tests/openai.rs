@@ -11,8 +11,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use randori_llm::{
-    ChatAnswer, ChatRequest, Journal, LlmError, MemoryJournal, Message, OpenAiClient, OpenAiConfig,
-    Role, Transient, ask_journaled,
+    ChatAnswer, ChatRequest, Journal, LlmError, MemoryJournal, Message, ModelSettings,
+    OpenAiClient, OpenAiConfig, Role, Transient, ask_journaled,
 };
 use serde_json::{Value, json};
 
@@ -138,7 +138,10 @@ fn request() -> ChatRequest {
         ],
         temperature: Some(0.7),
         max_tokens: None,
+        max_completion_tokens: None,
+        reasoning_effort: None,
         seed: Some(3),
+        extra: Default::default(),
     }
 }
 
@@ -178,6 +181,48 @@ async fn normal_answer_with_tokens_and_cost() {
         })
     );
     assert_eq!(server.authorization.lock().unwrap()[0], None);
+}
+
+/// What goes over the wire for a reasoning model: `max_completion_tokens`, the effort, the
+/// extra fields, and neither `temperature` nor `max_tokens` (o-series models answer HTTP 400
+/// to either), though the settings carry a temperature.
+#[tokio::test]
+async fn a_reasoning_models_request_has_no_temperature_and_no_max_tokens() {
+    let (server, config) = start(vec![Step::Answer("ok")]).await;
+    let client = OpenAiClient::new(config).unwrap();
+    let settings = ModelSettings {
+        model: Some("openai/o3-mini".into()),
+        temperature: Some(0.7),
+        max_output_tokens: Some(20_000),
+        reasoning_effort: Some("medium".into()),
+        extra: Some(serde_json::Map::from_iter([(
+            "user".into(),
+            json!("randori"),
+        )])),
+        ..Default::default()
+    };
+    let messages = request().messages;
+    client
+        .chat(&settings.request(messages.clone(), Some(3)))
+        .await
+        .unwrap();
+    let chat = ModelSettings {
+        model: Some("gpt-4o".into()),
+        ..settings
+    };
+    client.chat(&chat.request(messages, None)).await.unwrap();
+    let bodies = server.bodies.lock().unwrap();
+    let reasoning = bodies[0].as_object().unwrap();
+    assert_eq!(reasoning["max_completion_tokens"], 20_000);
+    assert_eq!(reasoning["reasoning_effort"], "medium");
+    assert_eq!(reasoning["user"], "randori");
+    assert!(!reasoning.contains_key("temperature") && !reasoning.contains_key("max_tokens"));
+    let plain = bodies[1].as_object().unwrap();
+    assert_eq!(
+        (&plain["temperature"], &plain["max_tokens"]),
+        (&json!(0.7), &json!(20_000))
+    );
+    assert!(!plain.contains_key("max_completion_tokens"));
 }
 
 #[tokio::test]

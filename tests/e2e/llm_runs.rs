@@ -1,9 +1,10 @@
 //! A run whose operators are an LLM: a stand-in OpenAI-compatible server answers, every call
-//! is journaled, an unusable answer becomes a clear node failure, and a replay of the run asks
-//! the server nothing.
+//! is journaled, an answer without a program is asked again and, after the last try, becomes
+//! a clear node failure, a reasoning model's thoughts and a program in several blocks are read
+//! as AIRA-dojo reads them, and a replay of the run asks the server nothing.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Json;
@@ -16,12 +17,22 @@ use crate::harness::*;
 /// A sound program for taxi-fare: the training mean, cross-validated.
 const PROGRAM: &str = "import pandas as pd\ntrain = pd.read_csv('/home/data/train.csv')\nsub = pd.read_csv('/home/data/sample_submission.csv')\nsub['fare_amount'] = train['fare_amount'].mean()\nsub.to_csv('/home/submission/submission.csv', index=False)\nprint('randori:metric=%f' % train['fare_amount'].std())\n";
 
-/// Answers every request with the program, except the second, which holds no code.
+/// The stand-in's count of requests and the bodies it got.
+#[derive(Default)]
+struct StandIn {
+    hits: AtomicUsize,
+    bodies: Mutex<Vec<serde_json::Value>>,
+}
+
+/// Answers with the program, but requests 1 to 3 get no code (one node's three tries) and
+/// request 4 gets the program split in two blocks after a reasoning model's thoughts, which
+/// hold a decoy block.
 async fn stand_in(
-    State(hits): State<Arc<AtomicUsize>>,
+    State(state): State<Arc<StandIn>>,
     Json(body): Json<serde_json::Value>,
 ) -> Json<serde_json::Value> {
-    let n = hits.fetch_add(1, Ordering::SeqCst);
+    let n = state.hits.fetch_add(1, Ordering::SeqCst);
+    state.bodies.lock().unwrap().push(body.clone());
     let prompt = body["messages"][1]["content"]
         .as_str()
         .unwrap_or_default()
@@ -30,10 +41,14 @@ async fn stand_in(
         !prompt.contains("test_score") && prompt.contains("# Task"),
         "{prompt}"
     );
-    let content = if n == 1 {
-        "I would use a gradient boosting model.".to_owned()
-    } else {
-        format!("Predict the mean fare.\n\n```python\n{PROGRAM}```\n")
+    let (head, tail) = PROGRAM.split_at(PROGRAM.find("sub = ").unwrap());
+    let content = match n {
+        1..=3 => "I would use a gradient boosting model.".to_owned(),
+        4 => format!(
+            "<think>A first idea:\n```python\nprint('decoy')\n```\n</think>\nPredict the mean \
+             fare.\n```python\n{head}```\nThen write it:\n```python\n{tail}```\n"
+        ),
+        _ => format!("Predict the mean fare.\n\n```python\n{PROGRAM}```\n"),
     };
     Json(serde_json::json!({
         "model": body["model"],
@@ -45,16 +60,16 @@ async fn stand_in(
 /// Serves an OpenAI-compatible chat endpoint on loopback; returns its address and the count of
 /// requests it answered.
 async fn serve_stand_in(
-    handler: axum::routing::MethodRouter<Arc<AtomicUsize>>,
-) -> (std::net::SocketAddr, Arc<AtomicUsize>) {
-    let hits = Arc::new(AtomicUsize::new(0));
+    handler: axum::routing::MethodRouter<Arc<StandIn>>,
+) -> (std::net::SocketAddr, Arc<StandIn>) {
+    let state = Arc::new(StandIn::default());
     let app = axum::Router::new()
         .route("/v1/chat/completions", handler)
-        .with_state(hits.clone());
+        .with_state(state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (addr, hits)
+    (addr, state)
 }
 
 fn start(operator_json: String, max_nodes: u32) -> pb::StartRunRequest {
@@ -81,13 +96,17 @@ fn start(operator_json: String, max_nodes: u32) -> pb::StartRunRequest {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_llm_run_is_journaled_and_replays_without_asking_again() {
-    let (llm_addr, hits) = serve_stand_in(post(stand_in)).await;
+    let (llm_addr, stand_in_state) = serve_stand_in(post(stand_in)).await;
+    let hits = || stand_in_state.hits.load(Ordering::SeqCst);
 
     let cluster = cluster("llm_run", "10s").await;
     let _w = docker_worker(cluster.addr, &unique("llm-run"), 2);
     let mut client = control(cluster.addr).await;
+    // A reasoning model with a temperature set: it must not be sent.
     let openai = format!(
-        r#"{{"backend": "openai", "model": "gpt-4o-mini", "base_url": "http://{llm_addr}/v1"}}"#
+        r#"{{"backend": "openai", "model": "o3-mini", "temperature": 0.7,
+            "max_output_tokens": 4000, "reasoning_effort": "low",
+            "base_url": "http://{llm_addr}/v1"}}"#
     );
     let run_id = client
         .start_run(start(openai, 4))
@@ -98,12 +117,26 @@ async fn an_llm_run_is_journaled_and_replays_without_asking_again() {
     let r = wait_run(&mut client, &run_id, Duration::from_secs(600)).await;
     assert_eq!(r.state, "completed", "{}", r.error);
     assert_eq!(r.nodes.len(), 4);
-    assert_eq!(hits.load(Ordering::SeqCst), 4, "one call per node");
-    // The answer without code is a node that fails with the reason, and Greedy debugs it.
+    assert_eq!(
+        hits(),
+        6,
+        "one call per node, two more for the node without code"
+    );
+    for body in stand_in_state.bodies.lock().unwrap().iter() {
+        let body = body.as_object().unwrap();
+        assert!(!body.contains_key("temperature") && !body.contains_key("max_tokens"));
+        assert_eq!(
+            (&body["max_completion_tokens"], &body["reasoning_effort"]),
+            (&4000.into(), &"low".into())
+        );
+    }
+    // Three answers without code: a node that fails with the reason, and Greedy debugs it.
     let unusable = &r.nodes[1];
     assert_eq!(unusable.status, "buggy");
     assert!(
-        unusable.code.contains("held no usable program"),
+        unusable
+            .code
+            .contains("after 3 tries the model's answers held no usable program"),
         "{}",
         unusable.code
     );
@@ -112,6 +145,11 @@ async fn an_llm_run_is_journaled_and_replays_without_asking_again() {
         "{:?}",
         r.nodes.iter().map(|n| &n.operator).collect::<Vec<_>>()
     );
+    // The thoughts' decoy is gone and the two blocks are one program, which runs.
+    let joined = &r.nodes[2];
+    assert!(!joined.code.contains("decoy"), "{}", joined.code);
+    assert!(joined.code.contains("import pandas") && joined.code.contains("sub.to_csv"));
+    assert_eq!(joined.status, "ok", "{}", joined.code);
     let (calls, tokens, cost): (i64, i64, f64) = sqlx::query_as(
         "SELECT count(*), sum(tokens_in + tokens_out)::bigint, sum(cost_usd) FROM llm_calls WHERE run_id = $1::uuid",
     )
@@ -119,7 +157,7 @@ async fn an_llm_run_is_journaled_and_replays_without_asking_again() {
     .fetch_one(&cluster.db)
     .await
     .unwrap();
-    assert_eq!((calls, tokens), (4, 600));
+    assert_eq!((calls, tokens), (6, 900));
     assert!(cost > 0.0, "priced from the table");
 
     // A replay of that run's journal grows the same tree without a single new call.
@@ -133,7 +171,7 @@ async fn an_llm_run_is_journaled_and_replays_without_asking_again() {
         .run_id;
     let b = wait_run(&mut client, &again, Duration::from_secs(600)).await;
     assert_eq!(b.state, "completed", "{}", b.error);
-    assert_eq!(hits.load(Ordering::SeqCst), 4, "the replay asked nothing");
+    assert_eq!(hits(), 6, "the replay asked nothing");
     let shape = |r: &pb::GetRunResponse| {
         r.nodes
             .iter()
@@ -145,10 +183,10 @@ async fn an_llm_run_is_journaled_and_replays_without_asking_again() {
 
 /// Answers every request with the program.
 async fn always(
-    State(hits): State<Arc<AtomicUsize>>,
+    State(state): State<Arc<StandIn>>,
     Json(body): Json<serde_json::Value>,
 ) -> Json<serde_json::Value> {
-    hits.fetch_add(1, Ordering::SeqCst);
+    state.hits.fetch_add(1, Ordering::SeqCst);
     Json(serde_json::json!({
         "model": body["model"],
         "choices": [{"message": {"role": "assistant", "content": format!("Mean fare.\n```python\n{PROGRAM}```")}}],
@@ -158,7 +196,7 @@ async fn always(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resumed_llm_run_makes_no_extra_calls() {
-    let (llm_addr, hits) = serve_stand_in(post(always)).await;
+    let (llm_addr, stand_in_state) = serve_stand_in(post(always)).await;
 
     let url = fresh_database("llm_resume").await;
     let listen = free_listen_addr();
@@ -196,7 +234,7 @@ async fn a_resumed_llm_run_makes_no_extra_calls() {
         r.error
     );
     assert_eq!(
-        hits.load(Ordering::SeqCst),
+        stand_in_state.hits.load(Ordering::SeqCst),
         5,
         "one call per node, none repeated after the restart"
     );

@@ -209,7 +209,14 @@ async fn bad_run_settings_are_refused_with_the_reason() {
         ),
         (
             |r| r.operator_json = r#"{"backend": "openai"}"#.into(),
-            "backend \"openai\" needs model and base_url",
+            "backend \"openai\" needs base_url",
+        ),
+        (
+            |r| {
+                r.operator_json =
+                    r#"{"backend": "openai", "base_url": "http://127.0.0.1:1/v1"}"#.into()
+            },
+            "backend \"openai\" needs a model",
         ),
         (|r| r.operator_json = "{".into(), "operator_json"),
         (|r| r.max_nodes = 0, "must be positive"),

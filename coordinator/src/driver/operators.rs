@@ -4,8 +4,8 @@
 //! reads its answers back instead of asking again.
 
 use randori_llm::{
-    ChatAnswer, ChatRequest, Journal, JournalError, Message, OpenAiClient, OpenAiConfig,
-    ReplayBackend, Role, ask_journaled, extract,
+    ChatAnswer, ChatRequest, ExtractError, Journal, JournalError, Message, ModelSettings,
+    OpenAiClient, OpenAiConfig, ReplayBackend, Role, ask_journaled, extract,
 };
 use randori_operators::builtin::{DataPreview, Failure, Generator, GeneratorConfig, Program};
 use randori_operators::prompts::{PromptContext, PromptKind, render};
@@ -24,12 +24,26 @@ pub struct OperatorConfig {
     pub backend: String,
     /// builtin: the share of deliberately broken programs (the Debug path offline).
     pub broken_rate: Option<f64>,
-    /// openai: the model, the endpoint and the name of the variable holding its key.
-    pub model: Option<String>,
+    /// openai: the endpoint and the name of the variable holding its key.
     pub base_url: Option<String>,
     pub api_key_env: Option<String>,
-    pub temperature: Option<f64>,
     pub max_concurrency: Option<usize>,
+    /// The model settings of every operator (`ModelSettings`' fields), unless its own table
+    /// says otherwise.
+    pub model: Option<String>,
+    pub temperature: Option<f64>,
+    pub max_output_tokens: Option<u32>,
+    pub reasoning_effort: Option<String>,
+    pub reasoning: Option<bool>,
+    pub extra: Option<serde_json::Map<String, serde_json::Value>>,
+    /// One operator's own settings, over the ones above.
+    pub draft: Option<ModelSettings>,
+    pub improve: Option<ModelSettings>,
+    pub debug: Option<ModelSettings>,
+    pub crossover: Option<ModelSettings>,
+    /// How often an operator asks before its node fails for want of a program (AIRA-dojo's
+    /// `max_llm_call_retries`, 3).
+    pub max_answer_tries: Option<u32>,
     /// replay: the run whose journal answers this one.
     pub from_run: Option<Uuid>,
 }
@@ -38,14 +52,59 @@ fn builtin() -> String {
     "builtin".to_owned()
 }
 
+/// The tries an operator makes for one answer with a program, by default.
+const ANSWER_TRIES: u32 = 3;
+
 impl OperatorConfig {
+    /// The defaults every operator's settings fall back to.
+    fn defaults(&self) -> ModelSettings {
+        ModelSettings {
+            model: self.model.clone(),
+            temperature: self.temperature,
+            max_output_tokens: self.max_output_tokens,
+            reasoning_effort: self.reasoning_effort.clone(),
+            reasoning: self.reasoning,
+            extra: self.extra.clone(),
+        }
+    }
+
+    /// What `operator` asks its model with.
+    pub fn settings(&self, operator: Operator) -> ModelSettings {
+        let own = match operator {
+            Operator::Draft => &self.draft,
+            Operator::Improve => &self.improve,
+            Operator::Debug => &self.debug,
+            Operator::Crossover => &self.crossover,
+        };
+        own.clone().unwrap_or_default().over(&self.defaults())
+    }
+
     pub fn check(&self) -> Result<()> {
         let bad = |m: &str| Err(Error::InvalidArgument(format!("operator settings: {m}")));
+        let operators = [
+            ("draft", Operator::Draft),
+            ("improve", Operator::Improve),
+            ("debug", Operator::Debug),
+            ("crossover", Operator::Crossover),
+        ];
+        for (name, op) in operators {
+            if let Some(problem) = self.settings(op).problem() {
+                return bad(&format!("{name}: {problem}"));
+            }
+        }
+        if self.max_answer_tries == Some(0) {
+            return bad("max_answer_tries must be at least 1");
+        }
+        let without_model = operators
+            .iter()
+            .find(|(_, op)| self.settings(*op).model.is_none());
         match self.backend.as_str() {
             "builtin" => Ok(()),
-            "openai" if self.model.is_none() || self.base_url.is_none() => {
-                bad("backend \"openai\" needs model and base_url")
-            }
+            "openai" if self.base_url.is_none() => bad("backend \"openai\" needs base_url"),
+            "openai" if without_model.is_some() => bad(&format!(
+                "backend \"openai\" needs a model: set model (or [operator.{}] model)",
+                without_model.expect("checked").0
+            )),
             "openai" => Ok(()),
             "replay" if self.from_run.is_none() => bad("backend \"replay\" needs from_run"),
             "replay" => Ok(()),
@@ -71,8 +130,8 @@ pub enum Operators {
 pub struct LlmOperators {
     backend: Box<dyn randori_llm::Backend>,
     journal: PgJournal,
-    model: String,
-    temperature: Option<f64>,
+    /// Boxed: the settings are large next to the builtin generator.
+    config: Box<OperatorConfig>,
 }
 
 impl Operators {
@@ -84,8 +143,7 @@ impl Operators {
                     pool: pool.clone(),
                     run_id,
                 },
-                model: config.model.clone().unwrap_or_default(),
-                temperature: config.temperature,
+                config: Box::new(config.clone()),
             })
         };
         Ok(match config.backend.as_str() {
@@ -182,37 +240,60 @@ impl LlmOperators {
             time_limit: format!("{}s", run.spec.requirements.timeout_ms / 1000),
         };
         let (system, user) = render(kind, &ctx);
-        let request = ChatRequest {
-            model: self.model.clone(),
-            messages: vec![
-                Message {
-                    role: Role::System,
-                    content: system,
-                },
-                Message {
-                    role: Role::User,
-                    content: user,
-                },
-            ],
-            temperature: self.temperature,
-            max_tokens: None,
-            seed: Some(run.spec.seed ^ u64::from(step)),
-        };
-        let key = format!("{}/{step}", run.id);
-        let answer = ask_journaled(&self.journal, self.backend.as_ref(), &key, &request)
-            .await
-            .map_err(|e| Error::InvalidArgument(format!("LLM call {key}: {e}")))?;
-        Ok(match extract(&answer.content) {
-            Ok(x) => Program {
-                plan: x.plan,
-                code: x.code,
+        let messages = vec![
+            Message {
+                role: Role::System,
+                content: system,
             },
-            // A clear node failure: the node runs, fails with the reason, and can be debugged.
-            Err(e) => Program {
-                plan: answer.content.chars().take(2000).collect(),
+            Message {
+                role: Role::User,
+                content: user,
+            },
+        ];
+        let settings = self.config.settings(action.operator);
+        let tries = self.config.max_answer_tries.unwrap_or(ANSWER_TRIES);
+        let (mut last, mut last_answer) = (ExtractError::NoCode, String::new());
+        for attempt in 0..tries {
+            // Each try is a call of its own, journaled under its own key (the first one under
+            // the step's, as before), with its own seed so that the model may answer otherwise.
+            let key = match attempt {
+                0 => format!("{}/{step}", run.id),
+                n => format!("{}/{step}/try{}", run.id, n + 1),
+            };
+            let seed = run.spec.seed ^ u64::from(step) ^ (u64::from(attempt) << 32);
+            let request: ChatRequest = settings.request(messages.clone(), Some(seed));
+            let answer = ask_journaled(&self.journal, self.backend.as_ref(), &key, &request)
+                .await
+                .map_err(|e| Error::InvalidArgument(format!("LLM call {key}: {e}")))?;
+            match extract(&answer.content) {
+                Ok(x) => {
+                    return Ok(Program {
+                        plan: x.plan,
+                        code: x.code,
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(%key, error = %e, "the answer held no usable program");
+                    last = e;
+                    last_answer = answer.content;
+                }
+            }
+        }
+        // A clear node failure: the node runs, fails with the reason, and can be debugged. The
+        // last answer stands as its plan, to show what the model said.
+        let plan: String = last_answer.chars().take(2000).collect();
+        Ok(match last {
+            ExtractError::Unparseable { largest, .. } => Program {
+                plan,
+                code: largest,
+            },
+            e => Program {
+                plan,
                 code: format!(
                     "raise SystemExit({:?})\n",
-                    format!("randori: the model's answer held no usable program: {e}")
+                    format!(
+                        "randori: after {tries} tries the model's answers held no usable program: {e}"
+                    )
                 ),
             },
         })
@@ -349,9 +430,10 @@ impl PgJournal {
         Ok(rows
             .iter()
             .map(|r| {
+                // `<from>/<step>` or `<from>/<step>/try<n>`: the same call of this run.
                 let key: String = r.get("key");
-                let step = key.rsplit('/').next().unwrap_or_default();
-                (format!("{run}/{step}"), answer_of(r))
+                let call = key.split_once('/').map_or("", |(_, call)| call);
+                (format!("{run}/{call}"), answer_of(r))
             })
             .collect())
     }
@@ -410,5 +492,66 @@ impl Journal for PgJournal {
                 .map_err(journal_error)?;
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(json: serde_json::Value) -> Result<OperatorConfig> {
+        let c: OperatorConfig =
+            serde_json::from_value(json).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        c.check().map(|()| c)
+    }
+
+    #[test]
+    fn each_operator_takes_its_own_table_over_the_defaults() {
+        let c = config(serde_json::json!({
+            "backend": "openai", "base_url": "http://127.0.0.1:1/v1",
+            "model": "o3", "temperature": 1.0, "max_output_tokens": 8000,
+            "debug": {"model": "gpt-4o", "temperature": 0.2},
+        }))
+        .unwrap();
+        let debug = c.settings(Operator::Debug);
+        assert_eq!(
+            (
+                debug.model.as_deref(),
+                debug.temperature,
+                debug.max_output_tokens
+            ),
+            (Some("gpt-4o"), Some(0.2), Some(8000))
+        );
+        let draft = c.settings(Operator::Draft);
+        assert_eq!(draft.model.as_deref(), Some("o3"));
+        assert!(draft.is_reasoning() && !debug.is_reasoning());
+    }
+
+    #[test]
+    fn bad_settings_are_refused_with_the_operator_and_the_key() {
+        let refused = |json: serde_json::Value, want: &str| {
+            let e = config(json).expect_err("refused").to_string();
+            assert!(e.contains(want), "{e:?} lacks {want:?}");
+        };
+        let base = "http://127.0.0.1:1/v1";
+        refused(
+            serde_json::json!({"backend": "openai", "base_url": base, "draft": {"model": "o3"}}),
+            "set model (or [operator.improve] model)",
+        );
+        refused(
+            serde_json::json!({"backend": "openai", "base_url": base, "model": "o3",
+                "crossover": {"reasoning_effort": "extreme"}}),
+            "crossover: reasoning_effort",
+        );
+        refused(
+            serde_json::json!({"backend": "openai", "base_url": base, "model": "o3",
+                "draft": {"modle": "o3"}}),
+            "unknown field `modle`",
+        );
+        refused(
+            serde_json::json!({"backend": "openai", "base_url": base, "model": "o3",
+                "max_answer_tries": 0}),
+            "max_answer_tries",
+        );
     }
 }
