@@ -18,6 +18,15 @@ fn install() -> Install {
     Install::new(&root.join("repo"), &root.join("data")).unwrap()
 }
 
+/// The grading image's tag, as `randori image tag --grading` prints it.
+fn grading_image() -> String {
+    let out = Command::new(BIN)
+        .args(["image", "tag", "--grading"])
+        .output()
+        .unwrap();
+    text(&out.stdout).trim().to_owned()
+}
+
 /// `randori` with the install in the environment, as a user who exported it.
 fn randori(args: &[&str]) -> std::process::Output {
     let i = install();
@@ -399,15 +408,7 @@ fn check_export(dir: &std::path::Path, report: &serde_json::Value, i: &Install) 
     for (key, value) in report["mlebench"]["totals"].as_object().unwrap() {
         assert_eq!(&grades[key], value, "{key}");
     }
-    let grading_image = text(
-        &Command::new(BIN)
-            .args(["image", "tag", "--grading"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .trim()
-    .to_owned();
+    let grading_image = grading_image();
     let out = Command::new("docker")
         .args(["run", "--rm", "--network", "none", "--user", "10001:10001"])
         .arg("-v")
@@ -468,15 +469,7 @@ for line in open(sys.argv[1]):
 fn a_warm_grading_server_grades_as_a_fresh_one_and_says_how_much_faster() {
     use randori_coordinator::grading::Graders;
     let i = install();
-    let image = text(
-        &Command::new(BIN)
-            .args(["image", "tag", "--grading"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .trim()
-    .to_owned();
+    let image = grading_image();
     let public =
         |id: &str, file: &str| std::fs::read(i.prepared_dir(id).join("public").join(file)).unwrap();
     let leaf_sample = public("toy-leaf", "sample_submission.csv");
