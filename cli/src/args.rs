@@ -272,6 +272,9 @@ pub enum SweepCommand {
         /// One JSON object on stdout.
         #[arg(long)]
         json: bool,
+        /// Also each run: state, nodes, and working time against its wall budget.
+        #[arg(long)]
+        runs: bool,
         #[command(flatten)]
         coordinator: CoordinatorArg,
     },

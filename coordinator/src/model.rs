@@ -271,8 +271,8 @@ pub struct RunRecord {
     pub error: Option<String>,
     pub selected_node: Option<Uuid>,
     pub oracle_node: Option<Uuid>,
-    /// Time since the run was created, by the database clock.
-    pub age_ms: u64,
+    /// The run's working time when it was read (see `run_working_time.sql`).
+    pub working_ms: u64,
 }
 
 /// A node of a run's tree, with what operators and reports need of it.

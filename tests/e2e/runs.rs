@@ -120,6 +120,40 @@ async fn a_greedy_run_grows_a_tree_and_selects_its_best_node() {
     assert!(!r.oracle_node.is_empty());
 }
 
+/// The wall budget is the run's working time: a run that waits 32 s for a worker, with a wall
+/// budget of 30 s, still grows its whole tree once a worker comes, and its recorded working
+/// time is its evaluations' time, not its age.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_runs_wall_budget_does_not_shrink_while_it_waits() {
+    let cluster = cluster("run_waits", "10s").await;
+    let mut client = control(cluster.addr).await;
+    let mut request = start("greedy", 4, 3);
+    request.max_wall_ms = 30_000;
+    request.parallelism = 1;
+    let run_id = client.start_run(request).await.unwrap().into_inner().run_id;
+    tokio::time::sleep(Duration::from_secs(32)).await;
+    let _w = docker_worker(cluster.addr, &unique("run-waits"), 1);
+    let r = wait_run(&mut client, &run_id, Duration::from_secs(300)).await;
+    assert_eq!(r.state, "completed", "{}", r.error);
+    assert_eq!(
+        r.nodes.len(),
+        3,
+        "the wait did not count against the budget"
+    );
+    let (working_ms, age_ms): (i64, f64) = sqlx::query_as(
+        "SELECT working_ms, (extract(epoch FROM finished_at - created_at) * 1000)::float8 FROM runs WHERE id = $1::uuid",
+    )
+    .bind(&run_id)
+    .fetch_one(&cluster.db)
+    .await
+    .unwrap();
+    assert!(
+        working_ms > 0 && (working_ms as f64) < age_ms - 30_000.0,
+        "working {working_ms} ms of an age of {age_ms} ms"
+    );
+    println!("working time {working_ms} ms, age {age_ms:.0} ms");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_resumed_after_kill_9_grows_the_same_tree() {
     let url = fresh_database("run_resume").await;

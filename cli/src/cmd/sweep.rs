@@ -33,14 +33,16 @@ pub async fn run(command: SweepCommand) -> Result<ExitCode> {
         SweepCommand::Status {
             id,
             json,
+            runs,
             coordinator,
         } => {
             let mut c = client::connect(&coordinator.url).await?;
-            let s = status(&mut c, &id).await?;
+            let s = status(&mut c, &id, !runs).await?;
             if json {
                 println!("{}", status_json(&s));
             } else {
                 print_status(&s);
+                print_runs(&s.run_list);
             }
         }
         SweepCommand::Watch { id, coordinator } => {
@@ -116,10 +118,10 @@ async fn change(url: &str, id: &str, change: Change) -> Result<()> {
     Ok(())
 }
 
-async fn status(c: &mut Client, id: &str) -> Result<pb::SweepStatus> {
+async fn status(c: &mut Client, id: &str, summary_only: bool) -> Result<pb::SweepStatus> {
     Ok(c.get_sweep_status(pb::GetSweepStatusRequest {
         sweep_id: id.to_owned(),
-        summary_only: true,
+        summary_only,
     })
     .await
     .map_err(client::status_error)
@@ -153,6 +155,11 @@ fn status_json(s: &pb::SweepStatus) -> serde_json::Value {
         "jobs": {"queued": j.queued, "leased": j.leased, "succeeded": j.succeeded,
                  "failed": j.failed, "cancelled": j.cancelled},
         "medals": {"gold": m.gold, "silver": m.silver, "bronze": m.bronze},
+        "run_list": s.run_list.iter().map(|r| json!({
+            "id": r.id, "task": r.task_id, "policy": r.policy, "seed": r.seed, "state": r.state,
+            "nodes": r.nodes, "max_nodes": r.max_nodes,
+            "working_ms": r.working_ms, "max_wall_ms": r.max_wall_ms,
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -181,6 +188,25 @@ fn print_status(s: &pb::SweepStatus) {
         "  medals {} gold, {} silver, {} bronze (selected nodes of completed runs)",
         m.gold, m.silver, m.bronze
     );
+}
+
+/// One line per run (`--runs`): what it is, how far it got, its working time and budget.
+fn print_runs(runs: &[pb::SweepRun]) {
+    let minutes = |ms: u64| format!("{:.1} min", ms as f64 / 60_000.0);
+    for r in runs {
+        println!(
+            "  run {} {} {} seed {}: {}, {}/{} nodes, working {} of {}",
+            r.id,
+            r.task_id,
+            r.policy,
+            r.seed,
+            r.state,
+            r.nodes,
+            r.max_nodes,
+            minutes(r.working_ms),
+            minutes(r.max_wall_ms)
+        );
+    }
 }
 
 fn print_list(sweeps: &[pb::SweepStatus]) {

@@ -97,17 +97,17 @@ impl RunDriver {
         tracing::info!(run_id = %run.id, policy = %run.spec.policy, task = %run.spec.task_id, "driving run");
 
         let mut evaluated = self.wakeups.run_node.subscribe();
-        // The wall budget counts from the run's creation, by the database clock.
-        let deadline = tokio::time::Instant::now()
-            + Duration::from_millis(run.spec.max_wall_ms.saturating_sub(run.age_ms));
         loop {
             if cancel.is_cancelled() {
                 return Ok(());
             }
             let nodes = self.store.run_nodes(run.id).await?;
             let stored = stored_nodes(&nodes)?;
+            // The wall budget counts the run's own working time, as AIRA-dojo does: waiting for
+            // a worker or paused is not work (see `run_working_time.sql`).
+            let working_ms = self.store.run_working_time(run.id).await?;
             let budget_left =
-                (nodes.len() as u32) < run.spec.max_nodes && tokio::time::Instant::now() < deadline;
+                (nodes.len() as u32) < run.spec.max_nodes && working_ms < run.spec.max_wall_ms;
             let step = match budget_left {
                 true => self.decide(
                     &stored,

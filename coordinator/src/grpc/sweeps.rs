@@ -238,6 +238,8 @@ pub fn status_of(sweep: &SweepRecord, runs: &[SweepRunCounts], with_runs: bool) 
                     state: run.state.clone(),
                     nodes: run.nodes,
                     max_nodes: run.max_nodes,
+                    working_ms: run.working_ms,
+                    max_wall_ms: run.max_wall_ms,
                 })
                 .collect()
         } else {

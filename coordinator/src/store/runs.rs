@@ -77,7 +77,7 @@ impl JobStore {
             error: r.get("error"),
             selected_node: r.get("selected_node"),
             oracle_node: r.get("oracle_node"),
-            age_ms: from_i64(r.get::<i64, _>("age_ms").max(0))?,
+            working_ms: from_i64(r.get("working_ms"))?,
         })
     }
 
@@ -149,6 +149,15 @@ impl JobStore {
             .await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// The run's working time so far (evaluations running, LLM calls), in ms; kept on the run.
+    pub async fn run_working_time(&self, id: Uuid) -> Result<u64> {
+        let ms: Option<i64> = sqlx::query_scalar(include_str!("sql/run_working_time.sql"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        from_i64(ms.unwrap_or(0))
     }
 
     /// Ends a run and, when it was its sweep's last, the sweep.

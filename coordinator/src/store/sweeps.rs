@@ -6,7 +6,7 @@ use randori_report::{LlmUsage, NodeFacts, RunFacts, SweepInfo, SweepReport};
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{JobStore, from_i32, to_i32, to_i64};
+use super::{JobStore, from_i32, from_i64, to_i32, to_i64};
 use crate::error::{Error, Result};
 use crate::model::NodeGrade;
 use crate::sweep_spec::SweepSpec;
@@ -36,6 +36,9 @@ pub struct SweepRunCounts {
     pub seed: u64,
     pub state: String,
     pub max_nodes: u32,
+    /// The wall budget, and the working time the run's driver last recorded.
+    pub max_wall_ms: u64,
+    pub working_ms: u64,
     pub nodes: u32,
     pub ok: u32,
     pub buggy: u32,
@@ -180,6 +183,8 @@ impl JobStore {
                     seed: r.get::<i64, _>("seed") as u64,
                     state: r.get("state"),
                     max_nodes: from_i32(r.get("max_nodes"))?,
+                    max_wall_ms: from_i64(r.get("max_wall_ms"))?,
+                    working_ms: from_i64(r.get("working_ms"))?,
                     nodes: count(r, "nodes")?,
                     ok: count(r, "ok")?,
                     buggy: count(r, "buggy")?,

@@ -20,7 +20,7 @@ open_jobs AS (
     WHERE j.sweep_id = $1 AND j.state <> 'succeeded'
     GROUP BY n.run_id
 )
-SELECT r.id, r.task_id, r.policy, r.seed, r.state, r.max_nodes,
+SELECT r.id, r.task_id, r.policy, r.seed, r.state, r.max_nodes, r.max_wall_ms, r.working_ms,
        coalesce(c.nodes, 0) AS nodes,
        coalesce(c.ok, 0) AS ok,
        coalesce(c.buggy, 0) AS buggy,
