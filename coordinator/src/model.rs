@@ -228,6 +228,80 @@ pub fn node_status(outcome: &Outcome, grade: Option<&NodeGrade>) -> NodeStatus {
     }
 }
 
+/// Of a captured stream's tail, what its head does not already hold, and whether bytes
+/// between the two were not kept (a short stream's head and tail hold the same bytes).
+pub fn tail_beyond_head<'a>(head: &str, tail: &'a str, bytes: u64) -> (&'a str, bool) {
+    let beyond_head = usize::try_from(bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_sub(head.len());
+    let mut from = tail.len().saturating_sub(beyond_head);
+    while !tail.is_char_boundary(from) {
+        from += 1;
+    }
+    (&tail[from..], beyond_head > tail.len())
+}
+
+impl Outcome {
+    /// Everything the program printed that was kept, each byte once: stdout, then stderr.
+    pub fn printed(&self) -> String {
+        let whole = |head: &str, tail: &str, bytes: u64| {
+            let (rest, cut) = tail_beyond_head(head, tail, bytes);
+            let gap = if cut {
+                "\n[... the middle was not kept ...]\n"
+            } else {
+                ""
+            };
+            format!("{head}{gap}{rest}")
+        };
+        let mut out = whole(&self.stdout_head, &self.stdout_tail, self.stdout_bytes);
+        let stderr = whole(&self.stderr_head, &self.stderr_tail, self.stderr_bytes);
+        if !stderr.trim().is_empty() {
+            out += "\n[stderr]\n";
+            out += &stderr;
+        }
+        out
+    }
+}
+
+/// What the analyze step said of an evaluated node of a run (an LLM's reading of its code and
+/// output, or the builtin analyzer's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Analysis {
+    pub is_bug: bool,
+    /// What memory, `node show` and the dashboard show of the node.
+    pub summary: String,
+    /// The validation metric read from the output.
+    pub metric: Option<f64>,
+    /// `builtin`, or the model that answered.
+    pub by: String,
+}
+
+/// A node's status and the score the search sees, once analyzed. Without hidden validation
+/// the analyzed metric (else the printed one) is the score; with it, the system's score stays.
+/// An analysis that finds a bug makes the node buggy when `marks_buggy`; otherwise the usual
+/// rule ([`node_status`]) decides, with that score.
+pub fn analyzed_status(
+    outcome: Option<&Outcome>,
+    grade: Option<&NodeGrade>,
+    analysis: &Analysis,
+    marks_buggy: bool,
+) -> (NodeStatus, Option<f64>) {
+    let grade = grade.map(|g| {
+        let mut g = g.clone();
+        if g.val_source == "printed" && g.valid_submission {
+            g.val_score = analysis.metric.or(g.val_score);
+        }
+        g
+    });
+    let val = grade.as_ref().and_then(|g| g.val_score);
+    let status = match outcome {
+        Some(_) if marks_buggy && analysis.is_bug => NodeStatus::Buggy,
+        Some(o) => node_status(o, grade.as_ref()),
+        None => NodeStatus::Buggy,
+    };
+    (status, val)
+}
+
 /// A job's current record, as clients see it.
 #[derive(Debug, Clone)]
 pub struct JobView {
@@ -290,6 +364,8 @@ pub struct RunNode {
     pub plan: String,
     pub outcome: Option<Outcome>,
     pub grade: Option<NodeGrade>,
+    /// None until the node was evaluated and analyzed.
+    pub analysis: Option<Analysis>,
 }
 
 /// A run's score direction as its nodes know it: every graded node carries its task's
@@ -411,6 +487,77 @@ mod tests {
             ..outcome(Some(0), false, false, true)
         };
         assert_eq!(node_status(&too_large, Some(&good)), NodeStatus::Buggy);
+    }
+
+    #[test]
+    fn an_analysis_can_find_a_bug_and_gives_the_printed_tasks_score() {
+        let clean = outcome(Some(0), false, false, true);
+        let printed = NodeGrade {
+            val_source: "printed".into(),
+            ..grade(true, Some(0.7))
+        };
+        let analysis = |is_bug: bool, metric: Option<f64>| Analysis {
+            is_bug,
+            summary: "s".into(),
+            metric,
+            by: "builtin".into(),
+        };
+        let cases = [
+            // A bug found in a clean run (a label leak, say): buggy, unless the switch is off.
+            (
+                Some(&printed),
+                analysis(true, Some(0.9)),
+                true,
+                (NodeStatus::Buggy, Some(0.9)),
+            ),
+            (
+                Some(&printed),
+                analysis(true, Some(0.9)),
+                false,
+                (NodeStatus::Ok, Some(0.9)),
+            ),
+            // The metric read from the output replaces the printed one; none keeps it.
+            (
+                Some(&printed),
+                analysis(false, Some(0.8)),
+                true,
+                (NodeStatus::Ok, Some(0.8)),
+            ),
+            (
+                Some(&printed),
+                analysis(false, None),
+                true,
+                (NodeStatus::Ok, Some(0.7)),
+            ),
+            // With hidden validation the system's score stays.
+            (
+                Some(&grade(true, Some(0.7))),
+                analysis(false, Some(0.1)),
+                true,
+                (NodeStatus::Ok, Some(0.7)),
+            ),
+            // A metric in the output of a program that printed none makes it ok.
+            (
+                Some(&NodeGrade {
+                    val_score: None,
+                    ..printed.clone()
+                }),
+                analysis(false, Some(0.6)),
+                true,
+                (NodeStatus::Ok, Some(0.6)),
+            ),
+        ];
+        for (g, a, marks, want) in cases {
+            assert_eq!(
+                analyzed_status(Some(&clean), g, &a, marks),
+                want,
+                "{a:?} {marks}"
+            );
+        }
+        assert_eq!(
+            analyzed_status(None, None, &analysis(false, Some(1.0)), true).0,
+            NodeStatus::Buggy
+        );
     }
 
     #[test]

@@ -72,6 +72,7 @@ impl OpenAiClient {
             max_completion_tokens: request.max_completion_tokens,
             reasoning_effort: request.reasoning_effort.as_deref(),
             seed: request.seed,
+            response_format: request.response_format.as_ref(),
             extra: &request.extra,
         };
         let span = tracing::Span::current();
@@ -265,6 +266,8 @@ struct WireRequest<'a> {
     reasoning_effort: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     seed: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_format: Option<&'a serde_json::Value>,
     #[serde(flatten)]
     extra: &'a serde_json::Map<String, serde_json::Value>,
 }

@@ -18,6 +18,7 @@
 //!   the in-memory one for tests.
 //! - The HTTP wire format is private to `client.rs`; callers see only the types below.
 
+mod analysis;
 mod client;
 mod config;
 mod error;
@@ -32,6 +33,7 @@ use std::pin::Pin;
 
 use serde::{Deserialize, Serialize};
 
+pub use analysis::{AnalysisAnswer, analysis_response_format, parse_analysis};
 pub use client::OpenAiClient;
 pub use config::OpenAiConfig;
 pub use error::{LlmError, Transient};
@@ -73,6 +75,9 @@ pub struct ChatRequest {
     #[serde(default)]
     pub reasoning_effort: Option<String>,
     pub seed: Option<u64>,
+    /// Structured output (`{"type": "json_schema", ...}`), for the analyze step.
+    #[serde(default)]
+    pub response_format: Option<serde_json::Value>,
     /// More fields, sent as they are.
     #[serde(default)]
     pub extra: serde_json::Map<String, serde_json::Value>,

@@ -79,6 +79,7 @@ mod tests {
             max_completion_tokens: None,
             reasoning_effort: None,
             seed: None,
+            response_format: None,
             extra: Default::default(),
         }
     }

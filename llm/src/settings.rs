@@ -29,7 +29,7 @@ pub struct ModelSettings {
 }
 
 /// Request fields `extra` may not set: randori sets them itself.
-const OWN_FIELDS: [&str; 8] = [
+const OWN_FIELDS: [&str; 9] = [
     "model",
     "messages",
     "temperature",
@@ -38,6 +38,7 @@ const OWN_FIELDS: [&str; 8] = [
     "reasoning_effort",
     "seed",
     "stream",
+    "response_format",
 ];
 
 /// Whether `model` names a reasoning model, by family: OpenAI's o1, o3, o4 and gpt-5 (its
@@ -136,6 +137,7 @@ impl ModelSettings {
             },
             reasoning_effort: self.reasoning_effort.clone(),
             seed,
+            response_format: None,
             extra: self.extra.clone().unwrap_or_default(),
         }
     }

@@ -141,6 +141,7 @@ fn request() -> ChatRequest {
         max_completion_tokens: None,
         reasoning_effort: None,
         seed: Some(3),
+        response_format: None,
         extra: Default::default(),
     }
 }

@@ -166,13 +166,17 @@ node_timeout = "2m"
     // same worker, which removes what it left behind); then the coordinator's.
     let workers = project.ids("worker");
     assert_eq!(workers.len(), 2);
-    let nodes_done = |at_least: u64| {
+    let succeeded = || {
         let out = cli(&["sweep", "status", &id, "--json"]);
-        let done = out.status.success()
-            && serde_json::from_slice::<serde_json::Value>(&out.stdout)
-                .ok()
-                .and_then(|s| s["jobs"]["succeeded"].as_u64())
-                .is_some_and(|n| n >= at_least);
+        out.status
+            .success()
+            .then(|| serde_json::from_slice::<serde_json::Value>(&out.stdout).ok())
+            .flatten()
+            .and_then(|s| s["jobs"]["succeeded"].as_u64())
+            .unwrap_or(0)
+    };
+    let nodes_done = |at_least: u64| {
+        let done = succeeded() >= at_least;
         async move { done }
     };
     eventually("the sweep is under way", Duration::from_secs(180), || {
@@ -181,6 +185,15 @@ node_timeout = "2m"
     .await;
     docker(&["kill", "-s", "KILL", &workers[0]]);
     docker(&["start", &workers[0]]);
+    // Faults apart: a job hit by each of them in turn would use up its attempts and fail, as
+    // it should.
+    let before = succeeded();
+    eventually(
+        "the sweep goes on after the worker's restart",
+        Duration::from_secs(180),
+        || nodes_done(before + 2),
+    )
+    .await;
     let coordinators = project.ids("coordinator");
     docker(&["kill", "-s", "KILL", &coordinators[0]]);
     docker(&["start", &coordinators[0]]);

@@ -1,7 +1,8 @@
 //! A run whose operators are an LLM: a stand-in OpenAI-compatible server answers, every call
 //! is journaled, an answer without a program is asked again and, after the last try, becomes
 //! a clear node failure, a reasoning model's thoughts and a program in several blocks are read
-//! as AIRA-dojo reads them, and a replay of the run asks the server nothing.
+//! as AIRA-dojo reads them, every evaluated node is analyzed (a verdict of a bug makes it
+//! buggy, the metric read drives the search), and a replay of the run asks the server nothing.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,11 +18,37 @@ use crate::harness::*;
 /// A sound program for taxi-fare: the training mean, cross-validated.
 const PROGRAM: &str = "import pandas as pd\ntrain = pd.read_csv('/home/data/train.csv')\nsub = pd.read_csv('/home/data/sample_submission.csv')\nsub['fare_amount'] = train['fare_amount'].mean()\nsub.to_csv('/home/submission/submission.csv', index=False)\nprint('randori:metric=%f' % train['fare_amount'].std())\n";
 
-/// The stand-in's count of requests and the bodies it got.
+/// The stand-in's count of requests (operators' and the analyze step's) and their bodies.
 #[derive(Default)]
 struct StandIn {
     hits: AtomicUsize,
+    analyses: AtomicUsize,
     bodies: Mutex<Vec<serde_json::Value>>,
+}
+
+/// The analyze step's calls ask for structured output.
+fn is_analysis(body: &serde_json::Value) -> bool {
+    body["response_format"]["type"] == "json_schema"
+}
+
+/// A chat-completions answer.
+fn answer(body: &serde_json::Value, content: &str) -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "model": body["model"],
+        "choices": [{"message": {"role": "assistant", "content": content}}],
+        "usage": {"prompt_tokens": 100, "completion_tokens": 50},
+    }))
+}
+
+/// The analysis of the n-th analyzed node: the first is a bug (though it ran cleanly), the
+/// others read a metric of 1.5 from the output.
+fn analysis(n: usize) -> String {
+    if n == 0 {
+        r#"{"is_bug": true, "summary": "It leaks the labels into the features.", "metric": 0.1}"#
+            .to_owned()
+    } else {
+        r#"{"is_bug": false, "summary": "Mean fare; CV RMSE 1.5.", "metric": 1.5}"#.to_owned()
+    }
 }
 
 /// Answers with the program, but requests 1 to 3 get no code (one node's three tries) and
@@ -31,14 +58,27 @@ async fn stand_in(
     State(state): State<Arc<StandIn>>,
     Json(body): Json<serde_json::Value>,
 ) -> Json<serde_json::Value> {
-    let n = state.hits.fetch_add(1, Ordering::SeqCst);
     state.bodies.lock().unwrap().push(body.clone());
+    if is_analysis(&body) {
+        let n = state.analyses.fetch_add(1, Ordering::SeqCst);
+        return answer(&body, &analysis(n));
+    }
+    let n = state.hits.fetch_add(1, Ordering::SeqCst);
     let prompt = body["messages"][1]["content"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
     assert!(
         !prompt.contains("test_score") && prompt.contains("# Task"),
+        "{prompt}"
+    );
+    // The node's real resources, its time limit and where the run stands (10 minutes of
+    // working time, less what the run has used).
+    let stands = ["about 10m of its working", "about 9m of its working"];
+    assert!(
+        prompt.contains("2m on 1 CPU, 1 GiB of memory and no GPU")
+            && prompt.contains("of at most 4 in this search;")
+            && stands.iter().any(|s| prompt.contains(s)),
         "{prompt}"
     );
     let (head, tail) = PROGRAM.split_at(PROGRAM.find("sub = ").unwrap());
@@ -50,11 +90,7 @@ async fn stand_in(
         ),
         _ => format!("Predict the mean fare.\n\n```python\n{PROGRAM}```\n"),
     };
-    Json(serde_json::json!({
-        "model": body["model"],
-        "choices": [{"message": {"role": "assistant", "content": content}}],
-        "usage": {"prompt_tokens": 100, "completion_tokens": 50},
-    }))
+    answer(&body, &content)
 }
 
 /// Serves an OpenAI-compatible chat endpoint on loopback; returns its address and the count of
@@ -122,6 +158,8 @@ async fn an_llm_run_is_journaled_and_replays_without_asking_again() {
         6,
         "one call per node, two more for the node without code"
     );
+    let analyses = || stand_in_state.analyses.load(Ordering::SeqCst);
+    assert_eq!(analyses(), 4, "one analysis per evaluated node");
     for body in stand_in_state.bodies.lock().unwrap().iter() {
         let body = body.as_object().unwrap();
         assert!(!body.contains_key("temperature") && !body.contains_key("max_tokens"));
@@ -130,6 +168,23 @@ async fn an_llm_run_is_journaled_and_replays_without_asking_again() {
             (&4000.into(), &"low".into())
         );
     }
+    // The first node ran cleanly, but its analysis found a bug.
+    let leaky = &r.nodes[0];
+    assert_eq!(
+        (leaky.status.as_str(), leaky.analysis_is_bug),
+        ("buggy", true)
+    );
+    assert!(leaky.analysis_summary.contains("leaks the labels"));
+    assert_eq!(leaky.analysis_by, "o3-mini");
+    // The task has hidden validation: the system's score stays the signal, not the metric the
+    // analysis read.
+    let ok: Vec<_> = r.nodes.iter().filter(|n| n.status == "ok").collect();
+    assert!(!ok.is_empty());
+    assert!(
+        ok.iter()
+            .all(|n| n.analysis_metric == Some(1.5) && n.val_score.is_some_and(|v| v > 10.0)),
+        "{ok:?}"
+    );
     // Three answers without code: a node that fails with the reason, and Greedy debugs it.
     let unusable = &r.nodes[1];
     assert_eq!(unusable.status, "buggy");
@@ -157,7 +212,7 @@ async fn an_llm_run_is_journaled_and_replays_without_asking_again() {
     .fetch_one(&cluster.db)
     .await
     .unwrap();
-    assert_eq!((calls, tokens), (6, 900));
+    assert_eq!((calls, tokens), (10, 1500));
     assert!(cost > 0.0, "priced from the table");
 
     // A replay of that run's journal grows the same tree without a single new call.
@@ -171,11 +226,19 @@ async fn an_llm_run_is_journaled_and_replays_without_asking_again() {
         .run_id;
     let b = wait_run(&mut client, &again, Duration::from_secs(600)).await;
     assert_eq!(b.state, "completed", "{}", b.error);
-    assert_eq!(hits(), 6, "the replay asked nothing");
+    assert_eq!((hits(), analyses()), (6, 4), "the replay asked nothing");
     let shape = |r: &pb::GetRunResponse| {
         r.nodes
             .iter()
-            .map(|n| (n.operator.clone(), n.code.clone()))
+            .map(|n| {
+                let analysis = (n.analysis_is_bug, n.analysis_summary.clone());
+                (
+                    n.operator.clone(),
+                    n.code.clone(),
+                    n.status.clone(),
+                    analysis,
+                )
+            })
             .collect::<Vec<_>>()
     };
     assert_eq!(shape(&r), shape(&b));
@@ -186,12 +249,12 @@ async fn always(
     State(state): State<Arc<StandIn>>,
     Json(body): Json<serde_json::Value>,
 ) -> Json<serde_json::Value> {
+    if is_analysis(&body) {
+        state.analyses.fetch_add(1, Ordering::SeqCst);
+        return answer(&body, &analysis(1));
+    }
     state.hits.fetch_add(1, Ordering::SeqCst);
-    Json(serde_json::json!({
-        "model": body["model"],
-        "choices": [{"message": {"role": "assistant", "content": format!("Mean fare.\n```python\n{PROGRAM}```")}}],
-        "usage": {"prompt_tokens": 10, "completion_tokens": 5},
-    }))
+    answer(&body, &format!("Mean fare.\n```python\n{PROGRAM}```"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -234,8 +297,11 @@ async fn a_resumed_llm_run_makes_no_extra_calls() {
         r.error
     );
     assert_eq!(
-        stand_in_state.hits.load(Ordering::SeqCst),
-        5,
-        "one call per node, none repeated after the restart"
+        (
+            stand_in_state.hits.load(Ordering::SeqCst),
+            stand_in_state.analyses.load(Ordering::SeqCst)
+        ),
+        (5, 5),
+        "one call and one analysis per node, none repeated after the restart"
     );
 }

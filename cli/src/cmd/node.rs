@@ -44,6 +44,10 @@ pub async fn run(command: NodeCommand) -> Result<ExitCode> {
                 "valid_submission": grade.valid_submission, "invalid_reason": grade.invalid_reason,
                 "graded_by": grade.graded_by,
                 "plan": node.plan, "code": node.code,
+                "analysis": (!node.analysis_by.is_empty()).then(|| json!({
+                    "is_bug": node.analysis_is_bug, "summary": node.analysis_summary,
+                    "metric": node.analysis_metric, "by": node.analysis_by,
+                })),
                 "job": {"id": eval.job_id, "state": job_state, "attempts": eval.attempts,
                         "worker": eval.worker_name, "error": eval.error},
                 "exit_code": outcome.exit_code, "timed_out": outcome.timed_out,
@@ -104,6 +108,14 @@ pub async fn run(command: NodeCommand) -> Result<ExitCode> {
             outcome.timed_out,
             outcome.oom_killed,
             outcome.duration_ms
+        );
+    }
+    if !node.analysis_by.is_empty() {
+        println!(
+            "analysis  by {}: {}{}",
+            node.analysis_by,
+            if node.analysis_is_bug { "a bug; " } else { "" },
+            node.analysis_summary.trim()
         );
     }
     if !node.plan.is_empty() {

@@ -5,16 +5,19 @@
 
 use randori_llm::{
     ChatAnswer, ChatRequest, ExtractError, Journal, JournalError, Message, ModelSettings,
-    OpenAiClient, OpenAiConfig, ReplayBackend, Role, ask_journaled, extract,
+    OpenAiClient, OpenAiConfig, ReplayBackend, Role, analysis_response_format, ask_journaled,
+    extract, parse_analysis,
 };
 use randori_operators::builtin::{DataPreview, Failure, Generator, GeneratorConfig, Program};
-use randori_operators::prompts::{PromptContext, PromptKind, render};
+use randori_operators::prompts::{
+    AnalyzeContext, OUTPUT_SHOWN, PromptContext, PromptKind, render, render_analyze, trim_middle,
+};
 use randori_search::{Action, Operator};
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::model::{NodeStatus, RunNode, RunRecord};
+use crate::model::{Analysis, NodeStatus, Requirements, RunNode, RunRecord};
 
 /// The sweep file's `[operator]` table, as a run stores it.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -41,6 +44,14 @@ pub struct OperatorConfig {
     pub improve: Option<ModelSettings>,
     pub debug: Option<ModelSettings>,
     pub crossover: Option<ModelSettings>,
+    /// The analyze step's own settings (AIRA-dojo used gpt-4o beside o3).
+    pub analyze: Option<ModelSettings>,
+    /// Whether an analysis that finds a bug makes the node buggy (default true).
+    pub analysis_marks_buggy: Option<bool>,
+    /// Whether the analyze call asks for structured output (`response_format` with a JSON
+    /// schema; default true). Off for endpoints that refuse it: the answer is then read
+    /// tolerantly all the same.
+    pub structured_output: Option<bool>,
     /// How often an operator asks before its node fails for want of a program (AIRA-dojo's
     /// `max_llm_call_retries`, 3).
     pub max_answer_tries: Option<u32>,
@@ -68,6 +79,19 @@ impl OperatorConfig {
         }
     }
 
+    /// What the analyze step asks its model with.
+    pub fn analyze_settings(&self) -> ModelSettings {
+        self.analyze
+            .clone()
+            .unwrap_or_default()
+            .over(&self.defaults())
+    }
+
+    /// Whether an analysis that finds a bug makes its node buggy.
+    pub fn analysis_marks_buggy(&self) -> bool {
+        self.analysis_marks_buggy.unwrap_or(true)
+    }
+
     /// What `operator` asks its model with.
     pub fn settings(&self, operator: Operator) -> ModelSettings {
         let own = match operator {
@@ -92,6 +116,9 @@ impl OperatorConfig {
                 return bad(&format!("{name}: {problem}"));
             }
         }
+        if let Some(problem) = self.analyze_settings().problem() {
+            return bad(&format!("analyze: {problem}"));
+        }
         if self.max_answer_tries == Some(0) {
             return bad("max_answer_tries must be at least 1");
         }
@@ -105,6 +132,9 @@ impl OperatorConfig {
                 "backend \"openai\" needs a model: set model (or [operator.{}] model)",
                 without_model.expect("checked").0
             )),
+            "openai" if self.analyze_settings().model.is_none() => bad(
+                "backend \"openai\" needs a model for analyze: set model (or [operator.analyze] model)",
+            ),
             "openai" => Ok(()),
             "replay" if self.from_run.is_none() => bad("backend \"replay\" needs from_run"),
             "replay" => Ok(()),
@@ -171,13 +201,15 @@ impl Operators {
     }
 
     /// The program for `action` at `step`: a pure function of the run's seed, the step and
-    /// the parents for builtin; the journaled answer (or a new call) for LLM backends.
+    /// the parents for builtin; the journaled answer (or a new call) for LLM backends, whose
+    /// prompt states the run's `working_ms` so far against its budget.
     pub async fn program(
         &self,
         run: &RunRecord,
         nodes: &[RunNode],
         task: &TaskContext,
         action: &Action,
+        working_ms: u64,
     ) -> Result<Program> {
         let step = nodes.len() as u32;
         let parents: Vec<&RunNode> = action.parents.iter().map(|p| &nodes[p.index()]).collect();
@@ -193,12 +225,130 @@ impl Operators {
                 }
                 .map_err(|e| Error::InvalidArgument(format!("operator {:?}: {e}", action.operator)))
             }
-            Operators::Llm(llm) => llm.program(run, nodes, task, action, &parents, step).await,
+            Operators::Llm(llm) => {
+                llm.program(run, nodes, task, action, &parents, working_ms)
+                    .await
+            }
         }
     }
 }
 
+impl Operators {
+    /// What the analyze step says of an evaluated node: the builtin analyzer's verdict for the
+    /// builtin backend and for a node that left nothing to read (its job failed), an LLM's for
+    /// the others, journaled as `<run>/<step>/analyze`.
+    pub async fn analyze(
+        &self,
+        run: &RunRecord,
+        node: &RunNode,
+        task: &TaskContext,
+    ) -> Result<Analysis> {
+        let builtin = builtin_analysis(node);
+        match self {
+            Operators::Llm(llm) if node.outcome.is_some() => {
+                llm.analyze(run, node, task, builtin).await
+            }
+            _ => Ok(builtin),
+        }
+    }
+}
+
+/// The offline analyzer: the node's own status, the metric it printed, and a summary built
+/// from its plan and how it ended. Deterministic, so builtin runs stay reproducible.
+fn builtin_analysis(node: &RunNode) -> Analysis {
+    let printed = node
+        .grade
+        .as_ref()
+        .filter(|g| g.val_source == "printed")
+        .and_then(|g| g.val_score);
+    let plan = first_line(&node.plan);
+    let summary = match (node.status, node.val_score) {
+        (NodeStatus::Ok, Some(v)) => format!("Ran cleanly, validation score {v}. Plan: {plan}"),
+        _ if node.outcome.is_none() => format!("Its evaluation failed. Plan: {plan}"),
+        _ => format!("Failed: {}. Plan: {plan}", describe(&failure_of(node))),
+    };
+    Analysis {
+        is_bug: node.status != NodeStatus::Ok,
+        summary,
+        metric: printed,
+        by: "builtin".to_owned(),
+    }
+}
+
+/// How a node's evaluation ended, for the analyze step.
+fn ending_of(node: &RunNode) -> String {
+    let f = failure_of(node);
+    let mut ending = match (f.exit_code, f.timed_out, f.oom_killed) {
+        (_, true, _) => "It was stopped at its time limit.".to_owned(),
+        (_, _, true) => "It was stopped: out of memory.".to_owned(),
+        (Some(code), ..) => format!("It exited with code {code}."),
+        (None, ..) => "It was stopped.".to_owned(),
+    };
+    match (&node.grade, &f.invalid_reason) {
+        (Some(_), Some(reason)) => ending += &format!(" Its submission was refused: {reason}"),
+        (Some(g), None) if g.valid_submission => ending += " Its submission was valid.",
+        _ => ending += " It wrote no submission.",
+    }
+    ending
+}
+
 impl LlmOperators {
+    async fn analyze(
+        &self,
+        run: &RunRecord,
+        node: &RunNode,
+        task: &TaskContext,
+        builtin: Analysis,
+    ) -> Result<Analysis> {
+        let (system, user) = render_analyze(&AnalyzeContext {
+            task_description: task.description.clone(),
+            code: node.code.clone(),
+            ending: ending_of(node),
+            output: node
+                .outcome
+                .as_ref()
+                .map(|o| o.printed())
+                .unwrap_or_default(),
+        });
+        let messages = vec![
+            Message {
+                role: Role::System,
+                content: system,
+            },
+            Message {
+                role: Role::User,
+                content: user,
+            },
+        ];
+        let mut request = self
+            .config
+            .analyze_settings()
+            .request(messages, Some(run.spec.seed ^ u64::from(node.step)));
+        if self.config.structured_output.unwrap_or(true) {
+            request.response_format = Some(analysis_response_format());
+        }
+        let key = format!("{}/{}/analyze", run.id, node.step);
+        let answer = ask_journaled(&self.journal, self.backend.as_ref(), &key, &request)
+            .await
+            .map_err(|e| Error::InvalidArgument(format!("LLM call {key}: {e}")))?;
+        Ok(match parse_analysis(&answer.content) {
+            Ok(a) => Analysis {
+                is_bug: a.is_bug,
+                summary: a.summary,
+                metric: a.metric,
+                by: answer.model,
+            },
+            // The run goes on with the offline verdict; the summary says why.
+            Err(e) => {
+                tracing::warn!(%key, error = %e, "the analysis answer was unreadable");
+                Analysis {
+                    summary: format!("{} (the analysis was unreadable: {e})", builtin.summary),
+                    ..builtin
+                }
+            }
+        })
+    }
+
     async fn program(
         &self,
         run: &RunRecord,
@@ -206,8 +356,11 @@ impl LlmOperators {
         task: &TaskContext,
         action: &Action,
         parents: &[&RunNode],
-        step: u32,
+        working_ms: u64,
     ) -> Result<Program> {
+        let step = nodes.len() as u32;
+        let spec = &run.spec;
+        let time_left = spec.max_wall_ms.saturating_sub(working_ms);
         let kind = match action.operator {
             Operator::Draft => PromptKind::Draft,
             Operator::Improve => PromptKind::Improve,
@@ -237,7 +390,14 @@ impl LlmOperators {
                         .count()
                 })
                 .unwrap_or(0),
-            time_limit: format!("{}s", run.spec.requirements.timeout_ms / 1000),
+            time_limit: duration_text(spec.requirements.timeout_ms.min(time_left)),
+            resources: resources_text(&spec.requirements),
+            budget: format!(
+                "This is step {} of at most {} in this search; about {} of its working time is left.",
+                step + 1,
+                spec.max_nodes,
+                duration_text(time_left)
+            ),
         };
         let (system, user) = render(kind, &ctx);
         let messages = vec![
@@ -300,6 +460,39 @@ impl LlmOperators {
     }
 }
 
+/// What a node's container is given, as a prompt says it: "2 CPUs, 4 GiB of memory and no GPU".
+fn resources_text(r: &Requirements) -> String {
+    let cpus = f64::from(r.cpu_millis) / 1000.0;
+    let cpus = match cpus {
+        1.0 => "1 CPU".to_owned(),
+        c if c.fract() == 0.0 => format!("{c} CPUs"),
+        c => format!("{c:.1} CPUs"),
+    };
+    let gib = r.memory_bytes as f64 / f64::from(1u32 << 30);
+    let memory = if gib >= 1.0 {
+        format!("{} GiB", (gib * 10.0).round() / 10.0)
+    } else {
+        format!("{} MiB", r.memory_bytes >> 20)
+    };
+    let gpus = match r.gpus {
+        0 => "no GPU".to_owned(),
+        1 => "1 GPU".to_owned(),
+        n => format!("{n} GPUs"),
+    };
+    format!("{cpus}, {memory} of memory and {gpus}")
+}
+
+/// A duration as a prompt says it: "4h", "1h 30m", "45m", "30s".
+fn duration_text(ms: u64) -> String {
+    let s = ms / 1000;
+    match (s / 3600, (s % 3600) / 60) {
+        (0, 0) => format!("{s}s"),
+        (0, m) => format!("{m}m"),
+        (h, 0) => format!("{h}h"),
+        (h, m) => format!("{h}h {m}m"),
+    }
+}
+
 /// Summaries of the best ok nodes (validation scores only), for Draft, Improve and Crossover.
 fn good_nodes(nodes: &[RunNode], lower_is_better: bool) -> Vec<String> {
     let mut ok: Vec<&RunNode> = nodes
@@ -321,7 +514,7 @@ fn good_nodes(nodes: &[RunNode], lower_is_better: bool) -> Vec<String> {
                 "node {} (validation {}): {}",
                 n.step,
                 n.val_score.unwrap(),
-                first_line(&n.plan)
+                summary_of(n)
             )
         })
         .collect()
@@ -341,7 +534,7 @@ fn siblings(nodes: &[RunNode], parent: &RunNode) -> Vec<String> {
             format!(
                 "already tried from this parent, node {} ({result}): {}",
                 n.step,
-                first_line(&n.plan)
+                summary_of(n)
             )
         })
         .collect()
@@ -355,7 +548,7 @@ fn debug_chain(nodes: &[RunNode], node: Option<&RunNode>) -> Vec<String> {
         chain.push(format!(
             "node {}: {} — {}",
             n.step,
-            first_line(&n.plan),
+            summary_of(n),
             describe(&failure_of(n))
         ));
         cur = (n.operator == "debug")
@@ -374,12 +567,19 @@ fn first_line(s: &str) -> &str {
         .trim()
 }
 
+/// What a node printed, as a model sees it: each byte once, trimmed to its first and last
+/// 2,500 characters.
 fn output_of(n: &RunNode) -> String {
-    let o = n.outcome.clone().unwrap_or_default();
-    format!(
-        "{}\n...\n{}\n{}",
-        o.stdout_head, o.stdout_tail, o.stderr_tail
-    )
+    let printed = n.outcome.as_ref().map(|o| o.printed()).unwrap_or_default();
+    trim_middle(&printed, OUTPUT_SHOWN)
+}
+
+/// What memory shows of a node: its analysis, else the first line of its plan.
+fn summary_of(n: &RunNode) -> &str {
+    match &n.analysis {
+        Some(a) if !a.summary.is_empty() => &a.summary,
+        _ => first_line(&n.plan),
+    }
 }
 
 /// How a node failed, for Debug.
@@ -525,6 +725,32 @@ mod tests {
         let draft = c.settings(Operator::Draft);
         assert_eq!(draft.model.as_deref(), Some("o3"));
         assert!(draft.is_reasoning() && !debug.is_reasoning());
+    }
+
+    #[test]
+    fn prompts_state_resources_and_durations_as_a_person_would() {
+        let r = |cpu_millis, memory_bytes, gpus| Requirements {
+            gpus,
+            cpu_millis,
+            memory_bytes,
+            timeout_ms: 1,
+        };
+        assert_eq!(
+            resources_text(&r(1000, 2 << 30, 0)),
+            "1 CPU, 2 GiB of memory and no GPU"
+        );
+        assert_eq!(
+            resources_text(&r(24_000, 128 << 30, 1)),
+            "24 CPUs, 128 GiB of memory and 1 GPU"
+        );
+        assert_eq!(
+            resources_text(&r(1500, 512 << 20, 2)),
+            "1.5 CPUs, 512 MiB of memory and 2 GPUs"
+        );
+        assert_eq!(duration_text(4 * 3_600_000), "4h");
+        assert_eq!(duration_text(5_400_000), "1h 30m");
+        assert_eq!(duration_text(45 * 60_000), "45m");
+        assert_eq!(duration_text(30_500), "30s");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use super::operators::{OperatorConfig, Operators};
 use super::view::{StoredNode, evaluated_through, initial_horizon, tree_at};
 use crate::error::{Error, Result};
 use crate::grading::Graders;
-use crate::model::{NewRunNode, NodeStatus, RunNode, RunRecord};
+use crate::model::{NewRunNode, NodeStatus, RunNode, RunRecord, analyzed_status};
 use crate::store::JobStore;
 use crate::traces::node_context;
 use crate::wakeups::Wakeups;
@@ -92,6 +92,7 @@ impl RunDriver {
             &run.spec.policy_config,
             &run.spec.operator_config,
         )?;
+        let marks_buggy = operators.analysis_marks_buggy();
         let operators = Operators::build(&operators, self.store.pool(), run.id).await?;
         let lower_is_better = loaded.grader.leaderboard.lower_is_better();
         tracing::info!(run_id = %run.id, policy = %run.spec.policy, task = %run.spec.task_id, "driving run");
@@ -101,7 +102,13 @@ impl RunDriver {
             if cancel.is_cancelled() {
                 return Ok(());
             }
-            let nodes = self.store.run_nodes(run.id).await?;
+            let mut nodes = self.store.run_nodes(run.id).await?;
+            if self
+                .analyze_evaluated(&run, &nodes, &operators, &task, marks_buggy)
+                .await?
+            {
+                nodes = self.store.run_nodes(run.id).await?;
+            }
             let stored = stored_nodes(&nodes)?;
             // The wall budget counts the run's own working time, as AIRA-dojo does: waiting for
             // a worker or paused is not work (see `run_working_time.sql`).
@@ -134,7 +141,7 @@ impl RunDriver {
                         node_id,
                     )));
                     let program = operators
-                        .program(&run, &nodes, &task, &action)
+                        .program(&run, &nodes, &task, &action, working_ms)
                         .instrument(span)
                         .await?;
                     let node = NewRunNode {
@@ -176,6 +183,36 @@ impl RunDriver {
                 }
             }
         }
+    }
+
+    /// Analyzes every evaluated node that has no analysis yet, in step order, and records each
+    /// with the status and score it implies; true when it recorded any.
+    async fn analyze_evaluated(
+        &self,
+        run: &RunRecord,
+        nodes: &[RunNode],
+        operators: &Operators,
+        task: &super::operators::TaskContext,
+        marks_buggy: bool,
+    ) -> Result<bool> {
+        let mut recorded = false;
+        for node in nodes
+            .iter()
+            .filter(|n| n.status != NodeStatus::Pending && n.analysis.is_none())
+        {
+            let analysis = operators.analyze(run, node, task).await?;
+            let (status, val_score) = analyzed_status(
+                node.outcome.as_ref(),
+                node.grade.as_ref(),
+                &analysis,
+                marks_buggy,
+            );
+            recorded |= self
+                .store
+                .node_analysis_set(node.id, &analysis, status, val_score)
+                .await?;
+        }
+        Ok(recorded)
     }
 
     /// The next action, or None while the evaluations it depends on are still running.
@@ -281,10 +318,11 @@ fn stored_nodes(nodes: &[RunNode]) -> Result<Vec<StoredNode>> {
                 step: n.step,
                 operator: parse_operator(&n.operator)?,
                 parents,
-                state: match n.status {
-                    NodeStatus::Pending => NodeState::Pending,
-                    NodeStatus::Ok => NodeState::Ok,
-                    NodeStatus::Buggy => NodeState::Buggy,
+                // A node is shown to the policy once evaluated and analyzed.
+                state: match (n.status, &n.analysis) {
+                    (NodeStatus::Pending, _) | (_, None) => NodeState::Pending,
+                    (NodeStatus::Ok, Some(_)) => NodeState::Ok,
+                    (NodeStatus::Buggy, Some(_)) => NodeState::Buggy,
                 },
                 val_score: if n.status == NodeStatus::Ok {
                     n.val_score

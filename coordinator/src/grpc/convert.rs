@@ -182,7 +182,17 @@ pub fn eval_to_pb(job: JobView) -> pb::GetEvalResponse {
 }
 
 pub fn run_node_to_pb(n: RunNode) -> pb::RunNode {
+    let analysis = n.analysis.unwrap_or(crate::model::Analysis {
+        is_bug: false,
+        summary: String::new(),
+        metric: None,
+        by: String::new(),
+    });
     pb::RunNode {
+        analysis_is_bug: analysis.is_bug,
+        analysis_summary: analysis.summary,
+        analysis_metric: analysis.metric,
+        analysis_by: analysis.by,
         node_id: n.id.to_string(),
         step: n.step,
         operator: n.operator,

@@ -209,15 +209,8 @@ fn pre(class: &str, text: &str) -> String {
 /// mark where the middle was cut.
 fn stream(name: &str, head: &str, tail: &str, bytes: u64) -> String {
     let mut out = format!("<h3>{name} <span class=\"muted\">({bytes} bytes)</span></h3>\n");
-    let beyond_head = usize::try_from(bytes)
-        .unwrap_or(usize::MAX)
-        .saturating_sub(head.len());
-    let mut from = tail.len().saturating_sub(beyond_head);
-    while !tail.is_char_boundary(from) {
-        from += 1;
-    }
-    let rest = &tail[from..];
-    if beyond_head > tail.len() {
+    let (rest, middle_cut) = crate::model::tail_beyond_head(head, tail, bytes);
+    if middle_cut {
         out += &pre(name, head);
         out += "<p class=\"muted\">… (middle not kept)</p>\n";
         out += &pre(name, rest);
@@ -261,6 +254,14 @@ pub fn node(
             .map(|p| format!("<a href=\"/nodes/{p}\">{p}</a>"))
             .collect();
         body += &format!("<dt>parents</dt><dd>{}</dd>\n", links.join(", "));
+    }
+    if let Some(a) = &node.analysis {
+        body += &format!(
+            "<dt>analysis</dt><dd>{}{} <span class=\"muted\">({})</span></dd>\n",
+            if a.is_bug { "a bug: " } else { "" },
+            escaped(&a.summary),
+            escaped(&a.by)
+        );
     }
     if let Some(grade) = &node.grade {
         if !grade.graded_by.is_empty() {

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::{JobStore, from_i32, from_i64, to_i32, to_i64};
 use crate::error::{Error, Result};
 use crate::model::{
-    NewRun, NewRunNode, NodeGrade, NodeStatus, Outcome, Requirements, RunNode, RunRecord,
+    Analysis, NewRun, NewRunNode, NodeGrade, NodeStatus, Outcome, Requirements, RunNode, RunRecord,
 };
 
 impl JobStore {
@@ -151,6 +151,25 @@ impl JobStore {
         Ok(true)
     }
 
+    /// Records an evaluated node's analysis with the status and score it implies; false when
+    /// the node already had one (the first stands).
+    pub async fn node_analysis_set(
+        &self,
+        node_id: Uuid,
+        analysis: &Analysis,
+        status: NodeStatus,
+        val_score: Option<f64>,
+    ) -> Result<bool> {
+        let done = sqlx::query(include_str!("sql/node_analysis_set.sql"))
+            .bind(node_id)
+            .bind(sqlx::types::Json(analysis))
+            .bind(status.as_str())
+            .bind(val_score)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// The run's working time so far (evaluations running, LLM calls), in ms; kept on the run.
     pub async fn run_working_time(&self, id: Uuid) -> Result<u64> {
         let ms: Option<i64> = sqlx::query_scalar(include_str!("sql/run_working_time.sql"))
@@ -197,6 +216,8 @@ fn run_node(r: &sqlx::postgres::PgRow) -> Result<RunNode> {
         r.try_get("outcome").map_err(|e| corrupt("outcome", e))?;
     let grade: Option<sqlx::types::Json<NodeGrade>> =
         r.try_get("grade").map_err(|e| corrupt("grade", e))?;
+    let analysis: Option<sqlx::types::Json<Analysis>> =
+        r.try_get("analysis").map_err(|e| corrupt("analysis", e))?;
     Ok(RunNode {
         id: r.get("id"),
         step: from_i32(r.get("step"))?,
@@ -211,5 +232,6 @@ fn run_node(r: &sqlx::postgres::PgRow) -> Result<RunNode> {
         plan: r.get("plan"),
         outcome: outcome.map(|o| o.0),
         grade: grade.map(|g| g.0),
+        analysis: analysis.map(|a| a.0),
     })
 }
