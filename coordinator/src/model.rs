@@ -345,8 +345,6 @@ pub struct RunRecord {
     pub error: Option<String>,
     pub selected_node: Option<Uuid>,
     pub oracle_node: Option<Uuid>,
-    /// The run's working time when it was read (see `run_working_time.sql`).
-    pub working_ms: u64,
 }
 
 /// A node of a run's tree, with what operators and reports need of it.

@@ -77,7 +77,6 @@ impl JobStore {
             error: r.get("error"),
             selected_node: r.get("selected_node"),
             oracle_node: r.get("oracle_node"),
-            working_ms: from_i64(r.get("working_ms"))?,
         })
     }
 
