@@ -149,22 +149,21 @@ impl Graders {
         let started = std::time::Instant::now();
         // The task's location names the checkout and the data; the answers file the side.
         let key = PathBuf::from(format!("{}\n{}", task.dir.display(), answers.display()));
-        while let Some(mut server) = self.servers.take(&key) {
+        let (server, verdict, warm) = loop {
+            let Some(mut server) = self.servers.take(&key) else {
+                let mut server = self.start_competition_server(grader, answers)?;
+                let verdict = server.grade(submission, GRADE_TIMEOUT)?;
+                break (server, verdict, false);
+            };
             match server.grade(submission, GRADE_TIMEOUT) {
-                Ok(verdict) => {
-                    self.servers.put(&key, server);
-                    tracing::debug!(task = %task.id, ms = started.elapsed().as_millis(), "graded by a warm server");
-                    return parse_competition_verdict(&verdict);
-                }
+                Ok(verdict) => break (server, verdict, true),
                 Err(e) => {
                     tracing::warn!(task = %task.id, error = %e, "an idle grading server failed; trying another")
                 }
             }
-        }
-        let mut server = self.start_competition_server(grader, answers)?;
-        let verdict = server.grade(submission, GRADE_TIMEOUT)?;
+        };
         self.servers.put(&key, server);
-        tracing::debug!(task = %task.id, ms = started.elapsed().as_millis(), "graded by a new server");
+        tracing::debug!(task = %task.id, warm, ms = started.elapsed().as_millis(), "graded");
         parse_competition_verdict(&verdict)
     }
 
@@ -198,7 +197,7 @@ impl Graders {
                 &grader.grade_fn,
                 &SERVER_IDLE_EXIT.as_secs().to_string(),
             ]);
-        server::Server::start(docker, container, GRADE_TIMEOUT)
+        server::Server::start(docker, container, &self.image, GRADE_TIMEOUT)
     }
 
     /// `command` in a locked-down container of the grading image with `mounts` (host path,
@@ -222,11 +221,8 @@ impl Graders {
             .map_err(|e| format!("could not run docker: {e}"))?;
         if !out.status.success() {
             let stderr = String::from_utf8_lossy(&out.stderr);
-            if stderr.contains("No such image") {
-                return Err(format!(
-                    "cannot run: the grading image {} is missing; build it with `randori image build --grading`",
-                    self.image
-                ));
+            if let Some(missing) = missing_image(&stderr, &self.image) {
+                return Err(missing);
             }
             let tail: Vec<&str> = stderr.lines().rev().take(3).collect();
             return Err(format!("failed ({}): {}", out.status, tail.join(" | ")));
@@ -275,6 +271,15 @@ impl Graders {
         }
         docker
     }
+}
+
+/// What to do when `docker run`'s stderr says the grading image is not there.
+fn missing_image(stderr: &str, image: &str) -> Option<String> {
+    stderr.contains("No such image").then(|| {
+        format!(
+            "cannot run: the grading image {image} is missing; build it with `randori image build --grading`"
+        )
+    })
 }
 
 /// The server's verdict: `score <float>` or `invalid <reason>`. A score of `nan` or `inf` is

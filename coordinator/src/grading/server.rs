@@ -27,14 +27,17 @@ pub(super) struct Server {
     stderr: std::fs::File,
     /// The container's name, to kill it when a grade overruns.
     container: String,
+    /// The image it runs, to name it when it is missing.
+    image: String,
 }
 
 impl Server {
-    /// Starts `docker` (a `docker run -i --name <container> …` of the server) and waits, at
-    /// most `timeout`, for it to say it is ready.
+    /// Starts `docker` (a `docker run -i --name <container> … <image> …` of the server) and
+    /// waits, at most `timeout`, for it to say it is ready.
     pub(super) fn start(
         mut docker: Command,
         container: String,
+        image: &str,
         timeout: Duration,
     ) -> Result<Self, String> {
         let stderr = tempfile::tempfile().map_err(|e| format!("a file for stderr: {e}"))?;
@@ -50,6 +53,7 @@ impl Server {
             child: Some(child),
             stderr,
             container,
+            image: image.to_owned(),
         };
         let line = server.within(timeout, |s| s.read_line())?;
         match line.split_once(' ').unwrap_or((line.as_str(), "")) {
@@ -121,8 +125,8 @@ impl Server {
         let mut stderr = String::new();
         let _ = self.stderr.rewind();
         let _ = (&self.stderr).take(64 << 10).read_to_string(&mut stderr);
-        if stderr.contains("No such image") {
-            return "cannot run: the grading image is missing; build it with `randori image build --grading`".to_owned();
+        if let Some(missing) = super::missing_image(&stderr, &self.image) {
+            return missing;
         }
         let tail: Vec<&str> = stderr.lines().rev().take(3).collect();
         if tail.is_empty() {
