@@ -179,6 +179,21 @@ open("/home/submission/submission.csv", "w").write('"unclosed\n')
     ]
 }
 
+/// One evaluation of `code` on the task at `task_dir`: 1 CPU, 512 MiB, 60 s.
+fn eval_request(task_dir: String, code: String) -> pb::SubmitEvalRequest {
+    pb::SubmitEvalRequest {
+        task_dir,
+        code,
+        requirements: Some(pb::JobRequirements {
+            gpus: 0,
+            cpu_millis: 1000,
+            memory_bytes: 512 << 20,
+            timeout_ms: 60_000,
+        }),
+        max_attempts: 0,
+    }
+}
+
 /// The program with its submission written, if the case's program builds a frame `sub`.
 fn full_program(case: &Case) -> String {
     let mut code = case.program.to_owned();
@@ -243,17 +258,10 @@ async fn each_submission_gets_the_grade_its_competitions_grader_gives() {
     let mut jobs = Vec::new();
     for case in cases() {
         let job = client
-            .submit_eval(pb::SubmitEvalRequest {
-                task_dir: i.location(case.competition),
-                code: full_program(&case),
-                requirements: Some(pb::JobRequirements {
-                    gpus: 0,
-                    cpu_millis: 1000,
-                    memory_bytes: 512 << 20,
-                    timeout_ms: 60_000,
-                }),
-                max_attempts: 0,
-            })
+            .submit_eval(eval_request(
+                i.location(case.competition),
+                full_program(&case),
+            ))
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", case.name))
             .into_inner()
@@ -574,16 +582,11 @@ async fn hidden_validation_grades_the_carved_rows_by_the_competitions_own_rules(
     let cluster = cluster("mlebench-hidden", "30s").await;
     let _w = docker_worker(cluster.addr, &unique("hidden"), 2);
     let mut client = control(cluster.addr).await;
-    let submit = |code: &str| pb::SubmitEvalRequest {
-        task_dir: i.location_with("toy-spaceship", Some(fraction)),
-        code: code.to_owned(),
-        requirements: Some(pb::JobRequirements {
-            gpus: 0,
-            cpu_millis: 1000,
-            memory_bytes: 512 << 20,
-            timeout_ms: 60_000,
-        }),
-        max_attempts: 0,
+    let submit = |code: &str| {
+        eval_request(
+            i.location_with("toy-spaceship", Some(fraction)),
+            code.to_owned(),
+        )
     };
     // What the program sees: no carved row in train.csv, every carved id in test.csv and the
     // sample; it writes the sample (all False) as its submission.

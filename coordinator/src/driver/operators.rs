@@ -32,7 +32,8 @@ pub struct OperatorConfig {
     pub api_key_env: Option<String>,
     pub max_concurrency: Option<usize>,
     /// The model settings of every operator (`ModelSettings`' fields), unless its own table
-    /// says otherwise.
+    /// says otherwise. Spelled out rather than a flattened `ModelSettings`: serde cannot
+    /// refuse unknown keys through `flatten`, and a misspelt key must be an error.
     pub model: Option<String>,
     pub temperature: Option<f64>,
     pub max_output_tokens: Option<u32>,
