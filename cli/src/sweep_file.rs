@@ -23,6 +23,9 @@ struct SweepFile {
     name: String,
     tasks: Vec<String>,
     policies: Vec<String>,
+    /// The operator sets compared, one run each (AIRA-dojo's O_AIDE vs O_AIRA ablation).
+    #[serde(default)]
+    operator_sets: Vec<String>,
     seeds: Vec<u64>,
     #[serde(default)]
     priority: i32,
@@ -168,6 +171,7 @@ pub fn load_with_roots(path: &Path, task_roots: &[PathBuf]) -> Result<SweepSpec,
         name: file.name,
         tasks,
         policies: file.policies,
+        operator_sets: file.operator_sets,
         seeds: file.seeds,
         priority: file.priority,
         budget,
@@ -312,6 +316,40 @@ num_islands = 1
         );
         assert_eq!(spec.operator["model"], "o3");
         assert_eq!(spec.policy["greedy"]["num_drafts"], 5);
+    }
+
+    /// The AIRA-dojo presets parse, and every run they make passes the coordinator's checks
+    /// (with a local task standing in for MLE-bench lite, which needs an install).
+    #[test]
+    fn the_aira_dojo_presets_are_valid_sweeps() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/aira-dojo");
+        for name in ["greedy", "mcts", "evolutionary"] {
+            let text = std::fs::read_to_string(dir.join(format!("{name}.toml"))).unwrap();
+            assert!(text.contains("tasks = [\"mlebench:lite\"]"), "{name}");
+            let (spec, _root) =
+                load_text(&text.replace("tasks = [\"mlebench:lite\"]", "tasks = [\"alpha\"]"));
+            let spec = spec.unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(spec.policies, [name]);
+            assert_eq!(
+                (spec.budget.max_wall_ms, spec.budget.node_timeout_ms),
+                (24 * 3_600_000, 4 * 3_600_000)
+            );
+            assert_eq!(
+                (spec.resources.gpus, spec.resources.cpu_millis),
+                (1, 24_000)
+            );
+            assert_eq!(spec.seeds.len(), 10);
+            for run in spec.runs() {
+                randori_coordinator::check_run_settings(
+                    run.policy,
+                    &spec.policy,
+                    &spec.operator_config(&run),
+                )
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
+            assert_eq!(spec.operator["model"], "o3");
+            assert_eq!(spec.operator["analyze"]["model"], "gpt-4o");
+        }
     }
 
     #[test]

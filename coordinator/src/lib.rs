@@ -20,5 +20,6 @@ pub mod tasks;
 mod traces;
 mod wakeups;
 
+pub use driver::check_run_settings;
 pub use error::{Error, Result};
 pub use server::{Coordinator, CoordinatorConfig};

@@ -1,4 +1,4 @@
-//! A sweep as the coordinator takes it: tasks × policies × seeds with the budgets, resources,
+//! A sweep as the coordinator takes it: tasks × policies × operator sets × seeds with the budgets, resources,
 //! operator and policy settings every run of it shares. The CLI reads the human sweep file
 //! (TOML, with units) into this; the coordinator checks it and expands it into runs.
 
@@ -15,6 +15,11 @@ pub struct SweepSpec {
     /// Task directories as the coordinator sees them (absolute paths).
     pub tasks: Vec<String>,
     pub policies: Vec<String>,
+    /// The operator sets compared (`aira`, `aide`): one run per set. Empty: the `[operator]`
+    /// table's `set`, else `aira`. Left out of the fingerprint when empty, so sweeps from
+    /// before the axis existed keep theirs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub operator_sets: Vec<String>,
     pub seeds: Vec<u64>,
     /// Higher first; sweeps of equal priority share the workers fairly.
     pub priority: i32,
@@ -72,6 +77,8 @@ impl Default for NodeResources {
 pub struct RunKey<'a> {
     pub task_dir: &'a str,
     pub policy: &'a str,
+    /// The operator set, when the sweep compares sets.
+    pub operator_set: Option<&'a str>,
     pub seed: u64,
 }
 
@@ -92,6 +99,19 @@ impl SweepSpec {
                 out.push(format!("{key}: needs at least one entry"));
             }
         }
+        for set in &self.operator_sets {
+            if randori_operators::prompts::operator_set(set).is_none() {
+                out.push(format!(
+                    "operator_sets: unknown operator set {set:?} (expected one of {})",
+                    operator_set_names()
+                ));
+            }
+        }
+        if !self.operator_sets.is_empty() && self.operator.get("set").is_some() {
+            out.push(
+                "operator.set: name the sets in operator_sets only, not in both places".to_owned(),
+            );
+        }
         for p in &self.policies {
             if !POLICIES.contains(&p.as_str()) {
                 out.push(format!(
@@ -103,6 +123,7 @@ impl SweepSpec {
         for (key, list) in [
             ("tasks", dupes(&self.tasks)),
             ("policies", dupes(&self.policies)),
+            ("operator_sets", dupes(&self.operator_sets)),
         ] {
             for d in list {
                 out.push(format!("{key}: {d:?} is listed twice"));
@@ -129,21 +150,38 @@ impl SweepSpec {
         out
     }
 
-    /// Every run: tasks × policies × seeds, in that nesting order.
+    /// Every run: tasks × policies × operator sets × seeds, in that nesting order.
     pub fn runs(&self) -> impl Iterator<Item = RunKey<'_>> {
+        let sets: Vec<Option<&str>> = match self.operator_sets.as_slice() {
+            [] => vec![None],
+            sets => sets.iter().map(|s| Some(s.as_str())).collect(),
+        };
         self.tasks.iter().flat_map(move |t| {
+            let sets = sets.clone();
             self.policies.iter().flat_map(move |p| {
-                self.seeds.iter().map(move |&seed| RunKey {
-                    task_dir: t,
-                    policy: p,
-                    seed,
+                sets.clone().into_iter().flat_map(move |operator_set| {
+                    self.seeds.iter().map(move |&seed| RunKey {
+                        task_dir: t,
+                        policy: p,
+                        operator_set,
+                        seed,
+                    })
                 })
             })
         })
     }
 
     pub fn run_count(&self) -> usize {
-        self.tasks.len() * self.policies.len() * self.seeds.len()
+        self.tasks.len() * self.policies.len() * self.operator_sets.len().max(1) * self.seeds.len()
+    }
+
+    /// The `[operator]` table of one run: the sweep's, with the run's operator set.
+    pub fn operator_config(&self, run: &RunKey<'_>) -> serde_json::Value {
+        let mut config = self.operator.clone();
+        if let (Some(set), Some(table)) = (run.operator_set, config.as_object_mut()) {
+            table.insert("set".to_owned(), set.into());
+        }
+        config
     }
 
     /// Identifies the sweep: submitting the same spec again finds the sweep it made (which is
@@ -154,6 +192,14 @@ impl SweepSpec {
         let digest = Sha256::digest(text.as_bytes());
         digest.iter().map(|b| format!("{b:02x}")).collect()
     }
+}
+
+fn operator_set_names() -> String {
+    randori_operators::prompts::OPERATOR_SETS
+        .iter()
+        .map(|s| s.name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn dupes(items: &[String]) -> Vec<&str> {
@@ -174,6 +220,7 @@ mod tests {
             name: "s".into(),
             tasks: vec!["/t/a".into(), "/t/b".into()],
             policies: vec!["greedy".into(), "mcts".into()],
+            operator_sets: Vec::new(),
             seeds: vec![0, 1, 2],
             priority: 0,
             budget: Budget::default(),
@@ -194,6 +241,7 @@ mod tests {
             RunKey {
                 task_dir: "/t/a",
                 policy: "greedy",
+                operator_set: None,
                 seed: 0
             }
         );
@@ -202,9 +250,56 @@ mod tests {
             RunKey {
                 task_dir: "/t/b",
                 policy: "mcts",
+                operator_set: None,
                 seed: 2
             }
         );
+    }
+
+    #[test]
+    fn operator_sets_are_an_axis_of_their_own_and_reach_each_run_s_operator_table() {
+        let mut s = spec();
+        let before = s.fingerprint();
+        s.operator = serde_json::json!({"backend": "openai", "model": "o3"});
+        let plain: Vec<_> = s.runs().map(|r| s.operator_config(&r)).collect();
+        assert!(plain.iter().all(|c| c.get("set").is_none()));
+        assert_ne!(s.fingerprint(), before);
+        s.operator_sets = vec!["aira".into(), "aide".into()];
+        let runs: Vec<_> = s.runs().collect();
+        assert_eq!((runs.len(), s.run_count()), (24, 24));
+        // Sets nest inside policies, seeds inside sets.
+        let first: Vec<_> = runs[..6]
+            .iter()
+            .map(|r| (r.policy, r.operator_set, r.seed))
+            .collect();
+        assert_eq!(
+            first,
+            [
+                ("greedy", Some("aira"), 0),
+                ("greedy", Some("aira"), 1),
+                ("greedy", Some("aira"), 2),
+                ("greedy", Some("aide"), 0),
+                ("greedy", Some("aide"), 1),
+                ("greedy", Some("aide"), 2),
+            ]
+        );
+        let config = s.operator_config(&runs[3]);
+        assert_eq!(
+            (config["set"].as_str(), config["model"].as_str()),
+            (Some("aide"), Some("o3"))
+        );
+        assert!(s.problems().is_empty());
+        s.operator_sets.push("aider".into());
+        s.operator_sets.push("aide".into());
+        s.operator["set"] = "aira".into();
+        let p = s.problems();
+        for want in [
+            "operator_sets: unknown operator set \"aider\" (expected one of aira, aide)",
+            "operator_sets: \"aide\" is listed twice",
+            "operator.set: name the sets in operator_sets only, not in both places",
+        ] {
+            assert!(p.iter().any(|m| m == want), "{want}: {p:?}");
+        }
     }
 
     #[test]

@@ -324,6 +324,7 @@ fn sweep_spec(name: &str, seeds: Vec<u64>, max_nodes: u32) -> SweepSpec {
         name: name.into(),
         tasks: vec!["/tasks/t".into()],
         policies: vec!["greedy".into()],
+        operator_sets: Vec::new(),
         seeds,
         priority: 0,
         budget: Budget {
@@ -419,7 +420,9 @@ async fn report_facts_follow_the_stored_nodes() {
     // Run b: one bronze node, still running.
     evaluated_node(&s, w, b, 0, Some(graded())).await;
 
-    let facts = s.sweep_report_runs(sweep).await.unwrap();
+    let (facts, operators, oracle) = s.sweep_report_runs(sweep).await.unwrap();
+    assert!(!oracle);
+    assert_eq!(operators, ["builtin"]);
     let fa = facts.iter().find(|f| f.id == a.to_string()).unwrap();
     assert_eq!((fa.nodes, fa.nodes_ok, fa.nodes_buggy), (3, 2, 1));
     assert_eq!(fa.best_val, Some(0.2), "lower is better");
@@ -437,6 +440,8 @@ async fn report_facts_follow_the_stored_nodes() {
             name: "r".into(),
             state: "running".into(),
             created_at: String::new(),
+            operators,
+            oracle_ablation: oracle,
         },
         facts,
     );

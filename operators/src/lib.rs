@@ -8,6 +8,7 @@
 
 pub mod builtin;
 mod error;
+pub mod memory;
 pub mod prompts;
 
 pub use error::Error;

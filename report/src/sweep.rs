@@ -17,6 +17,14 @@ pub struct SweepInfo {
     pub state: String,
     /// RFC 3339.
     pub created_at: String,
+    /// What wrote the programs: the operator sets and versions the runs used (`aira/v1`),
+    /// or `builtin`. A sweep that compares sets names each run's set beside its policy.
+    #[serde(default)]
+    pub operators: Vec<String>,
+    /// Some run read test scores to steer its search (`use_test_score`, AIRA-dojo's oracle
+    /// ablation): its picks are not a fair result.
+    #[serde(default)]
+    pub oracle_ablation: bool,
 }
 
 /// The grade of one node: a run's selected node or its oracle node.
@@ -307,8 +315,16 @@ fn totals(runs: &[RunFacts]) -> Totals {
 }
 
 fn headline(sweep: &SweepInfo) -> String {
+    let operators = match sweep.operators.as_slice() {
+        [] => String::new(),
+        sets => format!("; operators {}", sets.join(", ")),
+    };
+    let oracle = match sweep.oracle_ablation {
+        true => "; ORACLE ABLATION: test scores steered the search (use_test_score)",
+        false => "",
+    };
     format!(
-        "sweep {} ({}): {}, created {}",
+        "sweep {} ({}): {}, created {}{operators}{oracle}",
         sweep.name, sweep.id, sweep.state, sweep.created_at
     )
 }

@@ -70,6 +70,8 @@ fn info() -> SweepInfo {
         name: "quickstart".to_owned(),
         state: "running".to_owned(),
         created_at: "2025-01-02T03:04:05Z".to_owned(),
+        operators: Vec::new(),
+        oracle_ablation: false,
     }
 }
 

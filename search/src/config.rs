@@ -17,6 +17,10 @@ pub struct PolicySettings {
     pub greedy: GreedyConfig,
     pub mcts: MctsConfig,
     pub evolutionary: EvolutionaryConfig,
+    /// AIRA-dojo's oracle ablation: the search reads each node's *test* score where it would
+    /// read its validation score, breaking on purpose the rule that no test score steers a
+    /// search. Off by default; runs with it on are flagged wherever they are shown.
+    pub use_test_score: bool,
 }
 
 impl PolicySettings {
@@ -90,9 +94,45 @@ pub(crate) fn check_probability(
     }
 }
 
+/// A time limit in seconds, when set, must be 0 or more (0: only the unconditional first
+/// debug attempt); infinity works as no limit.
+pub(crate) fn check_seconds(
+    policy: &'static str,
+    key: &'static str,
+    value: Option<f64>,
+) -> Result<(), SearchError> {
+    if value.is_none_or(|seconds| seconds >= 0.0) {
+        Ok(())
+    } else {
+        Err(SearchError::InvalidSetting {
+            policy,
+            key,
+            reason: "must be a number of seconds, 0 or more",
+        })
+    }
+}
+
+/// A softmax temperature must be a finite number above 0.
+pub(crate) fn check_temperature(
+    policy: &'static str,
+    key: &'static str,
+    value: f64,
+) -> Result<(), SearchError> {
+    if value.is_finite() && value > 0.0 {
+        Ok(())
+    } else {
+        Err(SearchError::InvalidSetting {
+            policy,
+            key,
+            reason: "must be a finite number above 0",
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::DeadBranches;
 
     fn parse(json: &str) -> Result<PolicySettings, String> {
         serde_json::from_str(json).map_err(|e| e.to_string())
@@ -109,8 +149,14 @@ mod tests {
         );
         let m = &settings.mcts;
         assert_eq!(
-            (m.uct_c, m.num_children.get(), m.max_debug_depth),
-            (0.25, 5, 20)
+            (
+                m.uct_c,
+                m.num_children.get(),
+                m.max_debug_depth,
+                m.max_debug_time,
+                m.dead_branches,
+            ),
+            (0.25, 5, 20, None, DeadBranches::Descend)
         );
         let e = &settings.evolutionary;
         assert_eq!(
@@ -120,9 +166,44 @@ mod tests {
                 e.num_islands.get(),
                 e.max_island_size.get(),
                 e.max_debug_depth,
+                e.max_debug_time,
             ),
-            (5, 0.5, 1, 500, 10)
+            (5, 0.5, 1, 500, 10, Some(21600.0))
         );
+        assert_eq!(
+            (
+                e.num_generations.get(),
+                e.num_generations_till_crossover,
+                e.initial_temp,
+                e.final_temp,
+                e.migration_prob,
+                e.num_generations_till_migration,
+            ),
+            (100, 2, 1.0, 1.0, 0.0, 999)
+        );
+    }
+
+    #[test]
+    fn new_keys_parse() {
+        let settings = parse(
+            r#"{"mcts": {"max_debug_time": 3600, "dead_branches": "skip"},
+                "evolutionary": {"max_debug_time": null, "num_generations": 7,
+                                 "initial_temp": 2.0, "final_temp": 0.5}}"#,
+        )
+        .unwrap();
+        assert_eq!(settings.mcts.max_debug_time, Some(3600.0));
+        assert_eq!(settings.mcts.dead_branches, DeadBranches::Skip);
+        assert_eq!(settings.evolutionary.max_debug_time, None);
+        assert_eq!(settings.evolutionary.num_generations.get(), 7);
+        assert_eq!(
+            parse(r#"{"mcts": {"dead_branches": "descend"}}"#)
+                .unwrap()
+                .mcts
+                .dead_branches,
+            DeadBranches::Descend
+        );
+        let err = parse(r#"{"mcts": {"dead_branches": "Skip"}}"#).unwrap_err();
+        assert!(err.contains("unknown variant `Skip`"), "{err}");
     }
 
     #[test]
@@ -156,6 +237,7 @@ mod tests {
             r#"{"evolutionary": {"individuals_per_generation": 0}}"#,
             r#"{"evolutionary": {"num_islands": 0}}"#,
             r#"{"evolutionary": {"max_island_size": 0}}"#,
+            r#"{"evolutionary": {"num_generations": 0}}"#,
         ] {
             let err = parse(json).unwrap_err();
             assert!(err.contains("nonzero"), "{json}: {err}");
@@ -188,10 +270,50 @@ mod tests {
                 "mcts",
                 "policy.mcts.uct_c must be a finite number, 0 or more",
             ),
+            (
+                r#"{"mcts": {"max_debug_time": -1}}"#,
+                "mcts",
+                "policy.mcts.max_debug_time must be a number of seconds, 0 or more",
+            ),
+            (
+                r#"{"evolutionary": {"max_debug_time": -0.5}}"#,
+                "evolutionary",
+                "policy.evolutionary.max_debug_time must be a number of seconds, 0 or more",
+            ),
+            (
+                r#"{"evolutionary": {"migration_prob": 2}}"#,
+                "evolutionary",
+                "policy.evolutionary.migration_prob must be between 0 and 1",
+            ),
+            (
+                r#"{"evolutionary": {"initial_temp": 0}}"#,
+                "evolutionary",
+                "policy.evolutionary.initial_temp must be a finite number above 0",
+            ),
+            (
+                r#"{"evolutionary": {"final_temp": -1}}"#,
+                "evolutionary",
+                "policy.evolutionary.final_temp must be a finite number above 0",
+            ),
         ];
         for (json, name, expect) in cases {
             let err = parse(json).unwrap().policy(name).unwrap_err();
             assert_eq!(err.to_string(), expect);
         }
+        // A zero time limit allows the first attempt only; it is valid.
+        let zero = parse(r#"{"mcts": {"max_debug_time": 0}}"#).unwrap();
+        assert!(zero.policy("mcts").is_ok());
+    }
+
+    #[test]
+    fn settings_serde_cannot_express_are_validated() {
+        // NaN and infinities come from sweep files in TOML, not from JSON.
+        let mut settings = PolicySettings::default();
+        settings.mcts.max_debug_time = Some(f64::NAN);
+        settings.evolutionary.final_temp = f64::INFINITY;
+        assert!(settings.policy("mcts").is_err());
+        assert!(settings.policy("evolutionary").is_err());
+        settings.mcts.max_debug_time = Some(f64::INFINITY);
+        assert!(settings.policy("mcts").is_ok());
     }
 }

@@ -19,19 +19,23 @@ pub enum SearchError {
     #[error("node {node} names parent {parent} twice")]
     RepeatedParent { node: NodeId, parent: NodeId },
     #[error(
-        "node {node} ({operator:?}) has parent {parent} in state {found:?}, expected {expected:?}"
+        "node {node} ({operator:?}) has parent {parent} in state {found:?}, expected {}",
+        one_of(.expected)
     )]
     ParentState {
         node: NodeId,
         operator: Operator,
         parent: NodeId,
         found: NodeState,
-        expected: NodeState,
+        /// The states the operator accepts.
+        expected: &'static [NodeState],
     },
     #[error("node {node} is ok but has no finite validation score")]
     MissingScore { node: NodeId },
     #[error("node {node} is {state:?} but has a validation score; only ok nodes have one")]
     UnexpectedScore { node: NodeId, state: NodeState },
+    #[error("node {node} has exec_seconds {seconds}, expected a finite number, 0 or more")]
+    InvalidExecSeconds { node: NodeId, seconds: f64 },
     #[error("unknown search policy `{name}`: expected one of greedy, mcts, evolutionary")]
     UnknownPolicy { name: String },
     #[error("policy.{policy}.{key} {reason}")]
@@ -40,4 +44,10 @@ pub enum SearchError {
         key: &'static str,
         reason: &'static str,
     },
+}
+
+/// `Ok`, `Ok or Buggy`: the accepted states as the error message lists them.
+fn one_of(states: &[NodeState]) -> String {
+    let names: Vec<String> = states.iter().map(|s| format!("{s:?}")).collect();
+    names.join(" or ")
 }

@@ -2,12 +2,18 @@
 //!
 //! 1. Fewer than `num_drafts` Draft nodes (pending ones count): Draft.
 //! 2. With probability `debug_prob` (one `next_f64` draw): if some buggy leaf (no children,
-//!    pending ones included) has a debug depth below `max_debug_depth`, Debug one of them,
-//!    chosen uniformly (`below`).
+//!    pending ones included) has an AIRA-dojo debug depth (`Tree::aira_debug_depth`, a draft
+//!    at 1) of at most `max_debug_depth`, Debug one of them, chosen uniformly (`below`). As in
+//!    AIRA-dojo the bound is inclusive, so a buggy draft gets `max_debug_depth` debug
+//!    attempts and a buggy Improve child one more. There is no time limit on debugging.
 //! 3. No ok node: Draft.
 //! 4. Otherwise Improve the best ok node (the earliest among equals).
 //!
-//! Greedy never waits: with several nodes in flight it keeps drafting or improving the best.
+//! Where aira-dojo decides otherwise:
+//! 1. It runs one node at a time, so it never sees a pending node. Here several may be in
+//!    flight and Greedy never waits: pending drafts count towards `num_drafts`, a buggy node
+//!    whose Debug child is pending is no leaf, and meanwhile it keeps drafting or improving
+//!    the best.
 
 use serde::Deserialize;
 
@@ -44,7 +50,10 @@ impl Policy for GreedyConfig {
             return Decision::act(Operator::Draft, vec![]);
         }
         if rng.next_f64() < self.debug_prob {
-            let leaves: Vec<_> = tree.debuggable(self.max_debug_depth).collect();
+            let leaves: Vec<_> = tree
+                .buggy_leaves()
+                .filter(|&leaf| tree.aira_debug_depth(leaf) <= self.max_debug_depth)
+                .collect();
             if !leaves.is_empty() {
                 let leaf = leaves[rng.below(leaves.len())];
                 return Decision::act(Operator::Debug, vec![leaf]);
@@ -85,10 +94,18 @@ mod tests {
                 "D:0.1 D:0.9 D:0.5 D:0.2 D:b B4:p",
                 "Improve(1)",
             ),
-            // Debug chain of depth 2 ending in a buggy leaf: within 3, at the limit of 2.
+            // A buggy draft gets max_debug_depth attempts: node 2 (depth 3) is its second.
             (greedy(1, 1.0, 3), "D:b B0:b B1:b", "Debug(2)"),
+            (greedy(1, 1.0, 2), "D:b B0:b", "Debug(1)"),
             (greedy(1, 1.0, 2), "D:b B0:b B1:b", "Draft"),
             (greedy(1, 1.0, 2), "D:0.3 D:b B1:b B2:b", "Improve(0)"),
+            // A buggy Improve child gets max_debug_depth + 1: node 3 (depth 2) is its third.
+            (greedy(1, 1.0, 2), "D:0.3 I0:b B1:b B2:b", "Debug(3)"),
+            (greedy(1, 1.0, 2), "D:0.3 I0:b B1:b B2:b B3:b", "Improve(0)"),
+            (greedy(1, 1.0, 0), "D:0.3 I0:b", "Debug(1)"),
+            (greedy(1, 1.0, 0), "D:0.3 D:b", "Improve(0)"),
+            // No time limit: a chain that ran for days is still debugged.
+            (greedy(1, 1.0, 20), "D:b@90000 B0:b@90000", "Debug(1)"),
             // A fixed chain: its buggy nodes have children, so only improving is left.
             (greedy(1, 1.0, 20), "D:b B0:0.6 I1:0.7", "Improve(2)"),
             (greedy(2, 0.0, 20), "D:0.3 D:b", "Improve(0)"),
@@ -97,6 +114,19 @@ mod tests {
             // No ok node and nothing to debug (pending ones in flight): Draft again.
             (greedy(2, 1.0, 20), "D:p D:p", "Draft"),
             (greedy(0, 1.0, 20), "", "Draft"),
+        ];
+        for (config, spec, expect) in cases {
+            assert_eq!(decide(&config, &tree(spec), 0), expect, "{config:?} {spec}");
+        }
+    }
+
+    /// Module doc, "where aira-dojo decides otherwise", 1.
+    #[test]
+    fn nodes_in_flight_count_and_never_make_greedy_wait() {
+        let cases = [
+            (greedy(2, 1.0, 20), "D:p D:p", "Draft"),
+            (greedy(2, 1.0, 20), "D:p D:0.5 I1:p", "Improve(1)"),
+            (greedy(2, 1.0, 20), "D:b D:0.5 B0:p", "Improve(1)"),
         ];
         for (config, spec, expect) in cases {
             assert_eq!(decide(&config, &tree(spec), 0), expect, "{config:?} {spec}");

@@ -8,6 +8,8 @@
 //!   (`tests/replay.rs` kills and resumes simulated runs to check it).
 //! - `Decision::Wait` is only returned while some node is pending, so a driver that waits for
 //!   an evaluation to finish never deadlocks.
+//! - `Decision::Finish` is only returned when no node is pending and no buggy leaf is left to
+//!   debug, so a run that stops on it leaves nothing half done.
 //! - Every `Action` a policy returns, appended as a pending node, gives a tree `Tree::new`
 //!   accepts.
 //!
@@ -29,7 +31,7 @@ pub use config::{PolicyConfig, PolicySettings};
 pub use error::SearchError;
 pub use evolutionary::EvolutionaryConfig;
 pub use greedy::GreedyConfig;
-pub use mcts::MctsConfig;
+pub use mcts::{DeadBranches, MctsConfig};
 pub use rng::Rng;
 pub use tree::{Node, NodeId, NodeState, Operator, Tree};
 
@@ -46,6 +48,9 @@ pub enum Decision {
     /// Nothing sensible to do until a pending node is evaluated (an MCTS subtree still being
     /// evaluated, an incomplete evolutionary generation).
     Wait,
+    /// The policy's own budget is spent (Evolutionary after `num_generations`): the run is
+    /// over whatever budget the driver has left.
+    Finish,
 }
 
 impl Decision {
@@ -54,11 +59,13 @@ impl Decision {
     }
 }
 
-/// `Draft`, `Improve(3)`, `Crossover(0, 2)`, `Wait`: for logs, traces and tests.
+/// `Draft`, `Improve(3)`, `Crossover(0, 2)`, `Wait`, `Finish`: for logs, traces and tests.
 impl fmt::Display for Decision {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Decision::Act(action) = self else {
-            return f.write_str("Wait");
+        let action = match self {
+            Decision::Act(action) => action,
+            Decision::Wait => return f.write_str("Wait"),
+            Decision::Finish => return f.write_str("Finish"),
         };
         write!(f, "{:?}", action.operator)?;
         if let Some((first, rest)) = action.parents.split_first() {
@@ -108,6 +115,7 @@ mod tests {
                 "Crossover(0, 2)",
             ),
             (Decision::Wait, "Wait"),
+            (Decision::Finish, "Finish"),
         ];
         for (decision, expect) in cases {
             assert_eq!(decision.to_string(), expect);

@@ -2,15 +2,20 @@
 //!
 //! A decision's RNG is derived from the run's seed and the step alone, never carried from one
 //! decision to the next: a policy's choice is then a pure function of the stored tree, the seed
-//! and the step, which is what makes an interrupted run resume into the same tree. The
-//! generator is xoshiro256** seeded through SplitMix64 (both public domain, by Blackman and
-//! Vigna); the stream for a given seed and step is fixed by the tests below, because stored runs
-//! depend on it.
+//! and the step, which is what makes an interrupted run resume into the same tree. A policy
+//! that replays the tree and must re-derive a choice made at an earlier step (an island drawn
+//! for a draft, a migration at the end of a generation) asks for a keyed stream instead, which
+//! depends on the run seed, a domain and a key but not on the step. The generator is
+//! xoshiro256** seeded through SplitMix64 (both public domain, by Blackman and Vigna); the
+//! streams for a given seed and step, or seed, domain and key, are fixed by the tests below,
+//! because stored runs depend on them.
 
 /// xoshiro256**: small, fast, and statistically strong enough for sampling decisions.
 #[derive(Debug, Clone)]
 pub struct Rng {
     s: [u64; 4],
+    /// Kept so that `keyed` streams can be derived from any stream of the run.
+    run_seed: u64,
 }
 
 /// One SplitMix64 step: turns any seed, even 0, into well-mixed words.
@@ -31,6 +36,24 @@ impl Rng {
         let mut state = splitmix64(&mut seed_state) ^ step;
         Rng {
             s: std::array::from_fn(|_| splitmix64(&mut state)),
+            run_seed,
+        }
+    }
+
+    /// A stream that depends only on the run seed, `domain` (a constant naming what the draws
+    /// decide) and `key` (which instance of it), not on the step: a policy replaying the tree
+    /// re-derives the same draws at every later step.
+    pub fn keyed(&self, domain: u64, key: u64) -> Rng {
+        // The seed's second SplitMix64 word, not the first that `for_step` mixes the step into,
+        // and one more mixing step between domain and key: no step, and no other (domain, key)
+        // pair, lands on the same state by a plain xor coincidence.
+        let mut seed_state = self.run_seed;
+        splitmix64(&mut seed_state);
+        let mut domain_state = splitmix64(&mut seed_state) ^ domain;
+        let mut state = splitmix64(&mut domain_state) ^ key;
+        Rng {
+            s: std::array::from_fn(|_| splitmix64(&mut state)),
+            run_seed: self.run_seed,
         }
     }
 
@@ -109,6 +132,36 @@ mod tests {
         3032169436225125478,
     ];
     const PINNED_42_7: u64 = 4706337660387043474;
+
+    #[test]
+    fn keyed_stream_is_pinned() {
+        let mut rng = Rng::for_step(42, 7).keyed(1, 5);
+        assert_eq!(rng.next_u64(), PINNED_KEYED_42_1_5);
+    }
+
+    const PINNED_KEYED_42_1_5: u64 = 17560558449259241369;
+
+    #[test]
+    fn keyed_streams_depend_on_seed_domain_and_key_but_not_the_step() {
+        let draw = |seed, step, domain, key| {
+            let mut rng = Rng::for_step(seed, step).keyed(domain, key);
+            (0..8).map(|_| rng.next_u64()).collect::<Vec<_>>()
+        };
+        assert_eq!(draw(3, 9, 1, 4), draw(3, 100, 1, 4));
+        assert_ne!(draw(3, 9, 1, 4), draw(4, 9, 1, 4));
+        assert_ne!(draw(3, 9, 1, 4), draw(3, 9, 2, 4));
+        assert_ne!(draw(3, 9, 1, 4), draw(3, 9, 1, 5));
+        assert_ne!(draw(3, 9, 1, 2), draw(3, 9, 2, 1));
+        // A keyed stream is none of the step streams.
+        let mut step_stream = Rng::for_step(3, 4);
+        let step_draws: Vec<u64> = (0..8).map(|_| step_stream.next_u64()).collect();
+        assert_ne!(draw(3, 9, 0, 4), step_draws);
+        // Drawing from the step stream first changes nothing.
+        let mut used = Rng::for_step(3, 9);
+        used.next_u64();
+        let mut keyed = used.keyed(1, 4);
+        assert_eq!(keyed.next_u64(), draw(3, 9, 1, 4)[0]);
+    }
 
     #[test]
     fn same_seed_and_step_give_the_same_stream() {

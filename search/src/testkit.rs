@@ -2,8 +2,9 @@
 //!
 //! One whitespace-separated token per node, in id order: an operator letter (`D`raft,
 //! `I`mprove, de`B`ug, `X` crossover), its parents separated by commas, a colon, and the state:
-//! `p` pending, `b` buggy, or the validation score of an ok node. `"D:0.5 D:b B1:p X0,2:0.9"`
-//! is an ok draft, a buggy draft, a pending debug of node 1 and an ok crossover of 0 and 2.
+//! `p` pending, `b` buggy, or the validation score of an ok node; then optionally `@` and the
+//! node's `exec_seconds` (0 without). `"D:0.5 D:b@30 B1:p X0,2:0.9"` is an ok draft, a buggy
+//! draft that ran 30 s, a pending debug of node 1 and an ok crossover of 0 and 2.
 
 use crate::{Decision, Node, NodeId, NodeState, Operator, Policy, Rng, Tree};
 
@@ -11,7 +12,13 @@ pub(crate) fn nodes(spec: &str) -> Vec<Node> {
     spec.split_whitespace()
         .enumerate()
         .map(|(index, token)| {
-            let (head, state) = token.split_once(':').expect("token is OP[PARENTS]:STATE");
+            let (head, tail) = token
+                .split_once(':')
+                .expect("token is OP[PARENTS]:STATE[@SECONDS]");
+            let (state, exec_seconds) = match tail.split_once('@') {
+                Some((state, seconds)) => (state, seconds.parse().expect("seconds")),
+                None => (tail, 0.0),
+            };
             let operator = match &head[..1] {
                 "D" => Operator::Draft,
                 "I" => Operator::Improve,
@@ -35,6 +42,7 @@ pub(crate) fn nodes(spec: &str) -> Vec<Node> {
                 operator,
                 state,
                 val_score,
+                exec_seconds,
             }
         })
         .collect()
@@ -56,7 +64,8 @@ pub(crate) fn decide(policy: &dyn Policy, tree: &Tree, step: u64) -> String {
     policy.decide(tree, &mut Rng::for_step(0, step)).to_string()
 }
 
-/// How often each decision text comes up over `steps` different RNGs.
+/// How often each decision text comes up over the first `steps` steps of run seed 0, the seed
+/// `decide` uses too, so both see the same keyed draws (`Rng::keyed`).
 pub(crate) fn tally(
     policy: &dyn Policy,
     tree: &Tree,
@@ -64,7 +73,7 @@ pub(crate) fn tally(
 ) -> std::collections::BTreeMap<String, usize> {
     let mut counts = std::collections::BTreeMap::new();
     for step in 0..steps {
-        let decision: Decision = policy.decide(tree, &mut Rng::for_step(1, step));
+        let decision: Decision = policy.decide(tree, &mut Rng::for_step(0, step));
         *counts.entry(decision.to_string()).or_insert(0) += 1;
     }
     counts

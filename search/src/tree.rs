@@ -2,9 +2,14 @@
 //! nodes before each decision.
 //!
 //! `Tree::new` checks the rules every policy relies on, so the policies never meet a malformed
-//! graph: ids are positions in creation order, parents precede their child, the parent count
-//! matches the operator, Debug fixes a buggy node while Improve and Crossover start from ok
-//! ones, and exactly the ok nodes carry a (finite) validation score.
+//! graph:
+//! 1. Ids are positions in creation order and parents precede their child.
+//! 2. The parent count matches the operator (`Operator::arity`), with no parent named twice.
+//! 3. Nobody builds on a pending node: Debug fixes a buggy node, Crossover starts from ok ones,
+//!    and Improve from an ok node or a buggy one (MCTS improves the dead end its descent ends
+//!    on, as AIRA-dojo does).
+//! 4. Exactly the ok nodes carry a (finite) validation score.
+//! 5. Every node's `exec_seconds` is finite and not negative.
 
 use std::fmt;
 
@@ -44,11 +49,13 @@ impl Operator {
         }
     }
 
-    /// The state every parent must be in: Debug repairs a failure, the others build on success.
-    fn parent_state(self) -> NodeState {
+    /// The states a parent may be in: Debug repairs a failure, Crossover builds on successes,
+    /// Improve on a success or on a dead end (module doc, rule 3).
+    fn parent_states(self) -> &'static [NodeState] {
         match self {
-            Operator::Debug => NodeState::Buggy,
-            Operator::Draft | Operator::Improve | Operator::Crossover => NodeState::Ok,
+            Operator::Debug => &[NodeState::Buggy],
+            Operator::Improve => &[NodeState::Ok, NodeState::Buggy],
+            Operator::Draft | Operator::Crossover => &[NodeState::Ok],
         }
     }
 }
@@ -70,6 +77,8 @@ pub struct Node {
     pub state: NodeState,
     /// The validation score; present exactly when the node is ok.
     pub val_score: Option<f64>,
+    /// The wall time of the node's program in seconds; 0 while pending or when unknown.
+    pub exec_seconds: f64,
 }
 
 /// Min-max normalisation of validation scores onto [0, 1] with 1 the best.
@@ -83,16 +92,21 @@ pub(crate) struct ScoreRange {
 impl ScoreRange {
     /// The range of `scores`; `None` when there are none.
     pub(crate) fn of(scores: impl IntoIterator<Item = f64>, lower_is_better: bool) -> Option<Self> {
-        scores.into_iter().fold(None, |range, score| {
-            let (min, max) = range.map_or((score, score), |r: ScoreRange| {
-                (r.min.min(score), r.max.max(score))
-            });
-            Some(ScoreRange {
-                min,
-                max,
-                lower_is_better,
-            })
-        })
+        let mut range = None;
+        for score in scores {
+            ScoreRange::include(&mut range, score, lower_is_better);
+        }
+        range
+    }
+
+    /// Widens `range` to cover `score`, starting it when there is none yet.
+    pub(crate) fn include(range: &mut Option<ScoreRange>, score: f64, lower_is_better: bool) {
+        let (min, max) = range.map_or((score, score), |r| (r.min.min(score), r.max.max(score)));
+        *range = Some(ScoreRange {
+            min,
+            max,
+            lower_is_better,
+        });
     }
 
     /// Where `score` lies in the range, 1 at the best end. When every score is equal they are
@@ -116,23 +130,41 @@ pub struct Tree {
     lower_is_better: bool,
     children: Vec<Vec<NodeId>>,
     debug_depth: Vec<u32>,
+    aira_debug_depth: Vec<u32>,
+    debug_chain_seconds: Vec<f64>,
     range: Option<ScoreRange>,
 }
 
 impl Tree {
-    /// Checks the graph's rules (see the module doc) and indexes children and debug depths.
+    /// Checks the graph's rules (see the module doc) and indexes children, debug depths and
+    /// debug chain times.
     pub fn new(nodes: Vec<Node>, lower_is_better: bool) -> Result<Tree, SearchError> {
         for (index, node) in nodes.iter().enumerate() {
             check_node(&nodes, index, node)?;
         }
-        let mut children = vec![Vec::new(); nodes.len()];
-        let mut debug_depth = vec![0; nodes.len()];
+        let len = nodes.len();
+        let mut children = vec![Vec::new(); len];
+        let mut debug_depth = vec![0; len];
+        // A draft's parent is AIRA-dojo's virtual root: buggy, at depth 0.
+        let mut aira_debug_depth = vec![1; len];
+        let mut debug_chain_seconds = vec![0.0; len];
         for node in &nodes {
+            let i = node.id.index();
             for parent in &node.parents {
                 children[parent.index()].push(node.id);
             }
-            if node.operator == Operator::Debug {
-                debug_depth[node.id.index()] = debug_depth[node.parents[0].index()] + 1;
+            debug_chain_seconds[i] = node.exec_seconds;
+            if let Some(first) = node.parents.first() {
+                let p = first.index();
+                aira_debug_depth[i] = if nodes[p].state == NodeState::Buggy {
+                    aira_debug_depth[p] + 1
+                } else {
+                    0
+                };
+                if node.operator == Operator::Debug {
+                    debug_depth[i] = debug_depth[p] + 1;
+                    debug_chain_seconds[i] += debug_chain_seconds[p];
+                }
             }
         }
         let range = ScoreRange::of(nodes.iter().filter_map(|n| n.val_score), lower_is_better);
@@ -141,6 +173,8 @@ impl Tree {
             lower_is_better,
             children,
             debug_depth,
+            aira_debug_depth,
+            debug_chain_seconds,
             range,
         })
     }
@@ -171,9 +205,24 @@ impl Tree {
         &self.children[id.index()]
     }
 
-    /// The length of the chain of Debug operators ending at `id` (0 unless `id` is a Debug).
+    /// The length of the chain of Debug operators ending at `id` (0 unless `id` is a Debug):
+    /// the debug attempts made so far on the failure the chain started from.
     pub fn debug_depth(&self, id: NodeId) -> u32 {
         self.debug_depth[id.index()]
+    }
+
+    /// AIRA-dojo's debug depth, which hangs every draft off a buggy virtual root at depth 0:
+    /// the first parent's depth + 1 when that parent is buggy (the root for a draft), else 0.
+    /// A draft is at 1 and a Debug of it at 2, a Debug of a buggy Improve at 1, an Improve of
+    /// an ok node at 0, an Improve of a buggy node one deeper than its parent.
+    pub fn aira_debug_depth(&self, id: NodeId) -> u32 {
+        self.aira_debug_depth[id.index()]
+    }
+
+    /// The summed `exec_seconds` of the debug chain ending at `id`: from its head (the
+    /// non-Debug node reached by following Debug parents) through `id`.
+    pub fn debug_chain_seconds(&self, id: NodeId) -> f64 {
+        self.debug_chain_seconds[id.index()]
     }
 
     /// How many nodes the operator made, pending ones included.
@@ -186,15 +235,12 @@ impl Tree {
     }
 
     /// Buggy leaves (no children at all, pending ones included, so a node is never debugged
-    /// twice at once) whose debug chain is shorter than `max_debug_depth`, in creation order.
-    pub fn debuggable(&self, max_debug_depth: u32) -> impl Iterator<Item = NodeId> + '_ {
+    /// twice at once) in creation order: the candidates for Debug, which each policy filters
+    /// by its own depth and time limits.
+    pub fn buggy_leaves(&self) -> impl Iterator<Item = NodeId> + '_ {
         self.nodes
             .iter()
-            .filter(move |n| {
-                n.state == NodeState::Buggy
-                    && self.children(n.id).is_empty()
-                    && self.debug_depth(n.id) < max_debug_depth
-            })
+            .filter(|n| n.state == NodeState::Buggy && self.children(n.id).is_empty())
             .map(|n| n.id)
     }
 
@@ -218,7 +264,7 @@ impl Tree {
     }
 
     /// Whether score `a` is strictly better than `b` in this task's direction.
-    fn is_better(&self, a: f64, b: f64) -> bool {
+    pub(crate) fn is_better(&self, a: f64, b: f64) -> bool {
         if self.lower_is_better { a < b } else { a > b }
     }
 }
@@ -244,9 +290,9 @@ fn check_node(nodes: &[Node], index: usize, node: &Node) -> Result<(), SearchErr
         if node.parents[..position].contains(&parent) {
             return Err(SearchError::RepeatedParent { node: id, parent });
         }
-        let expected = node.operator.parent_state();
+        let expected = node.operator.parent_states();
         let found = nodes[parent.index()].state;
-        if found != expected {
+        if !expected.contains(&found) {
             return Err(SearchError::ParentState {
                 node: id,
                 operator: node.operator,
@@ -255,6 +301,12 @@ fn check_node(nodes: &[Node], index: usize, node: &Node) -> Result<(), SearchErr
                 expected,
             });
         }
+    }
+    if !(node.exec_seconds.is_finite() && node.exec_seconds >= 0.0) {
+        return Err(SearchError::InvalidExecSeconds {
+            node: id,
+            seconds: node.exec_seconds,
+        });
     }
     match (node.state, node.val_score) {
         (NodeState::Ok, Some(score)) if score.is_finite() => Ok(()),
@@ -293,8 +345,12 @@ mod tests {
             "node 1 (Debug) has parent 0 in state Ok, expected Buggy",
         );
         check_error(
-            "D:b I0:p",
-            "node 1 (Improve) has parent 0 in state Buggy, expected Ok",
+            "D:p I0:p",
+            "node 1 (Improve) has parent 0 in state Pending, expected Ok or Buggy",
+        );
+        check_error(
+            "D:1 D:b X0,1:p",
+            "node 2 (Crossover) has parent 1 in state Buggy, expected Ok",
         );
         check_error(
             "D:p D:1 X1,0:p",
@@ -302,6 +358,26 @@ mod tests {
         );
         check_error("D:NaN", "node 0 is ok but has no finite validation score");
         check_error("D:inf", "node 0 is ok but has no finite validation score");
+        check_error(
+            "D:b@-1",
+            "node 0 has exec_seconds -1, expected a finite number, 0 or more",
+        );
+        check_error(
+            "D:1@NaN",
+            "node 0 has exec_seconds NaN, expected a finite number, 0 or more",
+        );
+        check_error(
+            "D:1@inf",
+            "node 0 has exec_seconds inf, expected a finite number, 0 or more",
+        );
+    }
+
+    #[test]
+    fn improve_may_start_from_an_ok_or_a_buggy_node() {
+        // MCTS improves the dead end its descent ends on (mcts.rs).
+        let t = tree("D:1 I0:p D:b I2:b I3:0.5");
+        assert_eq!(t.children(NodeId(2)), [NodeId(3)]);
+        assert_eq!(t.children(NodeId(3)), [NodeId(4)]);
     }
 
     #[test]
@@ -346,13 +422,48 @@ mod tests {
     }
 
     #[test]
-    fn debuggable_leaves() {
-        // 1 has a pending child; 2 is at depth 2; 3 is a buggy leaf at depth 0; 4 is ok.
-        let t = tree("D:b B0:b B1:b D:b D:1 B0:p");
-        let got = |max| t.debuggable(max).map(|id| id.0).collect::<Vec<_>>();
-        assert_eq!(got(3), [2, 3]);
-        assert_eq!(got(2), [3]);
-        assert_eq!(got(0), [] as [u32; 0]);
+    fn aira_debug_depth_hangs_drafts_off_a_buggy_root() {
+        let cases = [
+            // A draft is at 1, each Debug below it one deeper; an ok node resets to 0.
+            ("D:b B0:b B1:1 I2:b B3:b", vec![1, 2, 3, 0, 1]),
+            // An Improve of an ok node is at 0; of a buggy dead end, one below its parent.
+            ("D:1 I0:b I1:b B2:p", vec![1, 0, 1, 2]),
+            ("D:b I0:b B1:b", vec![1, 2, 3]),
+            ("D:1 D:2 X0,1:b B2:b", vec![1, 1, 0, 1]),
+        ];
+        for (spec, expect) in cases {
+            let t = tree(spec);
+            let got: Vec<u32> = (0..t.len())
+                .map(|i| t.aira_debug_depth(NodeId(i as u32)))
+                .collect();
+            assert_eq!(got, expect, "{spec}");
+        }
+    }
+
+    #[test]
+    fn debug_chain_seconds_sum_from_the_chain_head() {
+        let cases = [
+            // The draft heads the chain: 30 + 20 + 5.
+            ("D:b@30 B0:b@20 B1:b@5", vec![30.0, 50.0, 55.0]),
+            // The Improve heads a new chain: its buggy parent's time is not counted.
+            ("D:1@7 I0:b@10 I1:b@4 B2:b@2", vec![7.0, 10.0, 4.0, 6.0]),
+            ("D:b@3 B0:p", vec![3.0, 3.0]),
+        ];
+        for (spec, expect) in cases {
+            let t = tree(spec);
+            let got: Vec<f64> = (0..t.len())
+                .map(|i| t.debug_chain_seconds(NodeId(i as u32)))
+                .collect();
+            assert_eq!(got, expect, "{spec}");
+        }
+    }
+
+    #[test]
+    fn buggy_leaves_have_no_children_at_all() {
+        // 0, 1 and 6 have children (5 and 7 pending); 2 and 3 are buggy leaves; 4 is ok.
+        let t = tree("D:b B0:b B1:b D:b D:1 B0:p D:b I6:p");
+        let got: Vec<u32> = t.buggy_leaves().map(|id| id.0).collect();
+        assert_eq!(got, [2, 3]);
     }
 
     #[test]

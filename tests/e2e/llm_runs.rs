@@ -1,7 +1,8 @@
 //! A run whose operators are an LLM: a stand-in OpenAI-compatible server answers, every call
 //! is journaled, an answer without a program is asked again and, after the last try, becomes
 //! a clear node failure, a reasoning model's thoughts and a program in several blocks are read
-//! as AIRA-dojo reads them, every evaluated node is analyzed (a verdict of a bug makes it
+//! as AIRA-dojo reads them, prompts come from the run's operator set with each operator's
+//! memory scheme, every evaluated node is analyzed (a verdict of a bug makes it
 //! buggy, the metric read drives the search), and a replay of the run asks the server nothing.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -64,23 +65,6 @@ async fn stand_in(
         return answer(&body, &analysis(n));
     }
     let n = state.hits.fetch_add(1, Ordering::SeqCst);
-    let prompt = body["messages"][1]["content"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    assert!(
-        !prompt.contains("test_score") && prompt.contains("# Task"),
-        "{prompt}"
-    );
-    // The node's real resources, its time limit and where the run stands (10 minutes of
-    // working time, less what the run has used).
-    let stands = ["about 10m of its working", "about 9m of its working"];
-    assert!(
-        prompt.contains("2m on 1 CPU, 1 GiB of memory and no GPU")
-            && prompt.contains("of at most 4 in this search;")
-            && stands.iter().any(|s| prompt.contains(s)),
-        "{prompt}"
-    );
     let (head, tail) = PROGRAM.split_at(PROGRAM.find("sub = ").unwrap());
     let content = match n {
         1..=3 => "I would use a gradient boosting model.".to_owned(),
@@ -141,7 +125,7 @@ async fn an_llm_run_is_journaled_and_replays_without_asking_again() {
     // A reasoning model with a temperature set: it must not be sent.
     let openai = format!(
         r#"{{"backend": "openai", "model": "o3-mini", "temperature": 0.7,
-            "max_output_tokens": 4000, "reasoning_effort": "low",
+            "max_output_tokens": 4000, "reasoning_effort": "low", "use_complexity": true,
             "base_url": "http://{llm_addr}/v1"}}"#
     );
     let run_id = client
@@ -168,6 +152,61 @@ async fn an_llm_run_is_journaled_and_replays_without_asking_again() {
             (&4000.into(), &"low".into())
         );
     }
+    let prompts = operator_prompts(&stand_in_state);
+    for (system, user) in &prompts {
+        // The node's real resources and packages, its time limit, the data, where the run
+        // stands (10 minutes of working time, less what the run has used), no test score.
+        assert!(
+            system.contains("1 CPU, 1 GiB of memory and no GPU")
+                && system.contains("numpy, pandas, scikit-learn, scipy and Pillow"),
+            "{system}"
+        );
+        let stands = ["about 10m of its working", "about 9m of its working"];
+        assert!(
+            user.contains("# Task")
+                && user.contains("within 2m")
+                && user.contains("train.csv")
+                && user.contains("of at most 4 in this search;")
+                && stands.iter().any(|s| user.contains(s))
+                && !user.contains("test_score"),
+            "{user}"
+        );
+    }
+    // The aira set: drafts get the complexity cue (the first drafts are simple ones), Debug the
+    // ancestral memory: the failed attempt's design and its analysis.
+    let drafts: Vec<_> = prompts
+        .iter()
+        .filter(|(_, u)| u.contains("Propose one new solution"))
+        .collect();
+    assert!(!drafts.is_empty());
+    assert!(
+        drafts
+            .iter()
+            .all(|(_, u)| u.contains("propose a SIMPLE idea"))
+    );
+    let debugs: Vec<_> = prompts
+        .iter()
+        .filter(|(_, u)| u.contains("# The program that failed"))
+        .collect();
+    assert!(!debugs.is_empty());
+    for (_, user) in debugs {
+        let memory = user
+            .split("# Earlier attempts at this failure")
+            .nth(1)
+            .and_then(|m| m.split("# The program that failed").next())
+            .unwrap();
+        assert!(
+            memory.contains("(failed)\nDesign: ") && memory.contains("\nAnalysis: "),
+            "{memory}"
+        );
+    }
+    let sets: Vec<(String,)> =
+        sqlx::query_as("SELECT DISTINCT prompts FROM llm_calls WHERE run_id = $1::uuid ORDER BY 1")
+            .bind(&run_id)
+            .fetch_all(&cluster.db)
+            .await
+            .unwrap();
+    assert_eq!(sets, [("aira/v1".into(),), ("analyze/v1".into(),)]);
     // The first node ran cleanly, but its analysis found a bug.
     let leaky = &r.nodes[0];
     assert_eq!(
@@ -244,11 +283,30 @@ async fn an_llm_run_is_journaled_and_replays_without_asking_again() {
     assert_eq!(shape(&r), shape(&b));
 }
 
+/// The system and user messages of every operator call the stand-in answered.
+fn operator_prompts(state: &StandIn) -> Vec<(String, String)> {
+    let text = |b: &serde_json::Value, i: usize| {
+        b["messages"][i]["content"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    state
+        .bodies
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|b| !is_analysis(b))
+        .map(|b| (text(b, 0), text(b, 1)))
+        .collect()
+}
+
 /// Answers every request with the program.
 async fn always(
     State(state): State<Arc<StandIn>>,
     Json(body): Json<serde_json::Value>,
 ) -> Json<serde_json::Value> {
+    state.bodies.lock().unwrap().push(body.clone());
     if is_analysis(&body) {
         state.analyses.fetch_add(1, Ordering::SeqCst);
         return answer(&body, &analysis(1));
@@ -267,8 +325,10 @@ async fn a_resumed_llm_run_makes_no_extra_calls() {
     let (mut first, addr) = coordinator_with(&url, &listen, &args);
     let _w = docker_worker(addr, &unique("llm-resume"), 2);
     let mut client = control(addr).await;
+    // AIDE's operator set, with sibling memory for Improve.
     let openai = format!(
-        r#"{{"backend": "openai", "model": "gpt-4o-mini", "base_url": "http://{llm_addr}/v1"}}"#
+        r#"{{"backend": "openai", "model": "gpt-4o-mini", "base_url": "http://{llm_addr}/v1",
+            "set": "aide", "memory": {{"improve": "sibling"}}}}"#
     );
     let run_id = client
         .start_run(start(openai, 5))
@@ -304,4 +364,33 @@ async fn a_resumed_llm_run_makes_no_extra_calls() {
         (5, 5),
         "one call and one analysis per node, none repeated after the restart"
     );
+    let prompts = operator_prompts(&stand_in_state);
+    assert!(prompts.iter().all(|(_, u)| u.contains("# Instructions")));
+    // Drafts remember the ok nodes with their analysis (simple memory); an Improve its
+    // parent's other children, plans only (sibling memory).
+    let improves: Vec<_> = prompts
+        .iter()
+        .filter(|(_, u)| u.contains("# Previous solution"))
+        .collect();
+    assert!(
+        improves.iter().all(|(_, u)| !u.contains("Analysis:"))
+            && improves
+                .iter()
+                .any(|(_, u)| u.contains("\nDesign: Mean fare.")),
+        "{improves:?}"
+    );
+    assert!(
+        prompts
+            .iter()
+            .any(|(_, u)| u.contains("Design a first solution")
+                && u.contains("Analysis: Mean fare; CV RMSE 1.5.")),
+        "{prompts:?}"
+    );
+    let sets: Vec<(String,)> =
+        sqlx::query_as("SELECT DISTINCT prompts FROM llm_calls WHERE run_id = $1::uuid ORDER BY 1")
+            .bind(&run_id)
+            .fetch_all(&db)
+            .await
+            .unwrap();
+    assert_eq!(sets, [("aide/v1".into(),), ("analyze/v1".into(),)]);
 }

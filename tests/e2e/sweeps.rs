@@ -27,6 +27,7 @@ pub fn spec(name: &str, tasks: &[&str], seeds: &[u64], max_nodes: u32) -> SweepS
         name: name.to_owned(),
         tasks: tasks.iter().map(|t| task(t)).collect(),
         policies: vec!["greedy".into()],
+        operator_sets: Vec::new(),
         seeds: seeds.to_vec(),
         priority: 0,
         budget: Budget {

@@ -80,6 +80,11 @@ pub async fn run(command: SweepCommand) -> Result<ExitCode> {
 
 /// Submits a sweep (or finds the same one) and says which on stderr.
 pub async fn submit(c: &mut Client, spec: &SweepSpec) -> Result<pb::SubmitSweepResponse> {
+    if spec.policy["use_test_score"] == true {
+        eprintln!(
+            "warning: [policy] use_test_score = true: an oracle ablation; test scores steer every run's search, so its picks are not a fair result"
+        );
+    }
     let r = c
         .submit_sweep(pb::SubmitSweepRequest {
             spec_json: serde_json::to_string(spec)?,

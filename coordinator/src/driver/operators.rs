@@ -9,8 +9,10 @@ use randori_llm::{
     extract, parse_analysis,
 };
 use randori_operators::builtin::{DataPreview, Failure, Generator, GeneratorConfig, Program};
+use randori_operators::memory::{MemoryNode, MemoryScheme, MemoryState, render_memory};
 use randori_operators::prompts::{
-    AnalyzeContext, OUTPUT_SHOWN, PromptContext, PromptKind, render, render_analyze, trim_middle,
+    AIRA, ANALYZE_VERSION, AnalyzeContext, Complexity, OPERATOR_SETS, OUTPUT_SHOWN, OperatorSet,
+    PromptContext, PromptKind, operator_set, render_analyze, trim_middle,
 };
 use randori_search::{Action, Operator};
 use sqlx::{PgPool, Row};
@@ -25,6 +27,13 @@ use crate::model::{Analysis, NodeStatus, Requirements, RunNode, RunRecord};
 pub struct OperatorConfig {
     #[serde(default = "builtin")]
     pub backend: String,
+    /// The operator set whose prompts the LLM operators use (`aira`, the default, or `aide`).
+    pub set: Option<String>,
+    /// The memory each operator gets, over the set's defaults.
+    pub memory: Option<MemorySettings>,
+    /// AIRA-dojo's complexity cue in Draft and Improve prompts (off, as in every released
+    /// config).
+    pub use_complexity: Option<bool>,
     /// builtin: the share of deliberately broken programs (the Debug path offline).
     pub broken_rate: Option<f64>,
     /// openai: the endpoint and the name of the variable holding its key.
@@ -64,6 +73,20 @@ fn builtin() -> String {
     "builtin".to_owned()
 }
 
+/// `[operator.memory]`: a memory scheme per operator.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemorySettings {
+    pub draft: Option<MemoryScheme>,
+    pub improve: Option<MemoryScheme>,
+    pub debug: Option<MemoryScheme>,
+    pub crossover: Option<MemoryScheme>,
+}
+
+/// The Python packages of the runtime image (`deploy/runtime/Dockerfile`), as prompts state
+/// them.
+const RUNTIME_PACKAGES: &str = "numpy, pandas, scikit-learn, scipy and Pillow";
+
 /// The tries an operator makes for one answer with a program, by default.
 const ANSWER_TRIES: u32 = 3;
 
@@ -93,6 +116,23 @@ impl OperatorConfig {
         self.analysis_marks_buggy.unwrap_or(true)
     }
 
+    /// The operator set this run's prompts come from.
+    pub fn operator_set(&self) -> &'static OperatorSet {
+        self.set.as_deref().and_then(operator_set).unwrap_or(&AIRA)
+    }
+
+    /// The memory `kind` gets: its own `[operator.memory]` key, else the set's default.
+    pub fn memory(&self, kind: PromptKind) -> MemoryScheme {
+        let m = self.memory.clone().unwrap_or_default();
+        let own = match kind {
+            PromptKind::Draft => m.draft,
+            PromptKind::Improve => m.improve,
+            PromptKind::Debug => m.debug,
+            PromptKind::Crossover => m.crossover,
+        };
+        own.unwrap_or_else(|| self.operator_set().default_memory(kind))
+    }
+
     /// What `operator` asks its model with.
     pub fn settings(&self, operator: Operator) -> ModelSettings {
         let own = match operator {
@@ -119,6 +159,15 @@ impl OperatorConfig {
         }
         if let Some(problem) = self.analyze_settings().problem() {
             return bad(&format!("analyze: {problem}"));
+        }
+        if let Some(set) = &self.set
+            && operator_set(set).is_none()
+        {
+            let names: Vec<&str> = OPERATOR_SETS.iter().map(|s| s.name).collect();
+            return bad(&format!(
+                "unknown operator set {set:?} (expected one of {})",
+                names.join(", ")
+            ));
         }
         if self.max_answer_tries == Some(0) {
             return bad("max_answer_tries must be at least 1");
@@ -173,6 +222,7 @@ impl Operators {
                 journal: PgJournal {
                     pool: pool.clone(),
                     run_id,
+                    operator_set: config.operator_set().label(),
                 },
                 config: Box::new(config.clone()),
             })
@@ -369,30 +419,33 @@ impl LlmOperators {
             Operator::Crossover => PromptKind::Crossover,
         };
         let first = parents.first();
+        let set = self.config.operator_set();
+        let complexity = self.config.use_complexity.unwrap_or(false).then(|| {
+            // Draft: the drafts so far; Improve: the parent's children (AIRA-dojo).
+            Complexity::of_count(match (kind, first) {
+                (PromptKind::Draft, _) => nodes.iter().filter(|n| n.operator == "draft").count(),
+                (_, Some(p)) => nodes
+                    .iter()
+                    .filter(|n| n.parent_ids.first() == Some(&p.id))
+                    .count(),
+                (_, None) => 0,
+            })
+        });
         let ctx = PromptContext {
             task_description: task.description.clone(),
             data_preview: task.preview_text.clone(),
-            memory: match kind {
-                PromptKind::Debug => debug_chain(nodes, first.copied()),
-                _ => {
-                    let mut m = good_nodes(nodes, task.preview.lower_is_better);
-                    m.extend(first.map(|p| siblings(nodes, p)).unwrap_or_default());
-                    m
-                }
-            },
+            memory: render_memory(
+                self.config.memory(kind),
+                &memory_nodes(nodes),
+                first.map(|p| p.step),
+            ),
             parent_code: parents.iter().map(|p| p.code.clone()).collect(),
             parent_output: first.map(|p| output_of(p)).unwrap_or_default(),
             failure: first.map(|p| describe(&failure_of(p))).unwrap_or_default(),
-            parent_children: first
-                .map(|p| {
-                    nodes
-                        .iter()
-                        .filter(|n| n.parent_ids.contains(&p.id))
-                        .count()
-                })
-                .unwrap_or(0),
+            complexity,
             time_limit: duration_text(spec.requirements.timeout_ms.min(time_left)),
             resources: resources_text(&spec.requirements),
+            packages: RUNTIME_PACKAGES.to_owned(),
             budget: format!(
                 "This is step {} of at most {} in this search; about {} of its working time is left.",
                 step + 1,
@@ -400,7 +453,7 @@ impl LlmOperators {
                 duration_text(time_left)
             ),
         };
-        let (system, user) = render(kind, &ctx);
+        let (system, user) = set.render(kind, &ctx);
         let messages = vec![
             Message {
                 role: Role::System,
@@ -494,71 +547,33 @@ fn duration_text(ms: u64) -> String {
     }
 }
 
-/// Summaries of the best ok nodes (validation scores only), for Draft, Improve and Crossover.
-fn good_nodes(nodes: &[RunNode], lower_is_better: bool) -> Vec<String> {
-    let mut ok: Vec<&RunNode> = nodes
-        .iter()
-        .filter(|n| n.status == NodeStatus::Ok && n.val_score.is_some())
-        .collect();
-    ok.sort_by(|a, b| {
-        let (x, y) = (a.val_score.unwrap(), b.val_score.unwrap());
-        if lower_is_better {
-            x.total_cmp(&y)
-        } else {
-            y.total_cmp(&x)
-        }
-    });
-    ok.iter()
-        .take(5)
-        .map(|n| {
-            format!(
-                "node {} (validation {}): {}",
-                n.step,
-                n.val_score.unwrap(),
-                summary_of(n)
-            )
-        })
-        .collect()
-}
-
-/// What the parent's other children already tried, so that a new child tries something else.
-fn siblings(nodes: &[RunNode], parent: &RunNode) -> Vec<String> {
+/// The run's nodes as memory sees them (`memory.rs`): plans, analysis summaries and
+/// validation scores, never test scores.
+fn memory_nodes(nodes: &[RunNode]) -> Vec<MemoryNode> {
+    let step_of: std::collections::HashMap<Uuid, u32> =
+        nodes.iter().map(|n| (n.id, n.step)).collect();
     nodes
         .iter()
-        .filter(|n| n.parent_ids.contains(&parent.id))
-        .map(|n| {
-            let result = match (n.status, n.val_score) {
-                (NodeStatus::Ok, Some(v)) => format!("validation {v}"),
-                (NodeStatus::Pending, _) => "still running".to_owned(),
-                _ => "failed".to_owned(),
-            };
-            format!(
-                "already tried from this parent, node {} ({result}): {}",
-                n.step,
-                summary_of(n)
-            )
+        .map(|n| MemoryNode {
+            step: n.step,
+            is_fix: n.operator == "debug",
+            plan: n.plan.clone(),
+            summary: n
+                .analysis
+                .as_ref()
+                .map(|a| a.summary.clone())
+                .unwrap_or_default(),
+            state: match (n.status, &n.analysis) {
+                (NodeStatus::Pending, _) | (_, None) => MemoryState::Pending,
+                (NodeStatus::Ok, Some(_)) => MemoryState::Ok,
+                (NodeStatus::Buggy, Some(_)) => MemoryState::Buggy,
+            },
+            val_score: (n.status == NodeStatus::Ok)
+                .then_some(n.val_score)
+                .flatten(),
+            parent: n.parent_ids.first().and_then(|p| step_of.get(p).copied()),
         })
         .collect()
-}
-
-/// The debug chain ending at `node`: each earlier attempt and how it failed.
-fn debug_chain(nodes: &[RunNode], node: Option<&RunNode>) -> Vec<String> {
-    let mut chain = Vec::new();
-    let mut cur = node;
-    while let Some(n) = cur {
-        chain.push(format!(
-            "node {}: {} — {}",
-            n.step,
-            summary_of(n),
-            describe(&failure_of(n))
-        ));
-        cur = (n.operator == "debug")
-            .then(|| n.parent_ids.first())
-            .flatten()
-            .and_then(|p| nodes.iter().find(|x| x.id == *p));
-    }
-    chain.reverse();
-    chain
 }
 
 fn first_line(s: &str) -> &str {
@@ -573,14 +588,6 @@ fn first_line(s: &str) -> &str {
 fn output_of(n: &RunNode) -> String {
     let printed = n.outcome.as_ref().map(|o| o.printed()).unwrap_or_default();
     trim_middle(&printed, OUTPUT_SHOWN)
-}
-
-/// What memory shows of a node: its analysis, else the first line of its plan.
-fn summary_of(n: &RunNode) -> &str {
-    match &n.analysis {
-        Some(a) if !a.summary.is_empty() => &a.summary,
-        _ => first_line(&n.plan),
-    }
 }
 
 /// How a node failed, for Debug.
@@ -615,10 +622,12 @@ fn describe(f: &Failure) -> String {
     }
 }
 
-/// `llm_calls` as the journal of one run.
+/// `llm_calls` as the journal of one run. Each call records the prompts it was asked with:
+/// the run's operator set (`aira/v1`) for operator calls, `analyze/v1` for analyze calls.
 struct PgJournal {
     pool: PgPool,
     run_id: Uuid,
+    operator_set: String,
 }
 
 impl PgJournal {
@@ -678,6 +687,10 @@ impl Journal for PgJournal {
     ) -> randori_llm::BoxFuture<'a, Result<(), JournalError>> {
         Box::pin(async move {
             let prompt = serde_json::to_value(request).map_err(|e| JournalError(Box::new(e)))?;
+            let prompts = match key.ends_with("/analyze") {
+                true => ANALYZE_VERSION,
+                false => self.operator_set.as_str(),
+            };
             sqlx::query(include_str!("../store/sql/llm_call_insert.sql"))
                 .bind(key)
                 .bind(self.run_id)
@@ -688,6 +701,7 @@ impl Journal for PgJournal {
                 .bind(answer.tokens_out as i64)
                 .bind(answer.latency_ms as i64)
                 .bind(answer.cost_usd)
+                .bind(prompts)
                 .execute(&self.pool)
                 .await
                 .map_err(journal_error)?;

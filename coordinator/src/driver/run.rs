@@ -31,21 +31,34 @@ pub struct RunDriver {
     pub run_id: Uuid,
 }
 
+/// A run's settings, checked.
+pub struct RunSettings {
+    pub policy: randori_search::PolicyConfig,
+    pub operators: OperatorConfig,
+    /// The oracle ablation (`[policy] use_test_score`): test scores steer the search.
+    pub use_test_score: bool,
+}
+
 /// The run's policy and operator settings, checked.
 pub fn parse_settings(
     policy: &str,
     policy_config: &serde_json::Value,
     operator_config: &serde_json::Value,
-) -> Result<(randori_search::PolicyConfig, OperatorConfig)> {
+) -> Result<RunSettings> {
     let settings: PolicySettings = serde_json::from_value(policy_config.clone())
         .map_err(|e| Error::InvalidArgument(format!("policy settings: {e}")))?;
+    let use_test_score = settings.use_test_score;
     let policy = settings
         .policy(policy)
         .map_err(|e| Error::InvalidArgument(e.to_string()))?;
     let operators: OperatorConfig = serde_json::from_value(operator_config.clone())
         .map_err(|e| Error::InvalidArgument(format!("operator settings: {e}")))?;
     operators.check()?;
-    Ok((policy, operators))
+    Ok(RunSettings {
+        policy,
+        operators,
+        use_test_score,
+    })
 }
 
 impl RunDriver {
@@ -87,11 +100,18 @@ impl RunDriver {
         .await
         .map_err(|e| Error::Corrupt(e.to_string()))?
         .map_err(|e| Error::InvalidArgument(e.to_string()))?;
-        let (policy, operators) = parse_settings(
+        let RunSettings {
+            policy,
+            operators,
+            use_test_score,
+        } = parse_settings(
             &run.spec.policy,
             &run.spec.policy_config,
             &run.spec.operator_config,
         )?;
+        if use_test_score {
+            tracing::warn!(run_id = %run.id, "oracle ablation: test scores steer this run's search (use_test_score)");
+        }
         let marks_buggy = operators.analysis_marks_buggy();
         let operators = Operators::build(&operators, self.store.pool(), run.id).await?;
         let lower_is_better = loaded.grader.leaderboard.lower_is_better();
@@ -109,13 +129,14 @@ impl RunDriver {
             {
                 nodes = self.store.run_nodes(run.id).await?;
             }
-            let stored = stored_nodes(&nodes)?;
+            let stored = stored_nodes(&nodes, use_test_score)?;
             // The wall budget counts the run's own working time, as AIRA-dojo does: waiting for
             // a worker or paused is not work (see `run_working_time.sql`).
             let working_ms = self.store.run_working_time(run.id).await?;
             let budget_left =
                 (nodes.len() as u32) < run.spec.max_nodes && working_ms < run.spec.max_wall_ms;
-            let step = match budget_left {
+            // Out of budget, or the policy's own end (Evolutionary's `num_generations`).
+            let decision = match budget_left {
                 true => self.decide(
                     &stored,
                     &policy,
@@ -123,13 +144,13 @@ impl RunDriver {
                     run.spec.parallelism,
                     lower_is_better,
                 )?,
-                false if stored.iter().all(|n| n.state != NodeState::Pending) => {
+                false => Decision::Finish,
+            };
+            match decision {
+                Decision::Finish if stored.iter().all(|n| n.state != NodeState::Pending) => {
                     return self.finish(&run, &nodes, &stored, lower_is_better).await;
                 }
-                false => None,
-            };
-            match step {
-                Some(action) => {
+                Decision::Act(action) => {
                     let node_id = Uuid::now_v7();
                     let operator = operator_name(action.operator);
                     let span = tracing::info_span!("operator", operator, node.id = %node_id,
@@ -165,7 +186,7 @@ impl RunDriver {
                         return Ok(());
                     }
                 }
-                None => {
+                Decision::Finish | Decision::Wait => {
                     // Wait for one of this run's evaluations to end, or poll (a notification
                     // can be lost, and the wall budget can run out while waiting).
                     let poll = tokio::time::sleep(Duration::from_secs(5));
@@ -215,7 +236,8 @@ impl RunDriver {
         Ok(recorded)
     }
 
-    /// The next action, or None while the evaluations it depends on are still running.
+    /// The next action; `Wait` while the evaluations it depends on are still running;
+    /// `Finish` when the policy has reached its own end.
     fn decide(
         &self,
         stored: &[StoredNode],
@@ -223,16 +245,16 @@ impl RunDriver {
         seed: u64,
         parallelism: u32,
         lower_is_better: bool,
-    ) -> Result<Option<randori_search::Action>> {
+    ) -> Result<Decision> {
         let mut horizon = initial_horizon(stored, parallelism);
         loop {
             if !evaluated_through(stored, horizon) {
-                return Ok(None);
+                return Ok(Decision::Wait);
             }
             let tree = tree_at(stored, horizon, lower_is_better)
                 .map_err(|e| Error::Corrupt(format!("the run's tree: {e}")))?;
             match next_decision(policy, &tree, seed) {
-                Decision::Act(action) => return Ok(Some(action)),
+                decision @ (Decision::Act(_) | Decision::Finish) => return Ok(decision),
                 Decision::Wait => {
                     let next = horizon.map_or(0, |h| h + 1);
                     if next as usize >= stored.len() {
@@ -299,8 +321,10 @@ fn parse_operator(s: &str) -> Result<Operator> {
     })
 }
 
-/// The run's nodes as the policy's view takes them: parents by step.
-fn stored_nodes(nodes: &[RunNode]) -> Result<Vec<StoredNode>> {
+/// The run's nodes as the policy's view takes them: parents by step. With `use_test_score`
+/// (the oracle ablation) an ok node's score is its test score, and an ok node without one
+/// counts as buggy, as AIRA-dojo counts a node without a metric.
+fn stored_nodes(nodes: &[RunNode], use_test_score: bool) -> Result<Vec<StoredNode>> {
     let step_of: HashMap<Uuid, u32> = nodes.iter().map(|n| (n.id, n.step)).collect();
     nodes
         .iter()
@@ -314,21 +338,26 @@ fn stored_nodes(nodes: &[RunNode]) -> Result<Vec<StoredNode>> {
                     })
                 })
                 .collect::<Result<_>>()?;
+            let score = match use_test_score {
+                true => n.test_score,
+                false => n.val_score,
+            };
+            // A node is shown to the policy once evaluated and analyzed.
+            let state = match (n.status, &n.analysis) {
+                (NodeStatus::Pending, _) | (_, None) => NodeState::Pending,
+                (NodeStatus::Ok, Some(_)) if score.is_some() => NodeState::Ok,
+                (NodeStatus::Ok | NodeStatus::Buggy, Some(_)) => NodeState::Buggy,
+            };
             Ok(StoredNode {
                 step: n.step,
                 operator: parse_operator(&n.operator)?,
                 parents,
-                // A node is shown to the policy once evaluated and analyzed.
-                state: match (n.status, &n.analysis) {
-                    (NodeStatus::Pending, _) | (_, None) => NodeState::Pending,
-                    (NodeStatus::Ok, Some(_)) => NodeState::Ok,
-                    (NodeStatus::Buggy, Some(_)) => NodeState::Buggy,
-                },
-                val_score: if n.status == NodeStatus::Ok {
-                    n.val_score
-                } else {
-                    None
-                },
+                state,
+                val_score: score.filter(|_| state == NodeState::Ok),
+                exec_seconds: n
+                    .outcome
+                    .as_ref()
+                    .map_or(0.0, |o| o.duration_ms as f64 / 1000.0),
             })
         })
         .collect()

@@ -19,6 +19,9 @@ pub struct StoredNode {
     pub parents: Vec<u32>,
     pub state: NodeState,
     pub val_score: Option<f64>,
+    /// How long its program ran (0 before it did): Evolutionary and MCTS bound a debug chain
+    /// by its summed execution time.
+    pub exec_seconds: f64,
 }
 
 /// The smallest horizon for deciding step `nodes.len()`, before any Wait.
@@ -61,6 +64,7 @@ pub fn tree_at(
                 operator: n.operator,
                 state: if shown { n.state } else { NodeState::Pending },
                 val_score: if shown { n.val_score } else { None },
+                exec_seconds: if shown { n.exec_seconds } else { 0.0 },
             }
         })
         .collect();
@@ -78,6 +82,7 @@ mod tests {
             parents: parents.to_vec(),
             state,
             val_score: (state == NodeState::Ok).then_some(0.5 + f64::from(step) / 100.0),
+            exec_seconds: 0.0,
         }
     }
 

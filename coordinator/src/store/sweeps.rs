@@ -113,7 +113,9 @@ impl JobStore {
         let mut task_ids = Vec::new();
         let mut policies = Vec::new();
         let mut seeds = Vec::new();
+        let mut operator_configs = Vec::new();
         for run in spec.runs() {
+            operator_configs.push(spec.operator_config(&run));
             ids.push(Uuid::now_v7());
             dirs.push(run.task_dir.to_owned());
             task_ids.push(task_id_of(run.task_dir)?);
@@ -131,7 +133,7 @@ impl JobStore {
             .bind(&policies)
             .bind(&seeds)
             .bind(&spec.policy)
-            .bind(&spec.operator)
+            .bind(&operator_configs)
             .bind(to_i32(b.max_nodes)?)
             .bind(to_i64(b.max_wall_ms)?)
             .bind(to_i64(b.node_timeout_ms)?)
@@ -245,19 +247,25 @@ impl JobStore {
     /// The facts a report aggregates, one per run of the sweep.
     /// A sweep's report: its runs' facts aggregated per task and policy.
     pub async fn sweep_report(&self, sweep: &SweepRecord) -> Result<SweepReport> {
-        let runs = self.sweep_report_runs(sweep.id).await?;
+        let (runs, operators, oracle_ablation) = self.sweep_report_runs(sweep.id).await?;
         Ok(randori_report::build(
             SweepInfo {
                 id: sweep.id.to_string(),
                 name: sweep.name.clone(),
                 state: sweep.state.clone(),
                 created_at: sweep.created_at.to_rfc3339(),
+                operators,
+                oracle_ablation,
             },
             runs,
         ))
     }
 
-    pub async fn sweep_report_runs(&self, id: Uuid) -> Result<Vec<RunFacts>> {
+    /// The facts of every run, what wrote their programs (see `SweepInfo::operators`) and
+    /// whether any run is an oracle ablation.
+    /// When runs differ in operator set, each run's policy reads `greedy (aide)`, so the
+    /// report's groups compare the sets.
+    pub async fn sweep_report_runs(&self, id: Uuid) -> Result<(Vec<RunFacts>, Vec<String>, bool)> {
         let rows = sqlx::query(include_str!("sql/sweep_report_runs.sql"))
             .bind(id)
             .fetch_all(self.pool())
@@ -265,7 +273,19 @@ impl JobStore {
         let count = |r: &sqlx::postgres::PgRow, c: &str| -> u64 {
             u64::try_from(r.get::<i64, _>(c)).unwrap_or(0)
         };
-        Ok(rows
+        let operators_of = |r: &sqlx::postgres::PgRow| -> String {
+            let set: String = r.get("operator_set");
+            match r.get::<String, _>("backend").as_str() {
+                "builtin" => "builtin".to_owned(),
+                _ => randori_operators::prompts::operator_set(&set).map_or(set, |s| s.label()),
+            }
+        };
+        let mut operators: Vec<String> = rows.iter().map(operators_of).collect();
+        operators.sort();
+        operators.dedup();
+        let compared = operators.len() > 1;
+        let oracle_ablation = rows.iter().any(|r| r.get::<bool, _>("use_test_score"));
+        let runs = rows
             .iter()
             .map(|r| {
                 let node = |c: &str| {
@@ -275,7 +295,10 @@ impl JobStore {
                 RunFacts {
                     id: r.get::<Uuid, _>("id").to_string(),
                     task: r.get("task_id"),
-                    policy: r.get("policy"),
+                    policy: match compared {
+                        true => format!("{} ({})", r.get::<String, _>("policy"), operators_of(r)),
+                        false => r.get("policy"),
+                    },
                     seed: r.get::<i64, _>("seed") as u64,
                     state: r.get("state"),
                     nodes: count(r, "nodes") as u32,
@@ -294,7 +317,8 @@ impl JobStore {
                     gpu_seconds: r.get("gpu_seconds"),
                 }
             })
-            .collect())
+            .collect();
+        Ok((runs, operators, oracle_ablation))
     }
 }
 

@@ -1,4 +1,5 @@
 -- The first answer recorded under a key is the one kept: a key never has two answers.
-INSERT INTO llm_calls (key, run_id, model, prompt, answer, tokens_in, tokens_out, latency_ms, cost_usd)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+INSERT INTO llm_calls (key, run_id, model, prompt, answer, tokens_in, tokens_out, latency_ms, cost_usd,
+                       prompts)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 ON CONFLICT (key) DO NOTHING
