@@ -71,6 +71,8 @@ pub struct WorkerRegistration {
     pub sandbox: String,
     pub version: String,
     pub total: Resources,
+    /// The Python packages its programs can import (`name version`).
+    pub packages: Vec<String>,
 }
 
 /// A program to evaluate against a task's public data.

@@ -45,6 +45,10 @@ fn resources(slots: u32, cpu_millis: u32, memory_gib: u64, gpus: &[u32]) -> Reso
 }
 
 async fn register(store: &JobStore, name: &str, total: Resources) -> Uuid {
+    register_with(store, name, total, &[]).await
+}
+
+async fn register_with(store: &JobStore, name: &str, total: Resources, packages: &[&str]) -> Uuid {
     store
         .worker_register(&WorkerRegistration {
             name: name.into(),
@@ -52,6 +56,7 @@ async fn register(store: &JobStore, name: &str, total: Resources) -> Uuid {
             sandbox: "docker".into(),
             version: "0".into(),
             total,
+            packages: packages.iter().map(|p| p.to_string()).collect(),
         })
         .await
         .unwrap()
@@ -621,4 +626,45 @@ async fn a_batch_lease_interleaves_sweeps_and_a_batch_report_is_fenced_per_job()
     let (node, _, _) = s.node_get(batch[1].node_id).await.unwrap();
     assert_eq!(node.status, NodeStatus::Ok);
     assert_eq!(node.val_score, Some(0.9));
+}
+
+#[tokio::test]
+async fn prompts_quote_the_packages_every_active_worker_reported() {
+    let s = store("packages").await;
+    assert_eq!(s.worker_packages().await.unwrap(), None, "nobody reported");
+    register(&s, "silent", resources(1, 1000, 1, &[])).await;
+    assert_eq!(
+        s.worker_packages().await.unwrap(),
+        None,
+        "an empty list is no report"
+    );
+    register_with(
+        &s,
+        "a",
+        resources(1, 1000, 1, &[]),
+        &["numpy 1.26.4", "Pillow 10.0", "torch 2.5.1"],
+    )
+    .await;
+    let b = register_with(
+        &s,
+        "b",
+        resources(1, 1000, 1, &[]),
+        &["pillow 9.0", "numpy 1.26.4", "Pillow 10.0"],
+    )
+    .await;
+    assert_eq!(
+        s.worker_packages().await.unwrap().unwrap(),
+        ["numpy 1.26.4", "Pillow 10.0"],
+        "those every reporting worker has, by name"
+    );
+    sqlx::query("UPDATE workers SET state = 'lost' WHERE id = $1")
+        .bind(b)
+        .execute(s.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        s.worker_packages().await.unwrap().unwrap(),
+        ["numpy 1.26.4", "Pillow 10.0", "torch 2.5.1"],
+        "a lost worker no longer counts"
+    );
 }

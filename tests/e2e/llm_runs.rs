@@ -154,11 +154,20 @@ async fn an_llm_run_is_journaled_and_replays_without_asking_again() {
     }
     let prompts = operator_prompts(&stand_in_state);
     for (system, user) in &prompts {
-        // The node's real resources and packages, its time limit, the data, where the run
-        // stands (10 minutes of working time, less what the run has used), no test score.
+        // The node's real resources and the packages the worker listed in its image, its time
+        // limit, the data, where the run stands (10 minutes of working time, less what the run
+        // has used), no test score.
         assert!(
             system.contains("1 CPU, 1 GiB of memory and no GPU")
-                && system.contains("numpy, pandas, scikit-learn, scipy and Pillow"),
+                && [
+                    "numpy 1.",
+                    "pandas ",
+                    "scikit-learn 1.",
+                    "scipy 1.",
+                    "Pillow "
+                ]
+                .iter()
+                .all(|p| system.contains(p)),
             "{system}"
         );
         let stands = ["about 10m of its working", "about 9m of its working"];

@@ -76,6 +76,8 @@ pub struct Worker {
     config: WorkerConfig,
     sandbox: Arc<Sandbox>,
     client: CoordinatorClient,
+    /// The Python packages its programs can import (`packages.rs`), reported at registration.
+    packages: Arc<Vec<String>>,
 }
 
 /// A job this worker holds.
@@ -124,8 +126,10 @@ impl Worker {
             .connect_lazy();
         let token = BearerToken::new(config.token.as_deref())
             .map_err(|e| Error::Config(format!("the worker token: {e}")))?;
+        let packages = Arc::new(crate::packages::installed(&sandbox, &config.jobs_dir).await);
         Ok(Self {
             config,
+            packages,
             sandbox: Arc::new(sandbox),
             client: WorkerServiceClient::with_interceptor(channel, token)
                 .max_decoding_message_size(randori_proto::MAX_MESSAGE_BYTES)
@@ -181,6 +185,7 @@ impl Worker {
             client: self.client.clone(),
             config: self.config.clone(),
             sandbox: self.sandbox.clone(),
+            packages: self.packages.clone(),
         }
     }
 
@@ -271,6 +276,7 @@ struct Parts {
     client: CoordinatorClient,
     config: WorkerConfig,
     sandbox: Arc<Sandbox>,
+    packages: Arc<Vec<String>>,
 }
 
 impl Parts {
@@ -290,6 +296,7 @@ impl Parts {
                 version: env!("CARGO_PKG_VERSION").to_owned(),
                 sandbox: self.sandbox.kind().to_owned(),
                 fresh_start,
+                packages: self.packages.to_vec(),
             })
             .await?
             .into_inner();

@@ -4,6 +4,7 @@
 mod agent;
 mod error;
 pub mod output;
+mod packages;
 pub mod resources;
 pub mod sandbox;
 

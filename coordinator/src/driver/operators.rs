@@ -83,10 +83,6 @@ pub struct MemorySettings {
     pub crossover: Option<MemoryScheme>,
 }
 
-/// The Python packages of the runtime image (`deploy/runtime/Dockerfile`), as prompts state
-/// them.
-const RUNTIME_PACKAGES: &str = "numpy, pandas, scikit-learn, scipy and Pillow";
-
 /// The tries an operator makes for one answer with a program, by default.
 const ANSWER_TRIES: u32 = 3;
 
@@ -202,6 +198,13 @@ pub struct TaskContext {
     pub preview_text: String,
 }
 
+/// What an LLM prompt states beyond the tree: the run's working time so far (against its
+/// budget) and the packages its program can import.
+pub struct PromptFacts<'a> {
+    pub working_ms: u64,
+    pub packages: &'a [String],
+}
+
 pub enum Operators {
     Builtin(Generator),
     Llm(LlmOperators),
@@ -251,16 +254,21 @@ impl Operators {
         })
     }
 
+    /// Whether this backend's prompts quote the workers' packages (the LLM ones).
+    pub fn quotes_packages(&self) -> bool {
+        matches!(self, Operators::Llm(_))
+    }
+
     /// The program for `action` at `step`: a pure function of the run's seed, the step and
     /// the parents for builtin; the journaled answer (or a new call) for LLM backends, whose
-    /// prompt states the run's `working_ms` so far against its budget.
+    /// prompt states `facts`.
     pub async fn program(
         &self,
         run: &RunRecord,
         nodes: &[RunNode],
         task: &TaskContext,
         action: &Action,
-        working_ms: u64,
+        facts: &PromptFacts<'_>,
     ) -> Result<Program> {
         let step = nodes.len() as u32;
         let parents: Vec<&RunNode> = action.parents.iter().map(|p| &nodes[p.index()]).collect();
@@ -276,10 +284,7 @@ impl Operators {
                 }
                 .map_err(|e| Error::InvalidArgument(format!("operator {:?}: {e}", action.operator)))
             }
-            Operators::Llm(llm) => {
-                llm.program(run, nodes, task, action, &parents, working_ms)
-                    .await
-            }
+            Operators::Llm(llm) => llm.program(run, nodes, task, action, &parents, facts).await,
         }
     }
 }
@@ -407,10 +412,11 @@ impl LlmOperators {
         task: &TaskContext,
         action: &Action,
         parents: &[&RunNode],
-        working_ms: u64,
+        facts: &PromptFacts<'_>,
     ) -> Result<Program> {
         let step = nodes.len() as u32;
         let spec = &run.spec;
+        let (working_ms, packages) = (facts.working_ms, facts.packages);
         let time_left = spec.max_wall_ms.saturating_sub(working_ms);
         let kind = match action.operator {
             Operator::Draft => PromptKind::Draft,
@@ -445,7 +451,11 @@ impl LlmOperators {
             complexity,
             time_limit: duration_text(spec.requirements.timeout_ms.min(time_left)),
             resources: resources_text(&spec.requirements),
-            packages: RUNTIME_PACKAGES.to_owned(),
+            packages: match packages {
+                [] => "none listed (the workers' images reported no Python packages in common)"
+                    .to_owned(),
+                listed => listed.join(", "),
+            },
             budget: format!(
                 "This is step {} of at most {} in this search; about {} of its working time is left.",
                 step + 1,

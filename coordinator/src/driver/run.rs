@@ -9,7 +9,7 @@ use randori_search::{Decision, NodeState, Operator, PolicySettings, next_decisio
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::operators::{OperatorConfig, Operators};
+use super::operators::{OperatorConfig, Operators, PromptFacts};
 use super::view::{StoredNode, evaluated_through, initial_horizon, tree_at};
 use crate::error::{Error, Result};
 use crate::grading::Graders;
@@ -146,11 +146,18 @@ impl RunDriver {
                 )?,
                 false => Decision::Finish,
             };
+            // LLM prompts quote the packages the workers' image has: until a worker has
+            // reported them, an LLM run waits (it could not evaluate anything anyway).
+            let packages = match operators.quotes_packages() {
+                true => self.store.worker_packages().await?,
+                false => Some(Vec::new()),
+            };
             match decision {
                 Decision::Finish if stored.iter().all(|n| n.state != NodeState::Pending) => {
                     return self.finish(&run, &nodes, &stored, lower_is_better).await;
                 }
-                Decision::Act(action) => {
+                Decision::Act(action) if packages.is_some() => {
+                    let packages = packages.unwrap_or_default();
                     let node_id = Uuid::now_v7();
                     let operator = operator_name(action.operator);
                     let span = tracing::info_span!("operator", operator, node.id = %node_id,
@@ -162,7 +169,16 @@ impl RunDriver {
                         node_id,
                     )));
                     let program = operators
-                        .program(&run, &nodes, &task, &action, working_ms)
+                        .program(
+                            &run,
+                            &nodes,
+                            &task,
+                            &action,
+                            &PromptFacts {
+                                working_ms,
+                                packages: &packages,
+                            },
+                        )
                         .instrument(span)
                         .await?;
                     let node = NewRunNode {
@@ -186,7 +202,7 @@ impl RunDriver {
                         return Ok(());
                     }
                 }
-                Decision::Finish | Decision::Wait => {
+                Decision::Finish | Decision::Wait | Decision::Act(_) => {
                     // Wait for one of this run's evaluations to end, or poll (a notification
                     // can be lost, and the wall budget can run out while waiting).
                     let poll = tokio::time::sleep(Duration::from_secs(5));

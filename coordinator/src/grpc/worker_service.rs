@@ -226,6 +226,7 @@ impl WorkerService for WorkerApi {
             sandbox: r.sandbox,
             version: r.version,
             total: convert::resources(r.total),
+            packages: r.packages,
         };
         let id = self
             .store

@@ -78,9 +78,18 @@ impl JobStore {
             .bind(to_i32(reg.total.cpu_millis)?)
             .bind(to_i64(reg.total.memory_bytes)?)
             .bind(to_i32_vec(&reg.total.gpu_ids)?)
+            .bind(&reg.packages)
             .fetch_one(&self.pool)
             .await?;
         Ok(row.get("id"))
+    }
+
+    /// The Python packages every active worker reported (`name version`, sorted); None when
+    /// no active worker reported any yet.
+    pub async fn worker_packages(&self) -> Result<Option<Vec<String>>> {
+        Ok(sqlx::query_scalar(include_str!("sql/worker_packages.sql"))
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     /// Records a sign of life; `NotFound` tells the worker to register again.

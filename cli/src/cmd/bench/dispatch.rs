@@ -85,6 +85,7 @@ async fn raw_ceiling(url: &str, jobs: u32, connections: u32) -> Result<f64> {
             sandbox: "none".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             total: Resources::default(),
+            packages: Vec::new(),
         })
         .await?;
     sqlx::query(include_str!("sql/raw_fill.sql"))
@@ -290,6 +291,7 @@ impl BenchWorker {
                 version: env!("CARGO_PKG_VERSION").into(),
                 sandbox: "none".into(),
                 fresh_start: true,
+                packages: Vec::new(),
             })
             .await?
             .into_inner();
