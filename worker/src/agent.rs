@@ -126,7 +126,7 @@ impl Worker {
             .connect_lazy();
         let token = BearerToken::new(config.token.as_deref())
             .map_err(|e| Error::Config(format!("the worker token: {e}")))?;
-        let packages = Arc::new(crate::packages::installed(&sandbox, &config.jobs_dir).await);
+        let packages = Arc::new(crate::packages::installed(&sandbox).await);
         Ok(Self {
             config,
             packages,

@@ -225,6 +225,68 @@ impl DockerSandbox {
         self.background.wait().await;
     }
 
+    /// Runs `python3 -c program` once in a locked-down container of the image (no network,
+    /// no mounts, read-only root, no capabilities, 512 MiB, 60 s) and returns what it printed
+    /// on stdout. For start-up probes (the package listing): no job, no warm pool, no span.
+    pub async fn probe(&self, program: &str) -> Result<String> {
+        let f = &self.factory;
+        let labels = HashMap::from([
+            (LABEL_MANAGED.to_owned(), "true".to_owned()),
+            (LABEL_WORKER.to_owned(), f.worker_name.clone()),
+        ]);
+        let body = bollard::models::ContainerCreateBody {
+            image: Some(f.image.clone()),
+            cmd: Some(vec!["python3".into(), "-c".into(), program.into()]),
+            entrypoint: Some(vec![]),
+            user: Some(f.user.clone()),
+            labels: Some(labels),
+            network_disabled: Some(true),
+            host_config: Some(bollard::models::HostConfig {
+                network_mode: Some("none".to_owned()),
+                readonly_rootfs: Some(true),
+                cap_drop: Some(vec!["ALL".to_owned()]),
+                security_opt: Some(vec!["no-new-privileges".to_owned()]),
+                pids_limit: Some(f.limits.pids),
+                memory: Some(512 << 20),
+                memory_swap: Some(512 << 20),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let id = f
+            .docker
+            .create_container(
+                None::<bollard::query_parameters::CreateContainerOptions>,
+                body,
+            )
+            .await?
+            .id;
+        let printed = async {
+            f.docker
+                .start_container(
+                    &id,
+                    None::<bollard::query_parameters::StartContainerOptions>,
+                )
+                .await?;
+            let mut wait = f.docker.wait_container(&id, None::<WaitContainerOptions>);
+            // A non-zero exit arrives as an error: the output still says what happened.
+            let _ = tokio::time::timeout(Duration::from_secs(60), wait.next()).await;
+            let options = bollard::query_parameters::LogsOptions {
+                stdout: true,
+                ..Default::default()
+            };
+            let mut logs = f.docker.logs(&id, Some(options));
+            let mut out = Vec::new();
+            while let Some(chunk) = logs.next().await {
+                out.extend_from_slice(&chunk?.into_bytes());
+            }
+            Ok::<_, Error>(String::from_utf8_lossy(&out).into_owned())
+        }
+        .await;
+        f.remove(&id).await;
+        printed
+    }
+
     /// Removes every container this worker left behind (it was killed mid-job) and their
     /// job directories; returns how many containers went.
     pub async fn remove_leftovers(&self) -> Result<usize> {

@@ -33,6 +33,18 @@ impl LocalSandbox {
         })
     }
 
+    /// Runs `python3 -c program` once (a start-up probe) and returns its stdout.
+    pub async fn probe(&self, program: &str) -> Result<String> {
+        let out = Command::new(&self.python)
+            .arg("-c")
+            .arg(program)
+            .kill_on_drop(true)
+            .output()
+            .await
+            .map_err(io(format!("running {}", self.python)))?;
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
     pub async fn run(&self, spec: &RunSpec, cancel: &CancellationToken) -> Result<RunOutcome> {
         let dir = JobDir::create(&self.jobs_dir, &format!("{}-{}", spec.job_id, spec.epoch))?;
         dir.write_program(&spec.code, None)?;

@@ -138,6 +138,15 @@ impl Sandbox {
         }
     }
 
+    /// Runs `python3 -c program` once where node programs run and returns its stdout
+    /// (start-up probes, like the package listing; not a job).
+    pub async fn probe(&self, program: &str) -> Result<String> {
+        match self {
+            Self::Docker(s) => s.probe(program).await,
+            Self::Local(s) => s.probe(program).await,
+        }
+    }
+
     /// Runs the program to its end, its timeout, or `cancel` (then `Error::Cancelled`).
     pub async fn run(&self, spec: &RunSpec, cancel: &CancellationToken) -> Result<RunOutcome> {
         match self {
