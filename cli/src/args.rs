@@ -79,6 +79,9 @@ pub struct CoordinatorArgs {
     pub http: SocketAddr,
     #[command(flatten)]
     pub tokens: TokenArgs,
+    /// Serve without tokens on a non-loopback address, on purpose (refused otherwise).
+    #[arg(long)]
+    pub insecure: bool,
     /// Serve gRPC over TLS: the coordinator's certificate chain (PEM).
     #[arg(long, env = "RANDORI_TLS_CERT")]
     pub tls_cert: Option<PathBuf>,

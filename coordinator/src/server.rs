@@ -45,6 +45,9 @@ pub struct CoordinatorConfig {
     /// How long this coordinator's hold on a run it drives lasts without renewal; a run whose
     /// driver died is taken over after it.
     pub run_lease_ttl: Duration,
+    /// Serve without tokens beyond loopback (`--insecure`): anyone who reaches a port may
+    /// submit work and read results. Refused unless set.
+    pub insecure: bool,
 }
 
 /// Unique per coordinator process: runs are held under it.
@@ -72,6 +75,7 @@ impl CoordinatorConfig {
             poll_interval: Duration::from_millis(500),
             grading_image,
             run_lease_ttl: Duration::from_secs(10),
+            insecure: false,
         }
     }
 
@@ -97,6 +101,15 @@ impl CoordinatorConfig {
                     "the client and worker tokens must differ".into(),
                 ));
             }
+        }
+        let open = [Some(self.listen), self.http]
+            .into_iter()
+            .flatten()
+            .find(|a| !a.ip().is_loopback());
+        if let (None, Some(addr), false) = (&self.tokens, open, self.insecure) {
+            return Err(Error::InvalidArgument(format!(
+                "{addr} is not a loopback address and no tokens are set: anyone who reaches it could submit work and read results. Set RANDORI_CLIENT_TOKEN and RANDORI_WORKER_TOKEN, or pass --insecure to serve openly on purpose"
+            )));
         }
         if let Some(tls) = &self.tls {
             grpc_server(Some(tls))?;
@@ -187,7 +200,7 @@ impl Coordinator {
         let addr = self.local_addr()?;
         let tokens = self.config.tokens.clone().map(Arc::new);
         if tokens.is_none() && !addr.ip().is_loopback() {
-            tracing::warn!(%addr, "serving without tokens on a non-loopback address: anyone who reaches it may submit work (set RANDORI_CLIENT_TOKEN and RANDORI_WORKER_TOKEN)");
+            tracing::warn!(%addr, "--insecure: serving without tokens on a non-loopback address; anyone who reaches it may submit work");
         }
         let wakeups = Wakeups::new();
         let graders = Graders::new(self.config.grading_image.clone());
@@ -276,5 +289,45 @@ impl Coordinator {
             context: "serving gRPC".into(),
             source: std::io::Error::other(e),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(listen: &str, http: Option<&str>) -> CoordinatorConfig {
+        let mut c = CoordinatorConfig::new(
+            "postgres://unused".into(),
+            listen.parse().unwrap(),
+            "image".into(),
+        );
+        c.http = http.map(|h| h.parse().unwrap());
+        c
+    }
+
+    #[test]
+    fn an_open_port_without_tokens_needs_insecure() {
+        assert!(config("127.0.0.1:0", Some("[::1]:8080")).validate().is_ok());
+        for (listen, http, open) in [
+            ("0.0.0.0:50051", None, "0.0.0.0:50051"),
+            ("127.0.0.1:0", Some("0.0.0.0:8080"), "0.0.0.0:8080"),
+        ] {
+            let mut c = config(listen, http);
+            let e = c.validate().unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("{open} is not a loopback address"))
+                    && e.contains("--insecure"),
+                "{e}"
+            );
+            c.insecure = true;
+            assert!(c.validate().is_ok());
+            c.insecure = false;
+            c.tokens = Some(Tokens {
+                client: "c".into(),
+                worker: "w".into(),
+            });
+            assert!(c.validate().is_ok());
+        }
     }
 }

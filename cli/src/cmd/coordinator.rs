@@ -12,6 +12,7 @@ pub async fn run(a: CoordinatorArgs) -> Result<ExitCode> {
     let mut config = CoordinatorConfig::new(a.database_url, a.listen, image);
     config.http = Some(a.http);
     config.tokens = a.tokens.tokens()?;
+    config.insecure = a.insecure;
     let tls = TlsFiles::read(
         a.tls_cert.as_deref(),
         a.tls_key.as_deref(),
