@@ -8,6 +8,7 @@ mod image;
 mod progress;
 mod stack;
 mod sweep_file;
+mod terminal;
 mod units;
 
 use clap::Parser;

@@ -92,7 +92,8 @@ fn eval_of_a_crashing_program_reports_buggy_and_exits_zero() {
     let code = home.path().join("crash.py");
     std::fs::write(
         &code,
-        "import sys\nprint('about to fail', file=sys.stderr)\nraise SystemExit(3)\n",
+        "import sys\nprint('about to fail', file=sys.stderr)\n\
+         print('\\x1b]0;pwned\\x07\\x1b[2Jgone', file=sys.stderr)\nraise SystemExit(3)\n",
     )
     .unwrap();
     let task = toy_task();
@@ -103,7 +104,21 @@ fn eval_of_a_crashing_program_reports_buggy_and_exits_zero() {
     assert_eq!(v["valid_submission"], false);
     assert_eq!(v["test_score"], serde_json::Value::Null);
     assert_eq!(v["medal"], "none");
-    assert!(v["stderr_tail"].as_str().unwrap().contains("about to fail"));
+    let stderr = v["stderr_tail"].as_str().unwrap();
+    assert!(stderr.contains("about to fail"));
+    // JSON stays exact; the text view shows the program's escape sequences instead of
+    // obeying them.
+    assert!(stderr.contains("\x1b]0;pwned\x07\x1b[2Jgone"), "{stderr:?}");
+    let (task, code) = (task.to_str().unwrap(), code.to_str().unwrap());
+    let out = eval(
+        &["--task", task, "--code", code, "--image", runtime_image()],
+        home.path(),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("\\x1b]0;pwned\\x07\\x1b[2Jgone") && !text.contains('\x1b'),
+        "{text:?}"
+    );
 }
 
 #[test]

@@ -12,6 +12,7 @@ use serde_json::json;
 use crate::args::EvalArgs;
 use crate::image;
 use crate::stack::{Stack, StackOptions};
+use crate::terminal::shown;
 
 pub async fn run(a: EvalArgs) -> Result<ExitCode> {
     // `mlebench:<id>` names a competition of the install MLEBENCH_REPO and MLEBENCH_DATA_DIR
@@ -181,14 +182,14 @@ fn print_result(r: &pb::GetEvalResponse, as_json: bool) -> Result<()> {
                 g.graded_by
             );
             if !g.invalid_reason.is_empty() {
-                println!("invalid: {}", g.invalid_reason);
+                println!("invalid: {}", shown(&g.invalid_reason));
             }
         }
         if !o.stdout_tail.is_empty() {
-            println!("--- stdout (tail) ---\n{}", text(&o.stdout_tail));
+            println!("--- stdout (tail) ---\n{}", shown(&text(&o.stdout_tail)));
         }
         if !o.stderr_tail.is_empty() {
-            println!("--- stderr (tail) ---\n{}", text(&o.stderr_tail));
+            println!("--- stderr (tail) ---\n{}", shown(&text(&o.stderr_tail)));
         }
     }
     Ok(())

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use crate::args::NodeCommand;
 use crate::client;
+use crate::terminal::shown;
 
 pub async fn run(command: NodeCommand) -> Result<ExitCode> {
     let NodeCommand::Show {
@@ -85,7 +86,7 @@ pub async fn run(command: NodeCommand) -> Result<ExitCode> {
         println!("graded by {}", grade.graded_by);
     }
     if !grade.invalid_reason.is_empty() {
-        println!("invalid   {}", grade.invalid_reason);
+        println!("invalid   {}", shown(&grade.invalid_reason));
     }
     println!(
         "job       {} {} (attempts {}, worker {})",
@@ -99,7 +100,7 @@ pub async fn run(command: NodeCommand) -> Result<ExitCode> {
         }
     );
     if !eval.error.is_empty() {
-        println!("error     {}", eval.error);
+        println!("error     {}", shown(&eval.error));
     }
     if eval.outcome.is_some() {
         println!(
@@ -115,19 +116,19 @@ pub async fn run(command: NodeCommand) -> Result<ExitCode> {
             "analysis  by {}: {}{}",
             node.analysis_by,
             if node.analysis_is_bug { "a bug; " } else { "" },
-            node.analysis_summary.trim()
+            shown(node.analysis_summary.trim())
         );
     }
     if !node.plan.is_empty() {
-        println!("\n--- plan\n{}", node.plan.trim_end());
+        println!("\n--- plan\n{}", shown(node.plan.trim_end()));
     }
-    println!("\n--- code\n{}", node.code.trim_end());
+    println!("\n--- code\n{}", shown(node.code.trim_end()));
     for (name, tail) in [
         ("stdout", &outcome.stdout_tail),
         ("stderr", &outcome.stderr_tail),
     ] {
         if !tail.is_empty() {
-            println!("\n--- {name} (tail)\n{}", text(tail).trim_end());
+            println!("\n--- {name} (tail)\n{}", shown(text(tail).trim_end()));
         }
     }
     Ok(ExitCode::SUCCESS)

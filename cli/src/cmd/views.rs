@@ -9,6 +9,7 @@ use randori_report::tree::{TreeNode, TreeView};
 
 use crate::args::{ReportFormat, TreeFormat};
 use crate::client;
+use crate::terminal::shown;
 
 pub async fn tree(coordinator: &str, run_id: &str, format: TreeFormat) -> Result<ExitCode> {
     let mut client = client::connect(coordinator).await?;
@@ -22,7 +23,7 @@ pub async fn tree(coordinator: &str, run_id: &str, format: TreeFormat) -> Result
         .into_inner();
     let view = tree_view(run);
     let text = match format {
-        TreeFormat::Text => randori_report::tree::render_text(&view),
+        TreeFormat::Text => shown(&randori_report::tree::render_text(&view)),
         TreeFormat::Dot => randori_report::tree::render_dot(&view),
         TreeFormat::Json => randori_report::tree::render_json(&view),
         TreeFormat::Html => randori_report::tree::render_html(&view),
@@ -35,8 +36,8 @@ pub async fn report(coordinator: &str, sweep_id: &str, format: ReportFormat) -> 
     let mut client = client::connect(coordinator).await?;
     let report = fetch_report(&mut client, sweep_id).await?;
     let text = match format {
-        ReportFormat::Table => randori_report::render_table(&report),
-        ReportFormat::Md => randori_report::render_markdown(&report),
+        ReportFormat::Table => shown(&randori_report::render_table(&report)),
+        ReportFormat::Md => shown(&randori_report::render_markdown(&report)),
         ReportFormat::Json => randori_report::render_json(&report),
         ReportFormat::Csv => randori_report::render_csv(&report),
     };
@@ -59,6 +60,8 @@ pub async fn fetch_report(
     serde_json::from_str(&r.report_json).context("reading the coordinator's report")
 }
 
+/// Prints a rendered view. The text views may quote untrusted text (plans, analyses): their
+/// callers pass them through `shown`; JSON, CSV, DOT and HTML stay exact.
 fn print_text(text: &str) {
     if text.ends_with('\n') {
         print!("{text}");
