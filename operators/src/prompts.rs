@@ -143,7 +143,6 @@ impl OperatorSet {
                 .replace("{{other_parent_code}}", code(1).trim_end())
                 .replace("{{parent_output}}", ctx.parent_output.trim_end())
                 .replace("{{failure}}", ctx.failure.trim())
-                .replace(" {{complexity}}", &format!(" {complexity}"))
                 .replace("{{complexity}}", complexity)
                 .replace("{{time_limit}}", &ctx.time_limit)
                 .replace("{{resources}}", &ctx.resources)

@@ -203,45 +203,34 @@ fn the_embedded_stack_without_tokens_stays_on_loopback() {
 
 #[test]
 fn a_coordinator_without_tokens_refuses_an_open_port_unless_insecure() {
-    let out = Command::new(BIN)
-        .args([
-            "coordinator",
-            "--listen",
-            "0.0.0.0:0",
-            "--http",
-            "127.0.0.1:0",
-        ])
-        .args(["--database-url", "postgres://nobody@127.0.0.1:1/none"])
-        .env_remove("RANDORI_CLIENT_TOKEN")
-        .env_remove("RANDORI_WORKER_TOKEN")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = text(&out.stderr);
+    // A coordinator on 0.0.0.0 without tokens, against a database that is not there.
+    let open = |extra: &[&str]| {
+        let out = Command::new(BIN)
+            .args([
+                "coordinator",
+                "--listen",
+                "0.0.0.0:0",
+                "--http",
+                "127.0.0.1:0",
+            ])
+            .args(["--database-url", "postgres://nobody@127.0.0.1:1/none"])
+            .args(extra)
+            .env_remove("RANDORI_CLIENT_TOKEN")
+            .env_remove("RANDORI_WORKER_TOKEN")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        text(&out.stderr)
+    };
+    let err = open(&[]);
     assert!(
         err.contains("0.0.0.0:0 is not a loopback address and no tokens are set")
             && err.contains("--insecure"),
         "{err}"
     );
-    // With --insecure the check passes and it goes on to the database (which is not there).
-    let out = Command::new(BIN)
-        .args([
-            "coordinator",
-            "--listen",
-            "0.0.0.0:0",
-            "--http",
-            "127.0.0.1:0",
-            "--insecure",
-        ])
-        .args(["--database-url", "postgres://nobody@127.0.0.1:1/none"])
-        .env_remove("RANDORI_CLIENT_TOKEN")
-        .env_remove("RANDORI_WORKER_TOKEN")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = text(&out.stderr);
+    // With --insecure the check passes and it goes on to the database.
+    let err = open(&["--insecure"]);
     assert!(!err.contains("not a loopback address"), "{err}");
 }
 

@@ -119,13 +119,12 @@ impl OperatorConfig {
 
     /// The memory `kind` gets: its own `[operator.memory]` key, else the set's default.
     pub fn memory(&self, kind: PromptKind) -> MemoryScheme {
-        let m = self.memory.clone().unwrap_or_default();
-        let own = match kind {
+        let own = self.memory.as_ref().and_then(|m| match kind {
             PromptKind::Draft => m.draft,
             PromptKind::Improve => m.improve,
             PromptKind::Debug => m.debug,
             PromptKind::Crossover => m.crossover,
-        };
+        });
         own.unwrap_or_else(|| self.operator_set().default_memory(kind))
     }
 
@@ -366,16 +365,7 @@ impl LlmOperators {
                 .map(|o| o.printed())
                 .unwrap_or_default(),
         });
-        let messages = vec![
-            Message {
-                role: Role::System,
-                content: system,
-            },
-            Message {
-                role: Role::User,
-                content: user,
-            },
-        ];
+        let messages = chat(system, user);
         let mut request = self
             .config
             .analyze_settings()
@@ -464,16 +454,7 @@ impl LlmOperators {
             ),
         };
         let (system, user) = set.render(kind, &ctx);
-        let messages = vec![
-            Message {
-                role: Role::System,
-                content: system,
-            },
-            Message {
-                role: Role::User,
-                content: user,
-            },
-        ];
+        let messages = chat(system, user);
         let settings = self.config.settings(action.operator);
         let tries = self.config.max_answer_tries.unwrap_or(ANSWER_TRIES);
         let (mut last, mut last_answer) = (ExtractError::NoCode, String::new());
@@ -522,6 +503,20 @@ impl LlmOperators {
             },
         })
     }
+}
+
+/// The messages of one call: a system message, then the user's.
+fn chat(system: String, user: String) -> Vec<Message> {
+    vec![
+        Message {
+            role: Role::System,
+            content: system,
+        },
+        Message {
+            role: Role::User,
+            content: user,
+        },
+    ]
 }
 
 /// What a node's container is given, as a prompt says it: "2 CPUs, 4 GiB of memory and no GPU".

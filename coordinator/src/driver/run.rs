@@ -147,10 +147,11 @@ impl RunDriver {
                 false => Decision::Finish,
             };
             // LLM prompts quote the packages the workers' image has: until a worker has
-            // reported them, an LLM run waits (it could not evaluate anything anyway).
-            let packages = match operators.quotes_packages() {
-                true => self.store.worker_packages().await?,
-                false => Some(Vec::new()),
+            // reported them, an LLM run waits (it could not evaluate anything anyway). Asked
+            // only when a node is about to be made.
+            let packages = match (&decision, operators.quotes_packages()) {
+                (Decision::Act(_), true) => self.store.worker_packages().await?,
+                _ => Some(Vec::new()),
             };
             match decision {
                 Decision::Finish if stored.iter().all(|n| n.state != NodeState::Pending) => {

@@ -280,14 +280,16 @@ impl JobStore {
                 _ => randori_operators::prompts::operator_set(&set).map_or(set, |s| s.label()),
             }
         };
-        let mut operators: Vec<String> = rows.iter().map(operators_of).collect();
+        let labels: Vec<String> = rows.iter().map(operators_of).collect();
+        let mut operators = labels.clone();
         operators.sort();
         operators.dedup();
         let compared = operators.len() > 1;
         let oracle_ablation = rows.iter().any(|r| r.get::<bool, _>("use_test_score"));
         let runs = rows
             .iter()
-            .map(|r| {
+            .zip(&labels)
+            .map(|(r, label)| {
                 let node = |c: &str| {
                     r.get::<Option<sqlx::types::Json<NodeGrade>>, _>(c)
                         .map(|g| node_facts(&g.0))
@@ -296,7 +298,7 @@ impl JobStore {
                     id: r.get::<Uuid, _>("id").to_string(),
                     task: r.get("task_id"),
                     policy: match compared {
-                        true => format!("{} ({})", r.get::<String, _>("policy"), operators_of(r)),
+                        true => format!("{} ({label})", r.get::<String, _>("policy")),
                         false => r.get("policy"),
                     },
                     seed: r.get::<i64, _>("seed") as u64,
