@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::client::CoordinatorArg;
 
-use crate::units::{parse_cpus, parse_duration, parse_gpu_ids, parse_memory};
+use crate::units::{parse_cpus, parse_duration, parse_gpu_ids, parse_memory, parse_size_or_zero};
 
 #[derive(Parser)]
 #[command(
@@ -133,12 +133,25 @@ pub struct WorkerArgs {
     pub memory: Option<u64>,
     #[arg(long, default_value = "docker", value_parser = ["docker", "local"])]
     pub sandbox: String,
-    /// Runtime image (default: the one `randori image build` makes).
+    /// Runtime image: a flavour (cpu, dl: the image `randori image build --flavor F` makes) or
+    /// a tag (default: cpu).
     #[arg(long)]
     pub image: Option<String>,
     /// Where job directories go (default: /var/tmp/randori-worker/NAME).
     #[arg(long)]
     pub jobs_dir: Option<PathBuf>,
+    /// Room for jobs' disk limits, e.g. 200G (default: the jobs filesystem's free space less
+    /// --disk-reserve).
+    #[arg(long, value_parser = parse_memory)]
+    pub disk: Option<u64>,
+    /// Free space on the jobs filesystem no job may take: the worker leases no job whose disk
+    /// limit would cut into it.
+    #[arg(long, default_value = "2G", value_parser = parse_size_or_zero)]
+    pub disk_reserve: u64,
+    /// How a job's disk limit is kept: loop (an ext4 filesystem of its own: needs root and
+    /// loop devices), watchdog (its usage is summed each second), or auto (loop where it works).
+    #[arg(long, default_value = "auto", value_parser = ["auto", "loop", "watchdog"])]
+    pub disk_quota: String,
     /// On SIGTERM, how long running jobs may finish before they are handed back.
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub drain_timeout: Duration,
@@ -146,6 +159,20 @@ pub struct WorkerArgs {
     /// a run that finds one starts without waiting for the creation. Each is used once.
     #[arg(long, default_value_t = 0)]
     pub warm_containers: usize,
+    /// Where a job's task data comes from: auto (the task's own directory when this host sees
+    /// it, else fetched from the coordinator) or fetch (always fetched: no shared storage).
+    #[arg(long, default_value = "auto", value_parser = ["auto", "fetch"])]
+    pub task_data: String,
+    /// Where fetched task data is cached by content hash (default: /var/tmp/randori-tasks/NAME).
+    #[arg(long)]
+    pub task_cache: Option<PathBuf>,
+    /// The task cache's cap; the least recently used tasks no job holds go first.
+    #[arg(long, default_value = "50G", value_parser = parse_memory)]
+    pub task_cache_size: u64,
+    /// Containers that other workers on this Docker daemon left when they died are removed,
+    /// with their job directories, once exited this long.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub reap_after: Duration,
     /// The worker token the coordinator was given as RANDORI_WORKER_TOKEN.
     #[arg(long, env = "RANDORI_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
@@ -162,7 +189,7 @@ pub struct StackArgs {
     pub database_url: Option<String>,
     #[arg(long, default_value = "docker", value_parser = ["docker", "local"])]
     pub sandbox: String,
-    /// Runtime image (default: the one `randori image build` makes, built when absent).
+    /// Runtime image: a flavour (cpu, dl), built when absent, or a tag (default: cpu).
     #[arg(long)]
     pub image: Option<String>,
     #[command(flatten)]
@@ -241,6 +268,10 @@ pub struct EvalArgs {
     pub timeout: Duration,
     #[arg(long, default_value = "2G", value_parser = parse_memory)]
     pub memory: u64,
+    /// What the program may write in all (job directory, scratch, /tmp); past it, it is
+    /// stopped and the node is buggy.
+    #[arg(long, default_value = "10G", value_parser = parse_memory)]
+    pub disk: u64,
     #[arg(long, default_value = "1", value_parser = parse_cpus)]
     pub cpus: u32,
     #[arg(long, default_value_t = 0)]
@@ -252,6 +283,7 @@ pub struct EvalArgs {
     pub coordinator: Option<String>,
     #[arg(long, default_value = "docker", value_parser = ["docker", "local"])]
     pub sandbox: String,
+    /// Runtime image: a flavour (cpu, dl), built when absent, or a tag (default: cpu).
     #[arg(long)]
     pub image: Option<String>,
 }
@@ -405,7 +437,7 @@ pub struct BenchSandboxArgs {
     /// The task the trivial program runs against.
     #[arg(long, default_value = "tasks/mini/spooky-authors")]
     pub task: PathBuf,
-    /// Runtime image (default: the one `randori image build` makes, built when absent).
+    /// Runtime image: a flavour (cpu, dl), built when absent, or a tag (default: cpu).
     #[arg(long)]
     pub image: Option<String>,
     #[arg(long)]
@@ -456,23 +488,41 @@ pub enum TaskCommand {
 
 #[derive(Subcommand)]
 pub enum ImageCommand {
-    /// Build the runtime image (docker build where a registry is reachable, else offline
-    /// from Debian packages); does nothing when it exists.
+    /// Build a runtime image (cpu: docker build where a registry is reachable, else offline
+    /// from Debian packages; dl: the cpu image plus pinned wheels from PyPI); does nothing when
+    /// it exists.
     Build {
         #[arg(long)]
         tag: Option<String>,
         /// Rebuild even when the image exists.
         #[arg(long)]
         force: bool,
-        /// Build the grading image instead: the runtime image plus what MLE-bench's graders
+        /// What node programs can import: cpu (numpy, pandas, scikit-learn, Pillow) or dl
+        /// (adds torch, torchvision, timm, transformers, lightgbm, xgboost, catboost, OpenCV,
+        /// librosa).
+        #[arg(long, value_enum, default_value = "cpu")]
+        flavor: crate::image::Flavor,
+        /// Build the grading image instead: the cpu image plus what MLE-bench's graders
         /// import (scikit-learn 1.5, pandas 2.2, numpy 1.26), fetched with the host's pip.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "flavor")]
         grading: bool,
     },
-    /// Print the default runtime image tag.
+    /// Print a runtime image's tag (the cpu flavour's by default).
     Tag {
+        #[arg(long, value_enum, default_value = "cpu")]
+        flavor: crate::image::Flavor,
         /// The grading image's tag instead.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "flavor")]
         grading: bool,
+    },
+    /// List the runtime images on this host: flavour, size, and how many packages their
+    /// manifest lists.
+    List {
+        /// Print each image's whole manifest (`name==version` per line).
+        #[arg(long)]
+        manifest: bool,
+        /// One JSON array on stdout, manifests included.
+        #[arg(long)]
+        json: bool,
     },
 }

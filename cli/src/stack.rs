@@ -134,15 +134,22 @@ impl Stack {
             // Stable across runs of the same stack, so that a later run removes what an
             // interrupted one left, and distinct between stacks sharing this Docker daemon.
             let name = format!("{hostname}-embedded-{stack_id}-{i}");
+            let task_cache_dir = std::env::temp_dir().join("randori-tasks").join(&name);
             let config = WorkerConfig {
                 coordinator: format!("http://{grpc_addr}"),
                 jobs_dir: std::env::temp_dir().join("randori-jobs").join(&name),
                 name,
                 total: share.clone(),
+                disk_reserve_bytes: DISK_RESERVE_BYTES,
+                disk_quota: Default::default(),
+                task_data: Default::default(),
+                task_cache_dir,
+                task_cache_bytes: 50 << 30,
                 sandbox: opts.sandbox.clone(),
                 image: opts.image.clone(),
                 limits: Limits::default(),
                 drain_timeout: Duration::from_secs(5),
+                reap_after: Duration::from_secs(60),
                 warm_containers: opts.warm_containers,
                 token: opts.tokens.as_ref().map(|t| t.worker.clone()),
                 tls: Default::default(),
@@ -239,7 +246,11 @@ pub struct Demand<'a> {
     pub gpus: (u32, &'a str),
     pub cpu_millis: (u32, &'a str),
     pub memory_bytes: (u64, &'a str),
+    pub disk_bytes: (u64, &'a str),
 }
+
+/// The free space an embedded worker keeps back on its jobs filesystem.
+const DISK_RESERVE_BYTES: u64 = 2 << 30;
 
 /// The embedded workers split this host: refuse what none of them could ever run, rather
 /// than wait for it forever.
@@ -264,6 +275,18 @@ pub fn check_fits_one_worker(d: &Demand<'_>, workers: u32) -> Result<()> {
             share.memory_bytes >> 20
         );
     }
+    let jobs_fs = std::env::temp_dir();
+    let room = randori_worker::sandbox::disk::available(&jobs_fs)
+        .map_or(u64::MAX, |free| free.saturating_sub(DISK_RESERVE_BYTES));
+    if d.disk_bytes.0 > room {
+        anyhow::bail!(
+            "{} = {} MiB is more than {one_of} has free for jobs in {} ({} MiB, 2 GiB kept in reserve)",
+            d.disk_bytes.1,
+            d.disk_bytes.0 >> 20,
+            jobs_fs.display(),
+            room >> 20
+        );
+    }
     if d.cpu_millis.0 > share.cpu_millis {
         anyhow::bail!(
             "{} = {} is more than {one_of} has ({} CPUs)",
@@ -282,6 +305,8 @@ fn worker_share(host: &Resources, n: u32) -> Resources {
         cpu_millis: (host.cpu_millis / n).max(1000),
         memory_bytes: host.memory_bytes / u64::from(n),
         gpu_ids: host.gpu_ids.clone(),
+        // Each worker measures its jobs filesystem's room when it starts.
+        disk_bytes: 0,
     }
 }
 
@@ -293,6 +318,7 @@ pub fn host_resources() -> Resources {
         cpu_millis: cpus * 1000,
         memory_bytes: host_memory_bytes() / 10 * 9,
         gpu_ids: Vec::new(),
+        disk_bytes: 0,
     }
 }
 

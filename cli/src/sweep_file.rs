@@ -33,6 +33,9 @@ struct SweepFile {
     budget: BudgetTable,
     #[serde(default)]
     resources: ResourcesTable,
+    /// The runtime image nodes run in: a flavour (`cpu`, `dl`) or a tag. Unset: each
+    /// worker's own.
+    image: Option<String>,
     #[serde(default)]
     operator: toml::Table,
     #[serde(default)]
@@ -68,6 +71,7 @@ struct ResourcesTable {
     gpus: Option<u32>,
     cpus: Option<f64>,
     memory: Option<String>,
+    disk: Option<String>,
 }
 
 /// Reads and checks a sweep file; task ids are looked up under `RANDORI_TASKS` (colon
@@ -120,6 +124,10 @@ pub fn load_with_roots(path: &Path, task_roots: &[PathBuf]) -> Result<SweepSpec,
     let memory_bytes = match &file.resources.memory {
         None => defaults.1.memory_bytes,
         Some(m) => parse_memory(m).map_err(|e| fail(format!("resources.memory: {e}")))?,
+    };
+    let disk_bytes = match &file.resources.disk {
+        None => defaults.1.disk_bytes,
+        Some(d) => parse_memory(d).map_err(|e| fail(format!("resources.disk: {e}")))?,
     };
     let policy = serde_json::to_value(&file.policy).map_err(|e| fail(format!("policy: {e}")))?;
     check_policy_tables(&policy).map_err(fail)?;
@@ -179,7 +187,9 @@ pub fn load_with_roots(path: &Path, task_roots: &[PathBuf]) -> Result<SweepSpec,
             gpus: file.resources.gpus.unwrap_or(defaults.1.gpus),
             cpu_millis,
             memory_bytes,
+            disk_bytes,
         },
+        image: file.image.as_deref().map(crate::image::resolve),
         operator: serde_json::to_value(&file.operator)
             .map_err(|e| fail(format!("operator: {e}")))?,
         policy,
@@ -266,6 +276,7 @@ tasks = ["alpha", "beta"]
 policies = ["greedy", "mcts", "evolutionary"]
 seeds = [0, 1, 2]
 priority = 3
+image = "dl"
 [budget]
 max_nodes = 40
 max_wall = "30m"
@@ -275,6 +286,7 @@ parallelism = 2
 gpus = 1
 cpus = 1.5
 memory = "2G"
+disk = "20G"
 [operator]
 backend = "openai"
 model = "o3"
@@ -311,9 +323,11 @@ num_islands = 1
             NodeResources {
                 gpus: 1,
                 cpu_millis: 1500,
-                memory_bytes: 2 << 30
+                memory_bytes: 2 << 30,
+                disk_bytes: 20 << 30
             }
         );
+        assert_eq!(spec.image, Some(crate::image::Flavor::Dl.tag()));
         assert_eq!(spec.operator["model"], "o3");
         assert_eq!(spec.policy["greedy"]["num_drafts"], 5);
     }
@@ -367,6 +381,7 @@ num_islands = 1
             (format!("{HEAD}[budget]\nmax_node = 3\n"), "unknown field `max_node`"),
             (format!("{HEAD}[budget]\nmax_wall = \"soon\"\n"), "budget.max_wall"),
             (format!("{HEAD}[resources]\nmemory = \"lots\"\n"), "resources.memory"),
+            (format!("{HEAD}[resources]\ndisk = \"0\"\n"), "resources.disk"),
             (format!("{HEAD}[policy.greedy]\nnum_draft = 3\n"), "policy.greedy"),
             (format!("{HEAD}[policy.beam]\nwidth = 3\n"), "policy.beam"),
             (

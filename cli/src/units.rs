@@ -3,6 +3,14 @@
 use std::time::Duration;
 
 /// "2G", "512m", "1.5GiB", "1048576": binary units, as Docker reads them.
+/// A size that may be zero (a reserve), else as `parse_memory`.
+pub fn parse_size_or_zero(s: &str) -> Result<u64, String> {
+    match s.trim() {
+        "0" => Ok(0),
+        _ => parse_memory(s),
+    }
+}
+
 pub fn parse_memory(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
@@ -10,7 +18,7 @@ pub fn parse_memory(s: &str) -> Result<u64, String> {
     let value: f64 = num
         .trim()
         .parse()
-        .map_err(|_| format!("{s:?} is not a memory size (like 512M or 2G)"))?;
+        .map_err(|_| format!("{s:?} is not a size (like 512M or 2G)"))?;
     let shift = match unit
         .to_ascii_lowercase()
         .trim_end_matches('b')
@@ -25,7 +33,7 @@ pub fn parse_memory(s: &str) -> Result<u64, String> {
     };
     let bytes = value * (1u64 << shift) as f64;
     if !(bytes >= 1.0 && bytes < u64::MAX as f64) {
-        return Err(format!("{s:?} is not a positive memory size"));
+        return Err(format!("{s:?} is not a positive size"));
     }
     Ok(bytes as u64)
 }
@@ -89,6 +97,9 @@ mod tests {
         for bad in ["", "G", "2X", "-1G", "0"] {
             assert!(parse_memory(bad).is_err(), "{bad}");
         }
+        assert_eq!(parse_size_or_zero("0"), Ok(0));
+        assert_eq!(parse_size_or_zero("2G"), Ok(2 << 30));
+        assert!(parse_size_or_zero("-1").is_err());
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod reaper;
 mod server;
 pub mod store;
 pub mod sweep_spec;
+pub mod task_data;
 pub mod tasks;
 mod traces;
 mod wakeups;

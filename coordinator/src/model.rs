@@ -47,13 +47,20 @@ impl JobState {
 }
 
 /// What one evaluation needs of a worker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Requirements {
     pub gpus: u32,
     pub cpu_millis: u32,
     pub memory_bytes: u64,
     pub timeout_ms: u64,
+    /// What the program may write in all before it is stopped.
+    pub disk_bytes: u64,
+    /// The runtime image (a tag) it runs in; None: the worker's own.
+    pub image: Option<String>,
 }
+
+/// A node's disk limit when its submitter names none.
+pub const DEFAULT_DISK_BYTES: u64 = 10 << 30;
 
 /// A worker's resources: its totals at registration, its free share when it leases.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -62,6 +69,7 @@ pub struct Resources {
     pub cpu_millis: u32,
     pub memory_bytes: u64,
     pub gpu_ids: Vec<u32>,
+    pub disk_bytes: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -73,6 +81,9 @@ pub struct WorkerRegistration {
     pub total: Resources,
     /// The Python packages its programs can import (`name version`).
     pub packages: Vec<String>,
+    /// The runtime images it can run jobs in (its own included), each with the packages its
+    /// manifest lists.
+    pub images: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// A program to evaluate against a task's public data.
@@ -132,6 +143,9 @@ pub struct Outcome {
     pub sandbox: String,
     pub worker_name: String,
     pub gpu_ids: Vec<u32>,
+    /// Stopped for writing more than its disk limit.
+    #[serde(default)]
+    pub disk_limit_exceeded: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,10 +232,14 @@ impl From<&randori_grading::report::Grade> for NodeGrade {
     }
 }
 
-/// A node is buggy when its program exits non-zero, times out, is OOM-killed, writes no valid
+/// A node is buggy when its program exits non-zero, times out, is OOM-killed, exceeds its disk
+/// limit, writes no valid
 /// submission, or has no validation score (DESIGN.md). Without a grade it cannot be ok.
 pub fn node_status(outcome: &Outcome, grade: Option<&NodeGrade>) -> NodeStatus {
-    let ran_clean = outcome.exit_code == Some(0) && !outcome.timed_out && !outcome.oom_killed;
+    let ran_clean = outcome.exit_code == Some(0)
+        && !outcome.timed_out
+        && !outcome.oom_killed
+        && !outcome.disk_limit_exceeded;
     let graded_ok = grade.is_some_and(|g| g.valid_submission && g.val_score.is_some());
     if ran_clean && outcome.submission_exists && !outcome.submission_too_large && graded_ok {
         NodeStatus::Ok

@@ -245,6 +245,7 @@ impl Coordinator {
             lease_ttl: self.config.lease_ttl,
             poll_interval: self.config.poll_interval,
             metrics,
+            task_data: Default::default(),
         };
         let control_api = ControlApi {
             store: self.store.clone(),

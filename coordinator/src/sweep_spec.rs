@@ -25,6 +25,10 @@ pub struct SweepSpec {
     pub priority: i32,
     pub budget: Budget,
     pub resources: NodeResources,
+    /// The runtime image (a tag) its nodes run in; None: each worker's own. Left out of the
+    /// fingerprint when None, so sweeps from before the choice existed keep theirs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
     /// The sweep file's `[operator]` table (`{}`: the builtin generator).
     pub operator: serde_json::Value,
     /// The sweep file's `[policy]` table, keyed by policy name (`{}`: the defaults).
@@ -49,6 +53,21 @@ pub struct NodeResources {
     pub gpus: u32,
     pub cpu_millis: u32,
     pub memory_bytes: u64,
+    /// What the program may write in all. Left out of the stored spec when it is the default,
+    /// so sweeps submitted before the limit existed keep their identity.
+    #[serde(
+        default = "default_disk_bytes",
+        skip_serializing_if = "is_default_disk_bytes"
+    )]
+    pub disk_bytes: u64,
+}
+
+fn default_disk_bytes() -> u64 {
+    crate::model::DEFAULT_DISK_BYTES
+}
+
+fn is_default_disk_bytes(bytes: &u64) -> bool {
+    *bytes == crate::model::DEFAULT_DISK_BYTES
 }
 
 impl Default for Budget {
@@ -68,6 +87,7 @@ impl Default for NodeResources {
             gpus: 0,
             cpu_millis: 1000,
             memory_bytes: 2 << 30,
+            disk_bytes: crate::model::DEFAULT_DISK_BYTES,
         }
     }
 }
@@ -142,6 +162,7 @@ impl SweepSpec {
             ("budget.parallelism", b.parallelism == 0),
             ("resources.cpus", self.resources.cpu_millis == 0),
             ("resources.memory", self.resources.memory_bytes == 0),
+            ("resources.disk", self.resources.disk_bytes == 0),
         ] {
             if zero {
                 out.push(format!("{key}: must be positive"));
@@ -225,6 +246,7 @@ mod tests {
             priority: 0,
             budget: Budget::default(),
             resources: NodeResources::default(),
+            image: None,
             operator: serde_json::json!({}),
             policy: serde_json::json!({"greedy": {"num_drafts": 2}}),
         }

@@ -41,6 +41,7 @@ fn resources(slots: u32, cpu_millis: u32, memory_gib: u64, gpus: &[u32]) -> Reso
         cpu_millis,
         memory_bytes: memory_gib << 30,
         gpu_ids: gpus.to_vec(),
+        disk_bytes: 64 << 30,
     }
 }
 
@@ -57,6 +58,7 @@ async fn register_with(store: &JobStore, name: &str, total: Resources, packages:
             version: "0".into(),
             total,
             packages: packages.iter().map(|p| p.to_string()).collect(),
+            images: Default::default(),
         })
         .await
         .unwrap()
@@ -74,6 +76,8 @@ async fn enqueue(store: &JobStore, gpus: u32, max_attempts: u32) -> Uuid {
                 cpu_millis: 1000,
                 memory_bytes: 1 << 30,
                 timeout_ms: 60_000,
+                disk_bytes: 4 << 30,
+                image: None,
             },
             priority: 0,
             max_attempts,
@@ -125,7 +129,7 @@ async fn reports_are_fenced_by_the_lease_epoch() {
     let job = enqueue(&s, 0, 3).await;
     let free = resources(4, 4000, 8, &[]);
 
-    let leased = s.job_lease_many(w, &free, 1, TTL).await.unwrap();
+    let leased = s.job_lease_many(w, &free, &[], 1, TTL).await.unwrap();
     assert_eq!(leased.len(), 1);
     assert_eq!(
         (leased[0].job_id, leased[0].epoch, leased[0].attempt),
@@ -158,7 +162,7 @@ async fn reports_are_fenced_by_the_lease_epoch() {
         vec![first],
         "lost lease"
     );
-    let again = s.job_lease_many(w, &free, 1, TTL).await.unwrap();
+    let again = s.job_lease_many(w, &free, &[], 1, TTL).await.unwrap();
     assert_eq!((again[0].epoch, again[0].attempt), (2, 2));
     let second = LeaseToken {
         job_id: job,
@@ -199,7 +203,11 @@ async fn attempts_are_bounded_and_release_does_not_count() {
     let job = enqueue(&s, 0, 2).await;
 
     // A drain hands the job back: requeued, attempt not counted.
-    let l = s.job_lease_many(w, &free, 1, TTL).await.unwrap().remove(0);
+    let l = s
+        .job_lease_many(w, &free, &[], 1, TTL)
+        .await
+        .unwrap()
+        .remove(0);
     s.job_release(
         LeaseToken {
             job_id: job,
@@ -210,7 +218,11 @@ async fn attempts_are_bounded_and_release_does_not_count() {
     .await
     .unwrap();
     // An infrastructure error spends an attempt and requeues.
-    let l = s.job_lease_many(w, &free, 1, TTL).await.unwrap().remove(0);
+    let l = s
+        .job_lease_many(w, &free, &[], 1, TTL)
+        .await
+        .unwrap()
+        .remove(0);
     assert_eq!(l.attempt, 1);
     let state = s
         .job_retry_or_fail(
@@ -224,7 +236,11 @@ async fn attempts_are_bounded_and_release_does_not_count() {
         .unwrap();
     assert_eq!(state, JobState::Queued);
     // The last attempt expires: the job fails and its node is buggy.
-    let l = s.job_lease_many(w, &free, 1, TTL).await.unwrap().remove(0);
+    let l = s
+        .job_lease_many(w, &free, &[], 1, TTL)
+        .await
+        .unwrap()
+        .remove(0);
     assert_eq!((l.attempt, l.epoch), (2, 3));
     tokio::time::sleep(TTL + Duration::from_millis(300)).await;
     assert_eq!(s.job_reap(None).await.unwrap().failed, vec![job]);
@@ -236,7 +252,12 @@ async fn attempts_are_bounded_and_release_does_not_count() {
             .unwrap()
             .contains("lease expired (attempt 2 of 2)")
     );
-    assert!(s.job_lease_many(w, &free, 1, TTL).await.unwrap().is_empty());
+    assert!(
+        s.job_lease_many(w, &free, &[], 1, TTL)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -250,16 +271,24 @@ async fn jobs_go_only_where_the_free_resources_fit() {
         (resources(4, 500, 32, &[0, 4]), 0, "too little CPU"),
         (resources(4, 8000, 0, &[0, 4]), 0, "too little memory"),
         (resources(0, 8000, 32, &[0, 4]), 0, "no free slot"),
+        (
+            Resources {
+                disk_bytes: 3 << 30,
+                ..resources(4, 8000, 32, &[0, 4])
+            },
+            0,
+            "too little disk",
+        ),
     ];
     for (free, want, why) in cases {
         assert_eq!(
-            s.job_lease_many(w, &free, 4, TTL).await.unwrap().len(),
+            s.job_lease_many(w, &free, &[], 4, TTL).await.unwrap().len(),
             want,
             "{why}"
         );
     }
     let leased = s
-        .job_lease_many(w, &resources(4, 8000, 32, &[4, 5, 6]), 4, TTL)
+        .job_lease_many(w, &resources(4, 8000, 32, &[4, 5, 6]), &[], 4, TTL)
         .await
         .unwrap();
     assert_eq!(leased.len(), 1);
@@ -273,10 +302,20 @@ async fn jobs_go_only_where_the_free_resources_fit() {
         enqueue(&s, 0, 3).await;
     }
     let batch = s
-        .job_lease_many(w, &resources(4, 2000, 32, &[]), 4, TTL)
+        .job_lease_many(w, &resources(4, 2000, 32, &[]), &[], 4, TTL)
         .await
         .unwrap();
     assert_eq!(batch.len(), 2);
+
+    // Nor does it overcommit the disk: one 4 GiB job left, another queued, 6 GiB free.
+    enqueue(&s, 0, 3).await;
+    let free = Resources {
+        disk_bytes: 6 << 30,
+        ..resources(4, 8000, 32, &[])
+    };
+    let batch = s.job_lease_many(w, &free, &[], 4, TTL).await.unwrap();
+    assert_eq!(batch.len(), 1);
+    assert_eq!(batch[0].requirements.disk_bytes, 4 << 30);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -295,7 +334,13 @@ async fn concurrent_leasers_never_share_a_job() {
             let mut mine = Vec::new();
             loop {
                 let jobs = s
-                    .job_lease_many(w, &resources(3, 3000, 8, &[]), 3, Duration::from_secs(60))
+                    .job_lease_many(
+                        w,
+                        &resources(3, 3000, 8, &[]),
+                        &[],
+                        3,
+                        Duration::from_secs(60),
+                    )
                     .await
                     .unwrap();
                 if jobs.is_empty() {
@@ -340,7 +385,9 @@ fn sweep_spec(name: &str, seeds: Vec<u64>, max_nodes: u32) -> SweepSpec {
             gpus: 0,
             cpu_millis: 2000,
             memory_bytes: 1 << 30,
+            ..NodeResources::default()
         },
+        image: None,
         operator: serde_json::json!({}),
         policy: serde_json::json!({}),
     }
@@ -376,7 +423,7 @@ async fn evaluated_node(
     };
     assert!(s.run_node_insert(&record, &node, "/data", 1).await.unwrap());
     let leased = s
-        .job_lease_many(worker, &resources(1, 4000, 8, &[]), 1, TTL)
+        .job_lease_many(worker, &resources(1, 4000, 8, &[]), &[], 1, TTL)
         .await
         .unwrap();
     let job = &leased[0];
@@ -515,7 +562,7 @@ async fn paused_sweeps_wait_and_equal_sweeps_take_turns() {
     let mut order = Vec::new();
     let lease_one = async |order: &mut Vec<Uuid>| {
         let leased = s
-            .job_lease_many(w, &resources(1, 4000, 8, &[]), 1, TTL)
+            .job_lease_many(w, &resources(1, 4000, 8, &[]), &[], 1, TTL)
             .await
             .unwrap();
         let job = &leased[0];
@@ -579,7 +626,7 @@ async fn a_batch_lease_interleaves_sweeps_and_a_batch_report_is_fenced_per_job()
     draft_every_run(&s, &[big, small]).await;
     // Each job takes 2 CPUs: 10 CPUs cut the batch of 6 at 5, whatever the slots say.
     let batch = s
-        .job_lease_many(w, &resources(8, 10000, 32, &[]), 6, TTL)
+        .job_lease_many(w, &resources(8, 10000, 32, &[]), &[], 6, TTL)
         .await
         .unwrap();
     let mut sweeps = Vec::new();
@@ -631,10 +678,14 @@ async fn a_batch_lease_interleaves_sweeps_and_a_batch_report_is_fenced_per_job()
 #[tokio::test]
 async fn prompts_quote_the_packages_every_active_worker_reported() {
     let s = store("packages").await;
-    assert_eq!(s.worker_packages().await.unwrap(), None, "nobody reported");
+    assert_eq!(
+        s.worker_packages(None).await.unwrap(),
+        None,
+        "nobody reported"
+    );
     register(&s, "silent", resources(1, 1000, 1, &[])).await;
     assert_eq!(
-        s.worker_packages().await.unwrap(),
+        s.worker_packages(None).await.unwrap(),
         None,
         "an empty list is no report"
     );
@@ -653,7 +704,7 @@ async fn prompts_quote_the_packages_every_active_worker_reported() {
     )
     .await;
     assert_eq!(
-        s.worker_packages().await.unwrap().unwrap(),
+        s.worker_packages(None).await.unwrap().unwrap(),
         ["numpy 1.26.4", "Pillow 10.0"],
         "those every reporting worker has, by name"
     );
@@ -663,8 +714,79 @@ async fn prompts_quote_the_packages_every_active_worker_reported() {
         .await
         .unwrap();
     assert_eq!(
-        s.worker_packages().await.unwrap().unwrap(),
+        s.worker_packages(None).await.unwrap().unwrap(),
         ["numpy 1.26.4", "Pillow 10.0", "torch 2.5.1"],
         "a lost worker no longer counts"
+    );
+}
+
+#[tokio::test]
+async fn a_job_in_another_image_goes_only_to_workers_that_have_it_and_prompts_quote_that_image() {
+    let s = store("images").await;
+    let w = s
+        .worker_register(&WorkerRegistration {
+            name: "dl".into(),
+            hostname: "test".into(),
+            sandbox: "docker".into(),
+            version: "0".into(),
+            total: resources(2, 4000, 8, &[]),
+            packages: vec!["numpy 1.24.2".into()],
+            images: [(
+                "randori-runtime-dl:1".to_owned(),
+                vec!["numpy 1.26.4".to_owned(), "torch 2.5.1".to_owned()],
+            )]
+            .into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        s.worker_packages(Some("randori-runtime-dl:1"))
+            .await
+            .unwrap()
+            .unwrap(),
+        ["numpy 1.26.4", "torch 2.5.1"]
+    );
+    assert_eq!(
+        s.worker_packages(None).await.unwrap().unwrap(),
+        ["numpy 1.24.2"]
+    );
+    assert_eq!(s.worker_packages(Some("other:1")).await.unwrap(), None);
+
+    let (_, job) = s
+        .eval_enqueue(&NewEval {
+            task_id: "t".into(),
+            task_dir: "/tasks/t".into(),
+            data_dir: "/tasks/t/prepared/public".into(),
+            code: "print(1)".into(),
+            requirements: Requirements {
+                gpus: 0,
+                cpu_millis: 1000,
+                memory_bytes: 1 << 30,
+                timeout_ms: 60_000,
+                disk_bytes: 1 << 30,
+                image: Some("randori-runtime-dl:1".into()),
+            },
+            priority: 0,
+            max_attempts: 3,
+        })
+        .await
+        .unwrap();
+    let free = resources(2, 4000, 8, &[]);
+    assert!(
+        s.job_lease_many(w, &free, &[], 2, TTL)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a worker without the image"
+    );
+    let leased = s
+        .job_lease_many(w, &free, &["randori-runtime-dl:1".to_owned()], 2, TTL)
+        .await
+        .unwrap();
+    assert_eq!(leased.len(), 1);
+    assert_eq!(leased[0].job_id, job);
+    assert_eq!(
+        leased[0].requirements.image.as_deref(),
+        Some("randori-runtime-dl:1")
     );
 }

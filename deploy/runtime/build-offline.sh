@@ -6,6 +6,9 @@
 # cluster (deploy/compose), configured like the official image: POSTGRES_USER,
 # POSTGRES_PASSWORD, POSTGRES_DB, data in /var/lib/postgresql/data.
 #
+# The runtime image carries its package manifest (name==version, written by manifest.py, which
+# must sit beside this script) at /etc/randori/packages.txt.
+#
 # usage: build-offline.sh IMAGE_TAG [runtime|postgres]
 # env:   RANDORI_DEBIAN_MIRROR           use this mirror (bookworm, bookworm-updates)
 #                                        instead of what the host's apt uses
@@ -19,6 +22,8 @@ die() { log "error: $*"; exit 1; }
 [[ ($# -eq 1 || $# -eq 2) && -n $1 ]] || { echo "usage: $0 IMAGE_TAG [runtime|postgres]" >&2; exit 2; }
 tag=$1
 flavor=${2:-runtime}
+manifest_py=$(dirname "$0")/manifest.py
+[[ $flavor != runtime || -f $manifest_py ]] || die "$manifest_py not found (it writes the image's manifest)"
 [[ $flavor == runtime || $flavor == postgres ]] || die "unknown flavor $flavor"
 # root mode: mmdebstrap needs chroot + mounts, and we avoid needing subuids.
 [[ $(id -u) -eq 0 ]] || die "must run as root (mmdebstrap --mode=root and docker import)"
@@ -156,6 +161,7 @@ mmdebstrap "${common[@]}" \
   --customize-hook='chroot "$1" groupadd --gid 10001 sandbox' \
   --customize-hook='chroot "$1" useradd --uid 10001 --gid 10001 --home-dir /home/work --no-create-home --shell /usr/sbin/nologin sandbox' \
   --customize-hook='install -d -m 0755 "$1/home/data" "$1/home/code" && install -d -m 0755 -o 10001 -g 10001 "$1/home/submission" "$1/home/work"' \
+  --customize-hook="install -d -m 0755 \"\$1/etc/randori\" && chroot \"\$1\" python3 - <'$manifest_py' >\"\$1/etc/randori/packages.txt\"" \
   bookworm "$tmp/rootfs.tar" "${sources[@]}" >&2
 log "rootfs built in $((SECONDS - start))s ($(du -h "$tmp/rootfs.tar" | cut -f1))"
 
@@ -166,11 +172,13 @@ docker import \
   --change 'USER 10001:10001' \
   --change 'WORKDIR /home/work' \
   --change 'CMD ["python3"]' \
-  --change 'LABEL org.opencontainers.image.title=randori-runtime' \
+  --change 'LABEL org.opencontainers.image.title=randori-runtime randori.flavor=cpu' \
   --message "randori runtime, built by build-offline.sh" \
   "$tmp/rootfs.tar" "$tag" >/dev/null
 
 log "smoke check"
 docker run --rm --network none "$tag" \
   python3 -c "import numpy, pandas, sklearn, PIL; print(sklearn.__version__, PIL.__version__)" >&2
+grep -q '^scikit-learn==' < <(docker run --rm --network none "$tag" cat /etc/randori/packages.txt) ||
+  die "the image's manifest (/etc/randori/packages.txt) does not list scikit-learn"
 log "done: $tag ($(docker image inspect -f '{{.Size}}' "$tag" | awk '{printf "%.0f MB", $1/1e6}'), $((SECONDS - start))s)"

@@ -248,6 +248,7 @@ async fn metrics_move_and_the_dashboard_renders_safely_in_chromium() {
             code: "import time\nfor i in range(30):\n    print(f'tick-{i}', flush=True)\n    time.sleep(0.5)\n",
             timeout_ms: 120_000,
             memory_bytes: 256 << 20,
+            disk_bytes: 1 << 30,
             gpus: 0,
         },
     )
@@ -282,6 +283,7 @@ async fn metrics_move_and_the_dashboard_renders_safely_in_chromium() {
             code: HOSTILE,
             timeout_ms: 60_000,
             memory_bytes: 512 << 20,
+            disk_bytes: 1 << 30,
             gpus: 0,
         },
     )

@@ -159,7 +159,7 @@ fn eval_errors_are_one_clear_line() {
                 "--memory",
                 "lots",
             ],
-            "is not a memory size",
+            "is not a size",
         ),
         (
             &[

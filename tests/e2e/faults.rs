@@ -366,7 +366,9 @@ impl Drop for Mounted {
 async fn a_full_worker_disk_fails_the_program_that_filled_it_and_the_worker_carries_on() {
     let cluster = cluster("disk_full", "10s").await;
     let name = unique("disk-full");
-    // The worker's jobs directory (where programs write) on a 4 MiB tmpfs.
+    // The worker's jobs directory (where programs write) on a 4 MiB tmpfs: the filesystem
+    // itself fills, under a watchdog and no reserve (a loop filesystem or a reserve would
+    // stop the program before the disk does).
     let jobs = std::env::temp_dir().join("randori-test-jobs").join(&name);
     std::fs::create_dir_all(&jobs).unwrap();
     let mounted = std::process::Command::new("mount")
@@ -376,14 +378,33 @@ async fn a_full_worker_disk_fails_the_program_that_filled_it_and_the_worker_carr
         .unwrap();
     assert!(mounted.status.success(), "mount: {}", text(&mounted.stderr));
     let _mounted = Mounted(jobs.clone());
-    let _w = docker_worker(cluster.addr, &name, 1);
+    let _w = worker(
+        cluster.addr,
+        WorkerOpts {
+            name: &name,
+            slots: 1,
+            extra_args: &["--disk-quota", "watchdog", "--disk-reserve", "0"],
+            ..Default::default()
+        },
+    );
     let mut client = control(cluster.addr).await;
 
+    // A job whose disk limit the worker's filesystem cannot hold waits for another worker.
+    let too_big = crate::harness::submit(
+        &mut client,
+        Eval {
+            code: "print(1)",
+            disk_bytes: 1 << 30,
+            ..Default::default()
+        },
+    )
+    .await;
     let filler = "import os\nwith open('/home/work/fill', 'wb') as f:\n    for _ in range(64):\n        f.write(os.urandom(1 << 20))\n";
     let id = crate::harness::submit(
         &mut client,
         Eval {
             code: filler,
+            disk_bytes: 3 << 20,
             ..Default::default()
         },
     )
@@ -394,9 +415,27 @@ async fn a_full_worker_disk_fails_the_program_that_filled_it_and_the_worker_carr
     assert_ne!(o.exit_code, Some(0));
     let stderr = text(&o.stderr_tail);
     assert!(stderr.contains("No space left on device"), "{stderr}");
+    assert!(o.disk_limit_exceeded, "it wrote past its 3 MiB");
 
     // Its directory went with it: the next program has the whole disk again.
-    assert_a_sound_program_runs(&mut client).await;
+    let sound = std::fs::read_to_string(fixture("programs/sound.py")).unwrap();
+    let id = crate::harness::submit(
+        &mut client,
+        Eval {
+            code: &sound,
+            disk_bytes: 3 << 20,
+            ..Default::default()
+        },
+    )
+    .await;
+    let o = wait_end(&mut client, &id, Duration::from_secs(120))
+        .await
+        .outcome
+        .unwrap();
+    assert_eq!(o.exit_code, Some(0), "{}", text(&o.stderr_tail));
+    assert!(o.submission.is_some());
+    let waiting = wait_end(&mut client, &too_big, Duration::from_secs(1)).await;
+    assert_eq!(waiting.state(), pb::JobState::Queued, "never leased here");
     eventually("no job directory is left", Duration::from_secs(10), || {
         let empty = std::fs::read_dir(&jobs).unwrap().next().is_none();
         async move { empty }

@@ -180,6 +180,8 @@ async fn mini_bench_medals_mean_something() {
                     cpu_millis: 1000,
                     memory_bytes: 2 << 30,
                     timeout_ms: 300_000,
+                    disk_bytes: 1 << 30,
+                    image: String::new(),
                 }),
                 max_attempts: 0,
             })

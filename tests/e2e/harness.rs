@@ -71,7 +71,8 @@ pub fn runtime_image() -> &'static str {
     })
 }
 
-/// A child process, killed (SIGKILL) when dropped; its stderr goes to a log file.
+/// A child process, stopped when dropped (SIGTERM twice: a worker hands its jobs back and
+/// cleans up; SIGKILL after 10 s); its stderr goes to a log file.
 pub struct Proc {
     pub child: Child,
     pub log: PathBuf,
@@ -110,6 +111,13 @@ impl Proc {
 
 impl Drop for Proc {
     fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let pid = nix::unistd::Pid::from_raw(self.pid() as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+            std::thread::sleep(Duration::from_millis(100));
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+            let _ = self.wait_exit(Duration::from_secs(10));
+        }
         self.kill9();
     }
 }
@@ -211,6 +219,8 @@ pub struct WorkerOpts<'a> {
     pub extra_env: &'a [(&'a str, &'a str)],
     pub extra_args: &'a [&'a str],
     pub drain_timeout: &'a str,
+    /// The runtime image (default: the cpu flavour's, built if absent).
+    pub image: Option<&'a str>,
 }
 
 impl Default for WorkerOpts<'_> {
@@ -223,6 +233,7 @@ impl Default for WorkerOpts<'_> {
             extra_env: &[],
             extra_args: &[],
             drain_timeout: "60s",
+            image: None,
         }
     }
 }
@@ -253,7 +264,14 @@ pub fn worker_url(url: &str, opts: WorkerOpts<'_>) -> Proc {
         .args(["worker", "--coordinator", url])
         .args(["--name", opts.name, "--slots", &opts.slots.to_string()])
         .args(["--cpus", "2", "--memory", "8G", "--gpus", opts.gpus])
-        .args(["--sandbox", opts.sandbox, "--image", runtime_image()])
+        .args(["--sandbox", opts.sandbox])
+        .args([
+            "--image",
+            match opts.image {
+                Some(image) => image,
+                None => runtime_image(),
+            },
+        ])
         .args(["--drain-timeout", opts.drain_timeout])
         .arg("--jobs-dir")
         .arg(jobs_dir)
@@ -299,6 +317,7 @@ pub struct Eval<'a> {
     pub code: &'a str,
     pub timeout_ms: u64,
     pub memory_bytes: u64,
+    pub disk_bytes: u64,
     pub gpus: u32,
 }
 
@@ -308,6 +327,7 @@ impl Default for Eval<'_> {
             code: "",
             timeout_ms: 60_000,
             memory_bytes: 512 << 20,
+            disk_bytes: 1 << 30,
             gpus: 0,
         }
     }
@@ -323,6 +343,8 @@ pub async fn submit(client: &mut ControlServiceClient<Channel>, eval: Eval<'_>) 
                 cpu_millis: 1000,
                 memory_bytes: eval.memory_bytes,
                 timeout_ms: eval.timeout_ms,
+                disk_bytes: eval.disk_bytes,
+                image: String::new(),
             }),
             max_attempts: 0,
         })

@@ -110,6 +110,8 @@ fn start(operator_json: String, max_nodes: u32) -> pb::StartRunRequest {
             cpu_millis: 1000,
             memory_bytes: 1 << 30,
             timeout_ms: 120_000,
+            disk_bytes: 1 << 30,
+            image: String::new(),
         }),
     }
 }

@@ -189,6 +189,8 @@ fn eval_request(task_dir: String, code: String) -> pb::SubmitEvalRequest {
             cpu_millis: 1000,
             memory_bytes: 512 << 20,
             timeout_ms: 60_000,
+            disk_bytes: 1 << 30,
+            image: String::new(),
         }),
         max_attempts: 0,
     }

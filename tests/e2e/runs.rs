@@ -22,6 +22,8 @@ fn start(policy: &str, seed: u64, max_nodes: u32) -> pb::StartRunRequest {
             cpu_millis: 1000,
             memory_bytes: 2 << 30,
             timeout_ms: 120_000,
+            disk_bytes: 1 << 30,
+            image: String::new(),
         }),
     }
 }

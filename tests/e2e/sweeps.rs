@@ -37,6 +37,7 @@ pub fn spec(name: &str, tasks: &[&str], seeds: &[u64], max_nodes: u32) -> SweepS
             parallelism: 1,
         },
         resources: NodeResources::default(),
+        image: None,
         operator: serde_json::json!({}),
         policy: serde_json::json!({"greedy": {"num_drafts": 1}}),
     }

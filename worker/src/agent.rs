@@ -21,9 +21,11 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::error::{Error, Result};
 use crate::resources::{Claim, Ledger, Resources};
+use crate::sandbox::disk::DiskQuotaChoice;
 use crate::sandbox::{
     DockerSandbox, Limits, LiveChunk, LocalSandbox, RunOutcome, RunSpec, Sandbox,
 };
+use crate::task_cache::{Fetched, TaskCache};
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -31,7 +33,19 @@ pub struct WorkerConfig {
     /// Stable across restarts: the coordinator keeps the worker's id by it, and the worker
     /// finds its own leftover containers by it.
     pub name: String,
+    /// Its resources; a `disk_bytes` of 0 means the jobs filesystem's free space less
+    /// `disk_reserve_bytes`, measured at start.
     pub total: Resources,
+    /// Free space on the jobs filesystem that jobs never get: the worker leases no job whose
+    /// disk limit would cut into it.
+    pub disk_reserve_bytes: u64,
+    /// How job directories' disk limits are kept (`sandbox::disk`).
+    pub disk_quota: DiskQuotaChoice,
+    /// Where a job's task data comes from.
+    pub task_data: TaskDataSource,
+    /// Where fetched task data is kept (by content hash), and how much of it at most.
+    pub task_cache_dir: PathBuf,
+    pub task_cache_bytes: u64,
     /// "docker" or "local".
     pub sandbox: String,
     pub image: String,
@@ -40,12 +54,35 @@ pub struct WorkerConfig {
     /// Containers kept created ahead of their runs, per shape (task data, limits, GPUs): a run
     /// that finds one skips the creation. Each is used once. 0: create at the run.
     pub warm_containers: usize,
+    /// Containers of other, dead workers on this Docker daemon, exited this long, are removed
+    /// with their job directories (`DockerSandbox::reap_orphans`); checked every half of it.
+    pub reap_after: Duration,
     /// How long a SIGTERM'd worker lets running jobs finish before handing them back.
     pub drain_timeout: Duration,
     /// The worker token, when the coordinator requires one.
     pub token: Option<String>,
     /// The CA of an `https://` coordinator, and this worker's certificate for mutual TLS.
     pub tls: randori_proto::tls::TlsFiles,
+}
+
+/// Where a job's task data (its `data_dir`) comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TaskDataSource {
+    /// The directory itself when this host sees it (shared storage), else fetched.
+    #[default]
+    Auto,
+    /// Always fetched from the coordinator into the task cache.
+    Fetch,
+}
+
+impl TaskDataSource {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "auto" => Some(Self::Auto),
+            "fetch" => Some(Self::Fetch),
+            _ => None,
+        }
+    }
 }
 
 impl WorkerConfig {
@@ -70,14 +107,17 @@ impl WorkerConfig {
 }
 
 /// The coordinator's worker service, every call carrying the worker token.
-type CoordinatorClient = WorkerServiceClient<InterceptedService<Channel, BearerToken>>;
+pub(crate) type CoordinatorClient = WorkerServiceClient<InterceptedService<Channel, BearerToken>>;
 
 pub struct Worker {
     config: WorkerConfig,
     sandbox: Arc<Sandbox>,
+    tasks: Arc<TaskCache>,
     client: CoordinatorClient,
     /// The Python packages its programs can import (`packages.rs`), reported at registration.
     packages: Arc<Vec<String>>,
+    /// The runtime images it can run jobs in (its own first), each with its packages.
+    images: Arc<Vec<pb::ImagePackages>>,
 }
 
 /// A job this worker holds.
@@ -99,8 +139,16 @@ struct Shared {
 impl Worker {
     /// Validates the config, prepares the sandbox (checking Docker and the image) and removes
     /// what an earlier run of this worker left behind. Connecting to the coordinator is lazy.
-    pub async fn build(config: WorkerConfig) -> Result<Self> {
+    pub async fn build(mut config: WorkerConfig) -> Result<Self> {
         config.validate()?;
+        std::fs::create_dir_all(&config.jobs_dir).map_err(crate::error::io(format!(
+            "creating {}",
+            config.jobs_dir.display()
+        )))?;
+        let room = disk_room(&config)?;
+        if config.total.disk_bytes == 0 || config.total.disk_bytes > room {
+            config.total.disk_bytes = room;
+        }
         let sandbox = match config.sandbox.as_str() {
             "docker" => {
                 let s = DockerSandbox::connect(
@@ -109,6 +157,7 @@ impl Worker {
                     config.jobs_dir.clone(),
                     config.limits,
                     config.warm_containers,
+                    config.disk_quota,
                 )
                 .await?;
                 let removed = s.remove_leftovers().await?;
@@ -126,10 +175,24 @@ impl Worker {
             .connect_lazy();
         let token = BearerToken::new(config.token.as_deref())
             .map_err(|e| Error::Config(format!("the worker token: {e}")))?;
-        let packages = Arc::new(crate::packages::installed(&sandbox).await);
+        let packages = Arc::new(crate::packages::installed(&sandbox, None).await);
+        let mut images = vec![pb::ImagePackages {
+            tag: config.image.clone(),
+            packages: packages.to_vec(),
+        }];
+        for tag in sandbox.other_images().await {
+            let packages = crate::packages::installed(&sandbox, Some(&tag)).await;
+            images.push(pb::ImagePackages { tag, packages });
+        }
+        let tasks = Arc::new(TaskCache::new(
+            config.task_cache_dir.clone(),
+            config.task_cache_bytes,
+        )?);
         Ok(Self {
             config,
+            tasks,
             packages,
+            images: Arc::new(images),
             sandbox: Arc::new(sandbox),
             client: WorkerServiceClient::with_interceptor(channel, token)
                 .max_decoding_message_size(randori_proto::MAX_MESSAGE_BYTES)
@@ -156,6 +219,11 @@ impl Worker {
             shutdown.clone(),
             heartbeat_stop.clone(),
         ));
+        let reaper = tokio::spawn(reap_orphans(
+            self.sandbox.clone(),
+            self.config.reap_after,
+            heartbeat_stop.clone(),
+        ));
         let mut jobs = JoinSet::new();
         self.lease_loop(&shared, &mut jobs, &shutdown, &abort).await;
 
@@ -177,6 +245,7 @@ impl Worker {
         self.sandbox.close().await;
         heartbeat_stop.cancel();
         let _ = heartbeat.await;
+        let _ = reaper.await;
         Ok(())
     }
 
@@ -185,7 +254,9 @@ impl Worker {
             client: self.client.clone(),
             config: self.config.clone(),
             sandbox: self.sandbox.clone(),
+            tasks: self.tasks.clone(),
             packages: self.packages.clone(),
+            images: self.images.clone(),
         }
     }
 
@@ -216,7 +287,9 @@ impl Worker {
         let mut backoff = Backoff::new();
         while !shutdown.is_cancelled() {
             while jobs.try_join_next().is_some() {}
-            let free = shared.ledger.lock().unwrap().free();
+            let mut free = shared.ledger.lock().unwrap().free();
+            // What the filesystem has now, whoever else wrote to it, bounds the booked share.
+            free.disk_bytes = free.disk_bytes.min(disk_room(&self.config).unwrap_or(0));
             if free.slots == 0 {
                 tokio::select! {
                     _ = shared.job_ended.notified() => {}
@@ -230,6 +303,7 @@ impl Worker {
                 max_jobs: free.slots,
                 free: Some(resources_to_pb(&free)),
                 wait_ms: 10_000,
+                images: self.images.iter().map(|i| i.tag.clone()).collect(),
             };
             let mut client = self.client.clone();
             let lease = client.lease(request);
@@ -276,7 +350,9 @@ struct Parts {
     client: CoordinatorClient,
     config: WorkerConfig,
     sandbox: Arc<Sandbox>,
+    tasks: Arc<TaskCache>,
     packages: Arc<Vec<String>>,
+    images: Arc<Vec<pb::ImagePackages>>,
 }
 
 impl Parts {
@@ -297,6 +373,7 @@ impl Parts {
                 sandbox: self.sandbox.kind().to_owned(),
                 fresh_start,
                 packages: self.packages.to_vec(),
+                images: self.images.to_vec(),
             })
             .await?
             .into_inner();
@@ -329,10 +406,11 @@ impl Parts {
         job: pb::LeasedJob,
         abort: &CancellationToken,
     ) {
-        let req = job.requirements.unwrap_or_default();
+        let req = job.requirements.clone().unwrap_or_default();
         let claim = Claim {
             cpu_millis: req.cpu_millis,
             memory_bytes: req.memory_bytes,
+            disk_bytes: req.disk_bytes,
             gpu_ids: job.gpu_ids.clone(),
         };
         let lost = CancellationToken::new();
@@ -369,26 +447,46 @@ impl Parts {
         abort: &CancellationToken,
     ) -> JobEnd {
         let eval = job.eval.unwrap_or_default();
+        let shared = PathBuf::from(&eval.data_dir);
+        // Held for the run: a cached task is not evicted under it.
+        let (data_dir, _cached) =
+            if self.config.task_data == TaskDataSource::Auto && shared.is_dir() {
+                (shared, None)
+            } else {
+                match self.tasks.get(&self.client, &eval.data_dir).await {
+                    Ok((cached, fetched)) => {
+                        if let Fetched::Downloaded { bytes, millis } = fetched {
+                            tracing::info!(data_dir = %eval.data_dir, bytes, millis,
+                                "fetched a task's data from the coordinator");
+                        }
+                        (cached.dir.clone(), Some(cached))
+                    }
+                    Err(e) => {
+                        return JobEnd::Infrastructure(format!(
+                            "task data {} is not on worker {} and fetching it failed: {e}",
+                            eval.data_dir, self.config.name
+                        ));
+                    }
+                }
+            };
         let spec = RunSpec {
             job_id: job.job_id.clone(),
             epoch: job.epoch,
             node_id: eval.node_id,
             task_id: eval.task_id,
-            data_dir: PathBuf::from(eval.data_dir),
+            image: match req.image.as_str() {
+                "" => self.config.image.clone(),
+                image => image.to_owned(),
+            },
+            data_dir,
             code: eval.code,
             cpu_millis: req.cpu_millis,
             memory_bytes: req.memory_bytes,
+            disk_bytes: req.disk_bytes,
             timeout: Duration::from_millis(req.timeout_ms),
             gpu_ids: job.gpu_ids.clone(),
             live: Some(self.stream_output(&job.job_id, job.epoch)),
         };
-        if !spec.data_dir.is_dir() {
-            return JobEnd::Infrastructure(format!(
-                "task data {} is not a directory on worker {}",
-                spec.data_dir.display(),
-                self.config.name
-            ));
-        }
         tracing::info!(job_id = %spec.job_id, epoch = spec.epoch, attempt = job.attempt, gpus = ?spec.gpu_ids, "running job");
         // The job's span lives in the coordinator; the container's joins it through the
         // W3C context the lease carried.
@@ -592,7 +690,34 @@ fn resources_to_pb(r: &Resources) -> pb::Resources {
         cpu_millis: r.cpu_millis,
         memory_bytes: r.memory_bytes,
         gpu_ids: r.gpu_ids.clone(),
+        disk_bytes: r.disk_bytes,
     }
+}
+
+/// Removes what dead workers on this Docker daemon left behind, every half of `after`, until
+/// `stop`.
+async fn reap_orphans(sandbox: Arc<Sandbox>, after: Duration, stop: CancellationToken) {
+    let Sandbox::Docker(docker) = &*sandbox else {
+        return;
+    };
+    let every = (after / 2).max(Duration::from_secs(1));
+    loop {
+        match docker.reap_orphans(after).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "removed containers of dead workers"),
+            Err(e) => tracing::warn!(error = %e, "looking for dead workers' containers"),
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
+/// The jobs filesystem's free space less the reserve.
+fn disk_room(config: &WorkerConfig) -> Result<u64> {
+    let available = crate::sandbox::disk::available(&config.jobs_dir)?;
+    Ok(available.saturating_sub(config.disk_reserve_bytes))
 }
 
 fn outcome_to_pb(o: &RunOutcome, gpu_ids: &[u32], worker_name: &str, sandbox: &str) -> pb::Outcome {
@@ -613,6 +738,7 @@ fn outcome_to_pb(o: &RunOutcome, gpu_ids: &[u32], worker_name: &str, sandbox: &s
         sandbox: sandbox.to_owned(),
         worker_name: worker_name.to_owned(),
         gpu_ids: gpu_ids.to_vec(),
+        disk_limit_exceeded: o.disk_limit_exceeded,
     }
 }
 

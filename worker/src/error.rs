@@ -14,6 +14,10 @@ pub enum Error {
         context: String,
         source: std::io::Error,
     },
+    #[error("task data: {0}")]
+    TaskData(String),
+    #[error("job directory disk limit: {0}")]
+    Disk(String),
     #[error("invalid worker configuration: {0}")]
     Config(String),
     #[error("coordinator: {0}")]

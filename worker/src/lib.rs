@@ -7,6 +7,7 @@ pub mod output;
 mod packages;
 pub mod resources;
 pub mod sandbox;
+mod task_cache;
 
-pub use agent::{Worker, WorkerConfig};
+pub use agent::{TaskDataSource, Worker, WorkerConfig};
 pub use error::{Error, Result};

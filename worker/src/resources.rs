@@ -9,6 +9,8 @@ pub struct Resources {
     pub cpu_millis: u32,
     pub memory_bytes: u64,
     pub gpu_ids: Vec<u32>,
+    /// Room on the jobs filesystem for disk limits.
+    pub disk_bytes: u64,
 }
 
 /// What one job holds.
@@ -17,6 +19,7 @@ pub struct Claim {
     pub cpu_millis: u32,
     pub memory_bytes: u64,
     pub gpu_ids: Vec<u32>,
+    pub disk_bytes: u64,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -53,6 +56,7 @@ impl Ledger {
     pub fn free(&self) -> Resources {
         let used_cpu: u32 = self.claims.values().map(|c| c.cpu_millis).sum();
         let used_mem: u64 = self.claims.values().map(|c| c.memory_bytes).sum();
+        let used_disk: u64 = self.claims.values().map(|c| c.disk_bytes).sum();
         Resources {
             slots: self.total.slots.saturating_sub(self.claims.len() as u32),
             cpu_millis: self.total.cpu_millis.saturating_sub(used_cpu),
@@ -64,6 +68,7 @@ impl Ledger {
                 .copied()
                 .filter(|g| !self.claims.values().any(|c| c.gpu_ids.contains(g)))
                 .collect(),
+            disk_bytes: self.total.disk_bytes.saturating_sub(used_disk),
         }
     }
 
@@ -76,6 +81,7 @@ impl Ledger {
         let fits = free.slots >= 1
             && claim.cpu_millis <= free.cpu_millis
             && claim.memory_bytes <= free.memory_bytes
+            && claim.disk_bytes <= free.disk_bytes
             && claim.gpu_ids.iter().all(|g| free.gpu_ids.contains(g));
         if !fits {
             return Err(LedgerError::DoesNotFit { needs: claim, free });
@@ -99,6 +105,7 @@ mod tests {
             cpu_millis: 4000,
             memory_bytes: 8 << 30,
             gpu_ids: vec![0, 1, 2],
+            disk_bytes: 100 << 30,
         })
     }
 
@@ -107,6 +114,7 @@ mod tests {
             cpu_millis: cpu,
             memory_bytes: mem_gib << 30,
             gpu_ids: gpus.to_vec(),
+            disk_bytes: 10 << 30,
         }
     }
 
@@ -122,6 +130,7 @@ mod tests {
                 cpu_millis: 1000,
                 memory_bytes: 2 << 30,
                 gpu_ids: vec![],
+                disk_bytes: 80 << 30,
             }
         );
         l.release("b");
@@ -135,6 +144,13 @@ mod tests {
             (claim(5000, 1, &[]), "cpu"),
             (claim(1000, 9, &[]), "memory"),
             (claim(1000, 1, &[7]), "unknown gpu"),
+            (
+                Claim {
+                    disk_bytes: 101 << 30,
+                    ..claim(1000, 1, &[])
+                },
+                "disk",
+            ),
         ];
         for (c, why) in cases {
             assert!(

@@ -38,6 +38,8 @@ pub async fn run(a: EvalArgs) -> Result<ExitCode> {
             cpu_millis: a.cpus,
             memory_bytes: a.memory,
             timeout_ms: a.timeout.as_millis() as u64,
+            disk_bytes: a.disk,
+            image: a.image.as_deref().map(image::resolve).unwrap_or_default(),
         }),
         max_attempts: 0,
     };
@@ -49,13 +51,14 @@ pub async fn run(a: EvalArgs) -> Result<ExitCode> {
                     gpus: (a.gpus, "--gpus"),
                     cpu_millis: (a.cpus, "--cpus"),
                     memory_bytes: (a.memory, "--memory"),
+                    disk_bytes: (a.disk, "--disk"),
                 },
                 1,
             )?;
-            let image = a.image.clone().unwrap_or_else(image::default_tag);
-            if a.sandbox == "docker" {
-                image::ensure(&image, false)?;
-            }
+            let image = match a.sandbox.as_str() {
+                "docker" => image::ensure_named(a.image.as_deref())?,
+                _ => image::resolve(a.image.as_deref().unwrap_or("cpu")),
+            };
             let stack = Stack::start(StackOptions::local(1, a.sandbox.clone(), image)).await?;
             let result = match crate::client::connect(&stack.url()).await {
                 Ok(mut client) => submit_and_wait(&mut client, request).await,

@@ -23,6 +23,7 @@ pub async fn run(a: RunArgs) -> Result<ExitCode> {
             gpus: (r.gpus, "resources.gpus"),
             cpu_millis: (r.cpu_millis, "resources.cpus"),
             memory_bytes: (r.memory_bytes, "resources.memory"),
+            disk_bytes: (r.disk_bytes, "resources.disk"),
         },
         a.stack.workers,
     )?;
@@ -31,6 +32,10 @@ pub async fn run(a: RunArgs) -> Result<ExitCode> {
     }
     if spec.tasks.iter().any(|t| is_mlebench_location(t)) {
         image::ensure_grading(&image::grading_tag(), false)?;
+    }
+    // The embedded workers find the sweep's image on this host when they start.
+    if let (Some(tag), "docker") = (&spec.image, a.stack.sandbox.as_str()) {
+        image::ensure_tag(tag)?;
     }
     let stack = start_stack(&a.stack, None, a.http).await?;
     print_dashboard(&stack);
@@ -81,10 +86,10 @@ async fn start_stack(
     listen: Option<std::net::SocketAddr>,
     http: std::net::SocketAddr,
 ) -> Result<Stack> {
-    let image = a.image.clone().unwrap_or_else(image::default_tag);
-    if a.sandbox == "docker" {
-        image::ensure(&image, false)?;
-    }
+    let image = match a.sandbox.as_str() {
+        "docker" => image::ensure_named(a.image.as_deref())?,
+        _ => image::resolve(a.image.as_deref().unwrap_or("cpu")),
+    };
     let mut opts = StackOptions::local(a.workers, a.sandbox.clone(), image);
     opts.database_url = a.database_url.clone();
     if let Some(listen) = listen {

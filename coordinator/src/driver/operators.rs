@@ -333,9 +333,11 @@ fn builtin_analysis(node: &RunNode) -> Analysis {
 /// How a node's evaluation ended, for the analyze step.
 fn ending_of(node: &RunNode) -> String {
     let f = failure_of(node);
+    let disk_full = node.outcome.as_ref().is_some_and(|o| o.disk_limit_exceeded);
     let mut ending = match (f.exit_code, f.timed_out, f.oom_killed) {
         (_, true, _) => "It was stopped at its time limit.".to_owned(),
         (_, _, true) => "It was stopped: out of memory.".to_owned(),
+        _ if disk_full => "It was stopped: disk limit exceeded.".to_owned(),
         (Some(code), ..) => format!("It exited with code {code}."),
         (None, ..) => "It was stopped.".to_owned(),
     };
@@ -754,6 +756,8 @@ mod tests {
             cpu_millis,
             memory_bytes,
             timeout_ms: 1,
+            disk_bytes: 1 << 30,
+            image: None,
         };
         assert_eq!(
             resources_text(&r(1000, 2 << 30, 0)),

@@ -150,7 +150,11 @@ impl RunDriver {
             // reported them, an LLM run waits (it could not evaluate anything anyway). Asked
             // only when a node is about to be made.
             let packages = match (&decision, operators.quotes_packages()) {
-                (Decision::Act(_), true) => self.store.worker_packages().await?,
+                (Decision::Act(_), true) => {
+                    self.store
+                        .worker_packages(run.spec.requirements.image.as_deref())
+                        .await?
+                }
                 _ => Some(Vec::new()),
             };
             match decision {

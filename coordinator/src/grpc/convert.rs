@@ -5,7 +5,8 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::model::{
-    JobState, JobView, LeasedJob, NodeGrade, Outcome, Requirements, Resources, RunNode, WorkerView,
+    DEFAULT_DISK_BYTES, JobState, JobView, LeasedJob, NodeGrade, Outcome, Requirements, Resources,
+    RunNode, WorkerView,
 };
 
 pub fn uuid(field: &str, s: &str) -> Result<Uuid> {
@@ -20,6 +21,7 @@ pub fn resources(r: Option<pb::Resources>) -> Resources {
         cpu_millis: r.cpu_millis,
         memory_bytes: r.memory_bytes,
         gpu_ids: r.gpu_ids,
+        disk_bytes: r.disk_bytes,
     }
 }
 
@@ -29,6 +31,7 @@ pub fn resources_to_pb(r: &Resources) -> pb::Resources {
         cpu_millis: r.cpu_millis,
         memory_bytes: r.memory_bytes,
         gpu_ids: r.gpu_ids.clone(),
+        disk_bytes: r.disk_bytes,
     }
 }
 
@@ -47,6 +50,13 @@ pub fn requirements(r: Option<pb::JobRequirements>) -> Result<Requirements> {
         cpu_millis: r.cpu_millis,
         memory_bytes: r.memory_bytes,
         timeout_ms: r.timeout_ms,
+        // Clients from before the limit existed send none.
+        disk_bytes: if r.disk_bytes == 0 {
+            DEFAULT_DISK_BYTES
+        } else {
+            r.disk_bytes
+        },
+        image: Some(r.image).filter(|i| !i.is_empty()),
     })
 }
 
@@ -56,6 +66,8 @@ pub fn requirements_to_pb(r: &Requirements) -> pb::JobRequirements {
         cpu_millis: r.cpu_millis,
         memory_bytes: r.memory_bytes,
         timeout_ms: r.timeout_ms,
+        disk_bytes: r.disk_bytes,
+        image: r.image.clone().unwrap_or_default(),
     }
 }
 
@@ -100,6 +112,7 @@ pub fn outcome(o: pb::Outcome) -> (Outcome, Option<Vec<u8>>) {
         sandbox: o.sandbox,
         worker_name: o.worker_name,
         gpu_ids: o.gpu_ids,
+        disk_limit_exceeded: o.disk_limit_exceeded,
     };
     (outcome, o.submission)
 }
@@ -122,6 +135,7 @@ pub fn outcome_to_pb(o: Outcome, submission: Option<Vec<u8>>) -> pb::Outcome {
         sandbox: o.sandbox,
         worker_name: o.worker_name,
         gpu_ids: o.gpu_ids,
+        disk_limit_exceeded: o.disk_limit_exceeded,
     }
 }
 

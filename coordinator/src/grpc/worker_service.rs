@@ -16,6 +16,7 @@ use crate::grading::Graders;
 use crate::metrics::Metrics;
 use crate::model::{JobState, LeaseToken, NodeGrade, Outcome, WorkerRegistration};
 use crate::store::{Completion, GradingInput, JobStore};
+use crate::task_data::{Manifest, TaskData};
 use crate::traces::job_context;
 use crate::wakeups::Wakeups;
 use randori_telemetry::propagate::parent_context;
@@ -34,6 +35,30 @@ pub struct WorkerApi {
     /// How often a waiting Lease polls in case a notification was lost.
     pub poll_interval: Duration,
     pub metrics: Arc<Metrics>,
+    pub task_data: TaskData,
+}
+
+/// Bytes per `TaskFileChunk`.
+const TASK_CHUNK_BYTES: usize = 1 << 20;
+
+impl WorkerApi {
+    /// The manifest of a job's data directory; refused for a directory no job names.
+    async fn task_manifest(&self, data_dir: &str) -> Result<Arc<Manifest>, Status> {
+        if !self
+            .store
+            .data_dir_known(data_dir)
+            .await
+            .map_err(status_from)?
+        {
+            return Err(Status::not_found(format!(
+                "no job names the data directory {data_dir:?}"
+            )));
+        }
+        self.task_data
+            .manifest(std::path::Path::new(data_dir))
+            .await
+            .map_err(status_from)
+    }
 }
 
 /// A worker's report of one job, parsed.
@@ -227,6 +252,7 @@ impl WorkerService for WorkerApi {
             version: r.version,
             total: convert::resources(r.total),
             packages: r.packages,
+            images: r.images.into_iter().map(|i| (i.tag, i.packages)).collect(),
         };
         let id = self
             .store
@@ -268,7 +294,7 @@ impl WorkerService for WorkerApi {
             notified.as_mut().enable();
             let jobs = self
                 .store
-                .job_lease_many(worker_id, &free, r.max_jobs, self.lease_ttl)
+                .job_lease_many(worker_id, &free, &r.images, r.max_jobs, self.lease_ttl)
                 .await
                 .map_err(status_from)?;
             let now = tokio::time::Instant::now();
@@ -399,6 +425,75 @@ impl WorkerService for WorkerApi {
             }
         }
         Ok(Response::new(pb::AppendOutputResponse { accepted }))
+    }
+
+    async fn get_task_data(
+        &self,
+        request: Request<pb::TaskDataRequest>,
+    ) -> Result<Response<pb::TaskDataManifest>, Status> {
+        let manifest = self.task_manifest(&request.into_inner().data_dir).await?;
+        Ok(Response::new(pb::TaskDataManifest {
+            hash: manifest.hash.clone(),
+            files: manifest
+                .files
+                .iter()
+                .map(|f| pb::TaskFile {
+                    path: f.path.clone(),
+                    size: f.size,
+                    sha256: f.sha256.clone(),
+                })
+                .collect(),
+        }))
+    }
+
+    type FetchTaskFileStream =
+        tokio_stream::wrappers::ReceiverStream<Result<pb::TaskFileChunk, Status>>;
+
+    async fn fetch_task_file(
+        &self,
+        request: Request<pb::TaskFileRequest>,
+    ) -> Result<Response<Self::FetchTaskFileStream>, Status> {
+        let r = request.into_inner();
+        let manifest = self.task_manifest(&r.data_dir).await?;
+        if manifest.hash != r.hash {
+            return Err(Status::failed_precondition(format!(
+                "the task's data changed (now {}); fetch its manifest again",
+                manifest.hash
+            )));
+        }
+        // Only what the manifest lists: a relative path of the directory's own files.
+        if !manifest.files.iter().any(|f| f.path == r.path) {
+            return Err(Status::not_found(format!(
+                "{:?} is not in the task's data",
+                r.path
+            )));
+        }
+        let path = std::path::Path::new(&r.data_dir).join(&r.path);
+        let mut file = tokio::fs::File::open(&path)
+            .await
+            .map_err(|e| Status::internal(format!("{}: {e}", path.display())))?;
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(async move {
+            use tokio::io::AsyncReadExt;
+            loop {
+                let mut buf = vec![0u8; TASK_CHUNK_BYTES];
+                let chunk = match file.read(&mut buf).await {
+                    Ok(0) => return,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        Ok(pb::TaskFileChunk { data: buf })
+                    }
+                    Err(e) => Err(Status::internal(format!("{}: {e}", path.display()))),
+                };
+                let failed = chunk.is_err();
+                if tx.send(chunk).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(
+            rx,
+        )))
     }
 
     async fn release(

@@ -79,15 +79,26 @@ impl JobStore {
             .bind(to_i64(reg.total.memory_bytes)?)
             .bind(to_i32_vec(&reg.total.gpu_ids)?)
             .bind(&reg.packages)
+            .bind(to_i64(reg.total.disk_bytes)?)
+            .bind(sqlx::types::Json(&reg.images))
             .fetch_one(&self.pool)
             .await?;
         Ok(row.get("id"))
     }
 
-    /// The Python packages every active worker reported (`name version`, sorted); None when
-    /// no active worker reported any yet.
-    pub async fn worker_packages(&self) -> Result<Option<Vec<String>>> {
+    /// The Python packages every active worker reported for `image` (None: each worker's
+    /// own), as `name version`, sorted; None when no active worker reported any yet.
+    pub async fn worker_packages(&self, image: Option<&str>) -> Result<Option<Vec<String>>> {
         Ok(sqlx::query_scalar(include_str!("sql/worker_packages.sql"))
+            .bind(image)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Whether some job names `data_dir` as its task data (what workers may fetch).
+    pub async fn data_dir_known(&self, data_dir: &str) -> Result<bool> {
+        Ok(sqlx::query_scalar(include_str!("sql/data_dir_known.sql"))
+            .bind(data_dir)
             .fetch_one(&self.pool)
             .await?)
     }
@@ -127,6 +138,7 @@ impl JobStore {
                         cpu_millis: from_i32(r.get("cpu_millis"))?,
                         memory_bytes: from_i64(r.get("memory_bytes"))?,
                         gpu_ids: from_i32_vec(r.get("gpu_ids"))?,
+                        disk_bytes: from_i64(r.get("disk_bytes"))?,
                     },
                     leased_jobs: u32::try_from(r.get::<i64, _>("leased_jobs")).unwrap_or(u32::MAX),
                     last_heartbeat_unix_ms: last.timestamp_millis(),
@@ -160,6 +172,8 @@ impl JobStore {
             .bind(to_i32(eval.max_attempts)?)
             .bind(None::<Uuid>)
             .bind(None::<String>)
+            .bind(to_i64(req.disk_bytes)?)
+            .bind(&req.image)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -172,6 +186,7 @@ impl JobStore {
         &self,
         worker_id: Uuid,
         free: &Resources,
+        images: &[String],
         max_jobs: u32,
         ttl: Duration,
     ) -> Result<Vec<LeasedJob>> {
@@ -186,6 +201,8 @@ impl JobStore {
             .bind(to_i32(free.cpu_millis)?)
             .bind(to_i64(free.memory_bytes)?)
             .bind(i64::from(most))
+            .bind(to_i64(free.disk_bytes)?)
+            .bind(images)
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
@@ -200,6 +217,8 @@ impl JobStore {
                         cpu_millis: from_i32(row.get("req_cpu_millis"))?,
                         memory_bytes: from_i64(row.get("req_memory_bytes"))?,
                         timeout_ms: from_i64(row.get("timeout_ms"))?,
+                        disk_bytes: from_i64(row.get("req_disk_bytes"))?,
+                        image: row.get("image"),
                     },
                     task_id: row.get("task_id"),
                     data_dir: row.get("data_dir"),

@@ -31,6 +31,8 @@ impl JobStore {
             .bind(to_i32(r.gpus)?)
             .bind(to_i32(r.cpu_millis)?)
             .bind(to_i64(r.memory_bytes)?)
+            .bind(to_i64(r.disk_bytes)?)
+            .bind(&r.image)
             .execute(self.pool())
             .await?;
         Ok(id)
@@ -69,6 +71,8 @@ impl JobStore {
                     cpu_millis: from_i32(r.get("req_cpu_millis"))?,
                     memory_bytes: from_i64(r.get("req_memory_bytes"))?,
                     timeout_ms: from_i64(r.get("node_timeout_ms"))?,
+                    disk_bytes: from_i64(r.get("req_disk_bytes"))?,
+                    image: r.get("image"),
                 },
             },
             sweep_id: r.get("sweep_id"),
@@ -144,6 +148,8 @@ impl JobStore {
             .bind(to_i32(max_attempts)?)
             .bind(run.sweep_id)
             .bind(trace_parent)
+            .bind(to_i64(req.disk_bytes)?)
+            .bind(&req.image)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;

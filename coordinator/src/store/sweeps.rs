@@ -141,6 +141,8 @@ impl JobStore {
             .bind(to_i32(r.gpus)?)
             .bind(to_i32(r.cpu_millis)?)
             .bind(to_i64(r.memory_bytes)?)
+            .bind(to_i64(r.disk_bytes)?)
+            .bind(&spec.image)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;

@@ -27,23 +27,28 @@ pub struct ContainerSpec {
     pub body: ContainerCreateBody,
 }
 
-/// What a container is fixed to at creation: its task data, its limits and its GPUs. Runs of
+/// What a container is fixed to at creation: its image, its task data, its limits (the disk
+/// limit is its job directory's) and its GPUs. Runs of
 /// the same shape can take a container created ahead (the warm pool); what differs between
 /// them (the node, the timeout, the program) is written into its code directory at start.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Shape {
+    pub image: String,
     pub data_dir: PathBuf,
     pub cpu_millis: u32,
     pub memory_bytes: u64,
+    pub disk_bytes: u64,
     pub gpu_ids: Vec<u32>,
 }
 
 impl Shape {
     pub fn of(spec: &RunSpec) -> Self {
         Self {
+            image: spec.image.clone(),
             data_dir: spec.data_dir.clone(),
             cpu_millis: spec.cpu_millis,
             memory_bytes: spec.memory_bytes,
+            disk_bytes: spec.disk_bytes,
             gpu_ids: spec.gpu_ids.clone(),
         }
     }
@@ -80,7 +85,6 @@ pub fn run_env(spec: &RunSpec) -> String {
 pub fn container_spec(
     shape: &Shape,
     name: String,
-    image: &str,
     worker_name: &str,
     user: &str,
     job_dir: &Path,
@@ -119,6 +123,8 @@ pub fn container_spec(
             mount(&job_dir.join("code"), "/home/code", "ro"),
             mount(&job_dir.join("submission"), "/home/submission", "rw"),
             mount(&job_dir.join("work"), "/home/work", "rw"),
+            // Not a tmpfs: /tmp is in the job directory, under its disk limit.
+            mount(&job_dir.join("tmp"), "/tmp", "rw"),
         ]),
         network_mode: Some("none".to_owned()),
         readonly_rootfs: Some(true),
@@ -129,10 +135,6 @@ pub fn container_spec(
         // Equal to `memory`: no swap on top of the limit.
         memory_swap: Some(memory),
         nano_cpus: Some(i64::from(shape.cpu_millis) * 1_000_000),
-        tmpfs: Some(HashMap::from([(
-            "/tmp".to_owned(),
-            "rw,nosuid,nodev,size=512m".to_owned(),
-        )])),
         ulimits: Some(vec![ResourcesUlimits {
             name: Some("nofile".to_owned()),
             soft: Some(4096),
@@ -152,7 +154,7 @@ pub fn container_spec(
         (LABEL_WORKER.to_owned(), worker_name.to_owned()),
     ]);
     let body = ContainerCreateBody {
-        image: Some(image.to_owned()),
+        image: Some(shape.image.clone()),
         cmd: Some(vec![
             "/bin/sh".to_owned(),
             "-c".to_owned(),
@@ -185,10 +187,12 @@ mod tests {
             epoch: 3,
             node_id: "n1".into(),
             task_id: "iris".into(),
+            image: "img".into(),
             data_dir: PathBuf::from("/tasks/iris/prepared/public"),
             code: String::new(),
             cpu_millis: 1500,
             memory_bytes: 2 << 30,
+            disk_bytes: 1 << 30,
             timeout: Duration::from_secs(60),
             gpu_ids: gpus.to_vec(),
             live: None,
@@ -199,7 +203,6 @@ mod tests {
         container_spec(
             &Shape::of(&run(gpus)),
             "c1".into(),
-            "img",
             "w1",
             "10001:10001",
             Path::new("/jobs/j1"),
@@ -232,6 +235,14 @@ mod tests {
         let binds = hc.binds.clone().unwrap();
         assert!(binds.contains(&"/tasks/iris/prepared/public:/home/data:ro".to_owned()));
         assert!(binds.contains(&"/jobs/j1/code:/home/code:ro".to_owned()));
+        // Everything writable is in the job directory, under its disk limit.
+        assert!(binds.contains(&"/jobs/j1/tmp:/tmp:rw".to_owned()));
+        assert!(hc.tmpfs.is_none());
+        let writable: Vec<_> = binds.iter().filter(|b| b.ends_with(":rw")).collect();
+        assert!(
+            writable.iter().all(|b| b.starts_with("/jobs/j1/")),
+            "{writable:?}"
+        );
         assert!(binds.iter().all(|b| !b.contains("private")));
         assert_eq!(env(&spec, "OMP_NUM_THREADS").as_deref(), Some("2"));
         assert_eq!(env(&spec, "CUDA_VISIBLE_DEVICES").as_deref(), Some(""));

@@ -3,7 +3,7 @@
 //! buffers, killed at the timeout, always removed.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -19,8 +19,9 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use super::container_spec::{LABEL_MANAGED, LABEL_WORKER, Shape, container_spec, run_env};
+use super::disk::{DiskQuota, DiskQuotaChoice};
 use super::job_dir::JobDir;
-use super::{Limits, LiveTap, RunOutcome, RunSpec, SANDBOX_UID};
+use super::{Limits, LiveTap, RunOutcome, RunSpec, SANDBOX_UID, disk_note};
 use crate::error::{Error, Result};
 use crate::output::OutputCapture;
 
@@ -40,6 +41,7 @@ struct Factory {
     user: String,
     jobs_dir: PathBuf,
     limits: Limits,
+    disk_quota: DiskQuota,
 }
 
 /// A container created (not started) over a job directory of its own, waiting for a program.
@@ -66,11 +68,10 @@ struct WarmShapes {
 impl Factory {
     async fn prepare(&self, shape: &Shape) -> Result<Prepared> {
         let name = format!("randori-{}", uuid::Uuid::new_v4().simple());
-        let dir = JobDir::create(&self.jobs_dir, &name)?;
+        let dir = JobDir::create(&self.jobs_dir, &name, self.disk_quota, shape.disk_bytes)?;
         let cs = container_spec(
             shape,
             name,
-            &self.image,
             &self.worker_name,
             &self.user,
             dir.root(),
@@ -85,7 +86,7 @@ impl Factory {
                 }),
                 cs.body,
             )
-            .instrument(tracing::info_span!("create", image = %self.image))
+            .instrument(tracing::info_span!("create", image = %shape.image))
             .await?;
         Ok(Prepared {
             id: created.id,
@@ -106,6 +107,84 @@ impl Factory {
             }) => {}
             Err(e) => tracing::warn!(container = %id, error = %e, "removing a container"),
         }
+    }
+
+    /// Runs `cmd` once in a locked-down container of the image with `binds` and returns its
+    /// stdout (start-up checks: no job, no warm pool, no span).
+    async fn run_once(&self, image: &str, cmd: Vec<String>, binds: Vec<String>) -> Result<String> {
+        let labels = HashMap::from([
+            (LABEL_MANAGED.to_owned(), "true".to_owned()),
+            (LABEL_WORKER.to_owned(), self.worker_name.clone()),
+        ]);
+        let body = bollard::models::ContainerCreateBody {
+            image: Some(image.to_owned()),
+            cmd: Some(cmd),
+            entrypoint: Some(vec![]),
+            user: Some(self.user.clone()),
+            labels: Some(labels),
+            network_disabled: Some(true),
+            host_config: Some(bollard::models::HostConfig {
+                binds: Some(binds),
+                network_mode: Some("none".to_owned()),
+                readonly_rootfs: Some(true),
+                cap_drop: Some(vec!["ALL".to_owned()]),
+                security_opt: Some(vec!["no-new-privileges".to_owned()]),
+                pids_limit: Some(self.limits.pids),
+                memory: Some(512 << 20),
+                memory_swap: Some(512 << 20),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let id = self
+            .docker
+            .create_container(
+                None::<bollard::query_parameters::CreateContainerOptions>,
+                body,
+            )
+            .await?
+            .id;
+        let printed = async {
+            self.docker
+                .start_container(
+                    &id,
+                    None::<bollard::query_parameters::StartContainerOptions>,
+                )
+                .await?;
+            let mut wait = self
+                .docker
+                .wait_container(&id, None::<WaitContainerOptions>);
+            // A non-zero exit arrives as an error: the output still says what happened.
+            let _ = tokio::time::timeout(Duration::from_secs(60), wait.next()).await;
+            let options = bollard::query_parameters::LogsOptions {
+                stdout: true,
+                ..Default::default()
+            };
+            let mut logs = self.docker.logs(&id, Some(options));
+            let mut out = Vec::new();
+            while let Some(chunk) = logs.next().await {
+                out.extend_from_slice(&chunk?.into_bytes());
+            }
+            Ok::<_, Error>(String::from_utf8_lossy(&out).into_owned())
+        }
+        .await;
+        self.remove(&id).await;
+        printed
+    }
+
+    /// Whether a container sees what is written in a loop filesystem mounted in the jobs
+    /// directory: a daemon in another mount namespace sees the empty directory beneath.
+    async fn daemon_sees_job_mounts(&self) -> bool {
+        let name = format!("randori-disk-check-{}", uuid::Uuid::new_v4().simple());
+        let Ok(dir) = JobDir::create(&self.jobs_dir, &name, DiskQuota::LoopFs, 1 << 20) else {
+            return false;
+        };
+        if std::fs::write(dir.work().join("seen"), "yes").is_err() {
+            return false;
+        }
+        let cmd = vec!["cat".into(), "/check/seen".into()];
+        let binds = vec![format!("{}:/check:ro", dir.work().display())];
+        matches!(self.run_once(&self.image, cmd, binds).await, Ok(out) if out.trim() == "yes")
     }
 }
 
@@ -164,14 +243,16 @@ impl WarmPool {
 }
 
 impl DockerSandbox {
-    /// Connects to the daemon and checks that the image exists. With `warm_per_shape` > 0,
-    /// that many containers of each shape seen are kept created ahead of their runs.
+    /// Connects to the daemon, checks that the image exists and chooses how job directories'
+    /// disk limits are kept. With `warm_per_shape` > 0, that many containers of each shape
+    /// seen are kept created ahead of their runs.
     pub async fn connect(
         image: &str,
         worker_name: &str,
         jobs_dir: PathBuf,
         limits: Limits,
         warm_per_shape: usize,
+        disk_quota: DiskQuotaChoice,
     ) -> Result<Self> {
         let docker = Docker::connect_with_local_defaults()
             .map_err(|e| Error::DockerUnavailable(e.to_string()))?
@@ -198,15 +279,33 @@ impl DockerSandbox {
         };
         std::fs::create_dir_all(&jobs_dir)
             .map_err(crate::error::io(format!("creating {}", jobs_dir.display())))?;
+        let quota = super::disk::choose(disk_quota, &jobs_dir)?;
+        let mut factory = Factory {
+            docker,
+            image: image.to_owned(),
+            worker_name: worker_name.to_owned(),
+            user,
+            jobs_dir,
+            limits,
+            disk_quota: quota,
+        };
+        if factory.disk_quota == DiskQuota::LoopFs && !factory.daemon_sees_job_mounts().await {
+            if disk_quota == DiskQuotaChoice::LoopFs {
+                return Err(Error::Config(
+                    "--disk-quota loop: the Docker daemon does not see filesystems mounted in the jobs directory (is the worker in a container without shared mount propagation?)".into(),
+                ));
+            }
+            tracing::warn!(
+                "the Docker daemon does not see the worker's mounts; job directories' disk limit is a watchdog"
+            );
+            factory.disk_quota = DiskQuota::Watchdog;
+        }
+        tracing::info!(
+            mechanism = factory.disk_quota.name(),
+            "job directories' disk limit"
+        );
         Ok(Self {
-            factory: Arc::new(Factory {
-                docker,
-                image: image.to_owned(),
-                worker_name: worker_name.to_owned(),
-                user,
-                jobs_dir,
-                limits,
-            }),
+            factory: Arc::new(factory),
             warm: Arc::new(WarmPool {
                 per_shape: warm_per_shape,
                 shapes: Mutex::new(WarmShapes::default()),
@@ -228,63 +327,46 @@ impl DockerSandbox {
     /// Runs `python3 -c program` once in a locked-down container of the image (no network,
     /// no mounts, read-only root, no capabilities, 512 MiB, 60 s) and returns what it printed
     /// on stdout. For start-up probes (the package listing): no job, no warm pool, no span.
-    pub async fn probe(&self, program: &str) -> Result<String> {
-        let f = &self.factory;
-        let labels = HashMap::from([
-            (LABEL_MANAGED.to_owned(), "true".to_owned()),
-            (LABEL_WORKER.to_owned(), f.worker_name.clone()),
-        ]);
-        let body = bollard::models::ContainerCreateBody {
-            image: Some(f.image.clone()),
-            cmd: Some(vec!["python3".into(), "-c".into(), program.into()]),
-            entrypoint: Some(vec![]),
-            user: Some(f.user.clone()),
-            labels: Some(labels),
-            network_disabled: Some(true),
-            host_config: Some(bollard::models::HostConfig {
-                network_mode: Some("none".to_owned()),
-                readonly_rootfs: Some(true),
-                cap_drop: Some(vec!["ALL".to_owned()]),
-                security_opt: Some(vec!["no-new-privileges".to_owned()]),
-                pids_limit: Some(f.limits.pids),
-                memory: Some(512 << 20),
-                memory_swap: Some(512 << 20),
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
-        let id = f
+    pub async fn probe(&self, image: Option<&str>, program: &str) -> Result<String> {
+        let cmd = vec!["python3".into(), "-c".into(), program.into()];
+        let image = image.unwrap_or(&self.factory.image);
+        self.factory.run_once(image, cmd, Vec::new()).await
+    }
+
+    /// The worker's own image.
+    pub fn image(&self) -> &str {
+        &self.factory.image
+    }
+
+    /// The other runtime images on the daemon (labelled as randori's), by tag; empty when
+    /// they cannot be listed.
+    pub async fn other_images(&self) -> Vec<String> {
+        let filters = HashMap::from([(
+            "label".to_owned(),
+            vec![format!("{RUNTIME_IMAGE_LABEL}=randori-runtime")],
+        )]);
+        let listed = self
+            .factory
             .docker
-            .create_container(
-                None::<bollard::query_parameters::CreateContainerOptions>,
-                body,
-            )
-            .await?
-            .id;
-        let printed = async {
-            f.docker
-                .start_container(
-                    &id,
-                    None::<bollard::query_parameters::StartContainerOptions>,
-                )
-                .await?;
-            let mut wait = f.docker.wait_container(&id, None::<WaitContainerOptions>);
-            // A non-zero exit arrives as an error: the output still says what happened.
-            let _ = tokio::time::timeout(Duration::from_secs(60), wait.next()).await;
-            let options = bollard::query_parameters::LogsOptions {
-                stdout: true,
+            .list_images(Some(bollard::query_parameters::ListImagesOptions {
+                filters: Some(filters),
                 ..Default::default()
-            };
-            let mut logs = f.docker.logs(&id, Some(options));
-            let mut out = Vec::new();
-            while let Some(chunk) = logs.next().await {
-                out.extend_from_slice(&chunk?.into_bytes());
+            }))
+            .await;
+        let images = match listed {
+            Ok(images) => images,
+            Err(e) => {
+                tracing::warn!(error = %e, "listing the runtime images");
+                return Vec::new();
             }
-            Ok::<_, Error>(String::from_utf8_lossy(&out).into_owned())
-        }
-        .await;
-        f.remove(&id).await;
-        printed
+        };
+        let mut tags: Vec<String> = images
+            .into_iter()
+            .flat_map(|i| i.repo_tags)
+            .filter(|t| t != &self.factory.image && !t.ends_with(":<none>"))
+            .collect();
+        tags.sort();
+        tags
     }
 
     /// Removes every container this worker left behind (it was killed mid-job) and their
@@ -318,6 +400,70 @@ impl DockerSandbox {
             }
         }
         Ok(leftovers.len())
+    }
+
+    /// Removes the containers other workers on this Docker daemon left behind when they died
+    /// (killed mid-job: the in-container backstop ended the program, nobody removed its
+    /// container), once exited for `after`, and their job directories where this worker sees
+    /// them. Its own containers are its own business (`remove_leftovers`, `run`). Returns
+    /// how many went.
+    pub async fn reap_orphans(&self, after: Duration) -> Result<usize> {
+        let f = &self.factory;
+        let filters = HashMap::from([
+            ("label".to_owned(), vec![format!("{LABEL_MANAGED}=true")]),
+            (
+                "status".to_owned(),
+                vec!["exited".to_owned(), "dead".to_owned()],
+            ),
+        ]);
+        let exited = f
+            .docker
+            .list_containers(Some(ListContainersOptions {
+                all: true,
+                filters: Some(filters),
+                ..Default::default()
+            }))
+            .await?;
+        let mut reaped = 0;
+        for c in exited {
+            let labels = c.labels.unwrap_or_default();
+            let Some(id) = c.id else { continue };
+            if labels.get(LABEL_WORKER) == Some(&f.worker_name) {
+                continue;
+            }
+            let inspected = f
+                .docker
+                .inspect_container(
+                    &id,
+                    None::<bollard::query_parameters::InspectContainerOptions>,
+                )
+                .await?;
+            let finished = inspected
+                .state
+                .and_then(|s| s.finished_at)
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok());
+            let exited_for = finished
+                .and_then(|t| (chrono::Utc::now() - t.to_utc()).to_std().ok())
+                .unwrap_or_default();
+            if exited_for < after {
+                continue;
+            }
+            tracing::warn!(container = %id, worker = labels.get(LABEL_WORKER).map_or("", String::as_str),
+                exited_secs = exited_for.as_secs(), "removing a container a dead worker left behind");
+            f.remove(&id).await;
+            reaped += 1;
+            let name = inspected.name.unwrap_or_default();
+            let work = c
+                .mounts
+                .unwrap_or_default()
+                .into_iter()
+                .find(|m| m.destination.as_deref() == Some("/home/work"))
+                .and_then(|m| m.source);
+            if let Some(root) = work.as_deref().map(Path::new).and_then(Path::parent) {
+                remove_orphan_job_dir(root, name.trim_start_matches('/'));
+            }
+        }
+        Ok(reaped)
     }
 
     pub async fn run(&self, spec: &RunSpec, cancel: &CancellationToken) -> Result<RunOutcome> {
@@ -414,27 +560,30 @@ impl DockerSandbox {
             }),
         );
         let ran = async {
-            tokio::select! {
-                _ = wait.next() => Some(false),
-                _ = tokio::time::sleep(spec.timeout) => {
-                    self.kill(id).await;
-                    // Wait for the kill to land before reading the final state.
-                    let _ = tokio::time::timeout(Duration::from_secs(30), wait.next()).await;
-                    Some(true)
-                }
+            let stopped = tokio::select! {
+                _ = wait.next() => return Some(Stop::Ended),
+                _ = tokio::time::sleep(spec.timeout) => Stop::TimedOut,
+                _ = dir.disk_full() => Stop::DiskFull,
                 _ = cancel.cancelled() => {
                     self.kill(id).await;
-                    None
+                    return None;
                 }
-            }
+            };
+            self.kill(id).await;
+            // Wait for the kill to land before reading the final state.
+            let _ = tokio::time::timeout(Duration::from_secs(30), wait.next()).await;
+            Some(stopped)
         }
         .instrument(tracing::info_span!("run"))
         .await;
-        let Some(timed_out) = ran else {
+        let Some(stopped) = ran else {
             peak.abort();
             reader.abort();
             return Err(Error::Cancelled);
         };
+        let timed_out = stopped == Stop::TimedOut;
+        // A program that hit the limit and then exited on its own (ENOSPC) exceeded it too.
+        let disk_limit_exceeded = stopped == Stop::DiskFull || dir.disk_exceeded();
         let duration = started.elapsed();
         async {
             let state = self
@@ -448,10 +597,13 @@ impl DockerSandbox {
                 .state
                 .unwrap_or_default();
             // The attach stream ends with the container; do not wait forever on a wedged daemon.
-            let (out, err) = match tokio::time::timeout(Duration::from_secs(10), reader).await {
+            let (out, mut err) = match tokio::time::timeout(Duration::from_secs(10), reader).await {
                 Ok(Ok(captures)) => captures,
                 _ => (OutputCapture::new(0, 0), OutputCapture::new(0, 0)),
             };
+            if disk_limit_exceeded {
+                err.push(disk_note(dir.disk_limit()).as_bytes());
+            }
             peak.abort();
             let peak_memory_bytes = Some(peak_bytes.load(Ordering::Relaxed)).filter(|&b| b > 0);
             let oom_killed = state.oom_killed.unwrap_or(false);
@@ -477,6 +629,7 @@ impl DockerSandbox {
                 stderr_bytes,
                 submission,
                 submission_too_large,
+                disk_limit_exceeded,
             })
         }
         .instrument(tracing::info_span!("collect"))
@@ -491,6 +644,34 @@ impl DockerSandbox {
             tracing::debug!(container = %id, error = %e, "kill (container may have ended already)");
         }
     }
+}
+
+/// The label every randori runtime image carries (any flavour).
+const RUNTIME_IMAGE_LABEL: &str = "org.opencontainers.image.title";
+
+/// Removes a dead worker's job directory `root` (and its loop filesystem), if this worker
+/// sees it and it is the one of the container named `name`: job directories are named after
+/// their containers, so nothing else is ever removed.
+fn remove_orphan_job_dir(root: &Path, name: &str) {
+    if name.is_empty() || root.file_name() != Some(std::ffi::OsStr::new(name)) || !root.is_dir() {
+        return;
+    }
+    super::disk::unmount(root);
+    let image = root.with_extension("img");
+    if image.is_file() {
+        let _ = std::fs::remove_file(&image);
+    }
+    if let Err(e) = std::fs::remove_dir_all(root) {
+        tracing::warn!(dir = %root.display(), error = %e, "removing a dead worker's job directory");
+    }
+}
+
+/// Why a run stopped, when the worker did not stop it for good (`cancel`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Ended,
+    TimedOut,
+    DiskFull,
 }
 
 /// Records into `peak` the highest memory use Docker reports while the container runs,

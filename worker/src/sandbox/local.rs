@@ -1,6 +1,7 @@
 //! The local sandbox: a plain subprocess, for debugging only. It is NOT isolated: the program
 //! sees the host, its network and its files. Paths come through environment variables
-//! (`RANDORI_DATA_DIR`, `RANDORI_SUBMISSION_DIR`) since /home/data does not exist here.
+//! (`RANDORI_DATA_DIR`, `RANDORI_SUBMISSION_DIR`) since /home/data does not exist here. Its
+//! disk limit is the watchdog's, over the job directory only.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -10,8 +11,9 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 
+use super::disk::DiskQuota;
 use super::job_dir::JobDir;
-use super::{Limits, LiveTap, RunOutcome, RunSpec};
+use super::{Limits, LiveTap, RunOutcome, RunSpec, disk_note};
 use crate::error::{Error, Result, io};
 use crate::output::OutputCapture;
 
@@ -46,7 +48,12 @@ impl LocalSandbox {
     }
 
     pub async fn run(&self, spec: &RunSpec, cancel: &CancellationToken) -> Result<RunOutcome> {
-        let dir = JobDir::create(&self.jobs_dir, &format!("{}-{}", spec.job_id, spec.epoch))?;
+        let dir = JobDir::create(
+            &self.jobs_dir,
+            &format!("{}-{}", spec.job_id, spec.epoch),
+            DiskQuota::Watchdog,
+            spec.disk_bytes,
+        )?;
         dir.write_program(&spec.code, None)?;
         let gpus: Vec<String> = spec.gpu_ids.iter().map(u32::to_string).collect();
         let mut child = Command::new(&self.python)
@@ -55,6 +62,7 @@ impl LocalSandbox {
             .env_clear()
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
             .env("HOME", dir.work())
+            .env("TMPDIR", dir.tmp())
             .env("COMPETITION_ID", &spec.task_id)
             .env("RANDORI_NODE_ID", &spec.node_id)
             .env("RANDORI_DATA_DIR", &spec.data_dir)
@@ -84,10 +92,11 @@ impl LocalSandbox {
                 );
             }
         };
-        let mut timed_out = false;
+        let (mut timed_out, mut disk_full) = (false, false);
         let status = tokio::select! {
             s = child.wait() => Some(s.map_err(io("waiting for the program"))?),
             _ = tokio::time::sleep(spec.timeout) => { timed_out = true; None }
+            _ = dir.disk_full() => { disk_full = true; None }
             _ = cancel.cancelled() => { kill_group(); return Err(Error::Cancelled); }
         };
         // Whatever the program left running in its group goes with it, as in a container.
@@ -101,10 +110,12 @@ impl LocalSandbox {
             .await
             .unwrap_or_else(|_| OutputCapture::new(0, 0))
             .into_parts();
-        let (stderr_head, stderr_tail, stderr_bytes) = err
-            .await
-            .unwrap_or_else(|_| OutputCapture::new(0, 0))
-            .into_parts();
+        let disk_limit_exceeded = disk_full || dir.disk_exceeded();
+        let mut err = err.await.unwrap_or_else(|_| OutputCapture::new(0, 0));
+        if disk_limit_exceeded {
+            err.push(disk_note(dir.disk_limit()).as_bytes());
+        }
+        let (stderr_head, stderr_tail, stderr_bytes) = err.into_parts();
         let (submission, submission_too_large) =
             dir.read_submission(self.limits.submission_bytes)?;
         Ok(RunOutcome {
@@ -124,6 +135,7 @@ impl LocalSandbox {
             stderr_bytes,
             submission,
             submission_too_large,
+            disk_limit_exceeded,
         })
     }
 }

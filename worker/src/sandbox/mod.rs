@@ -2,6 +2,7 @@
 //! container contract of DESIGN.md); `local` is a plain subprocess for debugging, not isolated.
 
 mod container_spec;
+pub mod disk;
 mod docker;
 mod job_dir;
 mod local;
@@ -47,10 +48,14 @@ pub struct RunSpec {
     pub epoch: u64,
     pub node_id: String,
     pub task_id: String,
+    /// The runtime image (a tag) it runs in.
+    pub image: String,
     pub data_dir: PathBuf,
     pub code: String,
     pub cpu_millis: u32,
     pub memory_bytes: u64,
+    /// What the program may write in all (`disk.rs`).
+    pub disk_bytes: u64,
     pub timeout: Duration,
     pub gpu_ids: Vec<u32>,
     /// Where live output goes while the program runs (best effort, capped).
@@ -100,6 +105,15 @@ impl LiveTap {
     }
 }
 
+/// The line appended to a program's stderr when it was stopped at its disk limit: what the
+/// node's outcome, `node show` and an LLM's Debug prompt show.
+pub(crate) fn disk_note(limit: u64) -> String {
+    format!(
+        "\nrandori: disk limit exceeded: the program wrote {} MiB or more (its job directory, scratch and /tmp) and was stopped\n",
+        limit >> 20
+    )
+}
+
 /// What a sandbox recorded.
 #[derive(Debug, Clone, Default)]
 pub struct RunOutcome {
@@ -116,6 +130,8 @@ pub struct RunOutcome {
     pub stderr_bytes: u64,
     pub submission: Option<Vec<u8>>,
     pub submission_too_large: bool,
+    /// Stopped for writing as much as its disk limit.
+    pub disk_limit_exceeded: bool,
 }
 
 pub enum Sandbox {
@@ -138,12 +154,30 @@ impl Sandbox {
         }
     }
 
-    /// Runs `python3 -c program` once where node programs run and returns its stdout
-    /// (start-up probes, like the package listing; not a job).
-    pub async fn probe(&self, program: &str) -> Result<String> {
+    /// Runs `python3 -c program` once where node programs run (in `image`, else the
+    /// sandbox's own) and returns its stdout (start-up probes, like the package listing; not
+    /// a job).
+    pub async fn probe(&self, image: Option<&str>, program: &str) -> Result<String> {
         match self {
-            Self::Docker(s) => s.probe(program).await,
+            Self::Docker(s) => s.probe(image, program).await,
             Self::Local(s) => s.probe(program).await,
+        }
+    }
+
+    /// The runtime images, besides its own, this sandbox can run programs in (Docker: the
+    /// runtime images on the daemon, by their label; local: none).
+    pub async fn other_images(&self) -> Vec<String> {
+        match self {
+            Self::Docker(s) => s.other_images().await,
+            Self::Local(_) => Vec::new(),
+        }
+    }
+
+    /// The image a run without one of its own uses.
+    pub fn default_image(&self) -> &str {
+        match self {
+            Self::Docker(s) => s.image(),
+            Self::Local(_) => "",
         }
     }
 

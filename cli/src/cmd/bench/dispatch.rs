@@ -86,6 +86,7 @@ async fn raw_ceiling(url: &str, jobs: u32, connections: u32) -> Result<f64> {
             version: env!("CARGO_PKG_VERSION").into(),
             total: Resources::default(),
             packages: Vec::new(),
+            images: Default::default(),
         })
         .await?;
     sqlx::query(include_str!("sql/raw_fill.sql"))
@@ -267,6 +268,8 @@ fn noop(task_dir: &str) -> pb::SubmitEvalRequest {
             cpu_millis: 1,
             memory_bytes: 1 << 20,
             timeout_ms: 60_000,
+            disk_bytes: 1 << 30,
+            image: String::new(),
         }),
         max_attempts: 1,
     }
@@ -292,6 +295,7 @@ impl BenchWorker {
                 sandbox: "none".into(),
                 fresh_start: true,
                 packages: Vec::new(),
+                images: Vec::new(),
             })
             .await?
             .into_inner();
@@ -309,6 +313,7 @@ impl BenchWorker {
                 free: Some(unlimited()),
                 max_jobs,
                 wait_ms,
+                images: Vec::new(),
             })
             .await?
             .into_inner()
@@ -359,5 +364,6 @@ fn unlimited() -> pb::Resources {
         cpu_millis: 1 << 30,
         memory_bytes: 1 << 50,
         gpu_ids: Vec::new(),
+        disk_bytes: 1 << 50,
     }
 }

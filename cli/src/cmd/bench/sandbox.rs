@@ -18,8 +18,7 @@ use crate::args::BenchSandboxArgs;
 use crate::stack::{Stack, StackOptions};
 
 pub async fn measure(a: &BenchSandboxArgs) -> Result<Measured> {
-    let image = a.image.clone().unwrap_or_else(crate::image::default_tag);
-    crate::image::ensure(&image, false)?;
+    let image = crate::image::ensure_named(a.image.as_deref())?;
     let task = std::fs::canonicalize(&a.task)
         .with_context(|| format!("the task {}", a.task.display()))?
         .to_string_lossy()
@@ -110,6 +109,8 @@ async fn lease_to_result(
             cpu_millis: 1000,
             memory_bytes: 512 << 20,
             timeout_ms: 60_000,
+            disk_bytes: 1 << 30,
+            image: String::new(),
         }),
         max_attempts: 1,
     };

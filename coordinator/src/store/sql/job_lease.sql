@@ -9,22 +9,25 @@
 -- job a sweep offers counts as if the sweep had k more leases: a batch interleaves sweeps the
 -- way as many single leases would. Paused sweeps offer none.
 --
--- The batch is the longest prefix of that order whose sums fit the free CPU, memory and GPUs;
--- each job takes the next `req_gpus` of the worker's free GPU ids.
+-- The batch is the longest prefix of that order whose sums fit the free CPU, memory, disk and
+-- GPUs; each job takes the next `req_gpus` of the worker's free GPU ids.
 -- $1 worker id, $2 lease TTL (s), $3 free GPU ids, $4 free CPU millis, $5 free memory bytes,
--- $6 most jobs.
+-- $6 most jobs, $7 free disk bytes, $8 the runtime images it can run, its own included (a job
+-- without an image runs in the worker's own).
 WITH offered AS (
     SELECT o.*, s.service
     FROM sweeps s
     CROSS JOIN LATERAL (
         SELECT j.id, j.sweep_id, j.priority, j.created_at, j.req_gpus, j.req_cpu_millis,
-               j.req_memory_bytes
+               j.req_memory_bytes, j.req_disk_bytes
         FROM jobs j
         WHERE j.sweep_id = s.id
           AND j.state = 'queued'
           AND j.req_gpus <= cardinality($3::integer[])
           AND j.req_cpu_millis <= $4
           AND j.req_memory_bytes <= $5
+          AND j.req_disk_bytes <= $7
+          AND (j.image IS NULL OR j.image = ANY($8::text[]))
         ORDER BY j.priority DESC, j.created_at, j.id
         LIMIT $6
         FOR UPDATE OF j SKIP LOCKED
@@ -34,13 +37,15 @@ WITH offered AS (
     SELECT e.*, 0
     FROM (
         SELECT j.id, j.sweep_id, j.priority, j.created_at, j.req_gpus, j.req_cpu_millis,
-               j.req_memory_bytes
+               j.req_memory_bytes, j.req_disk_bytes
         FROM jobs j
         WHERE j.sweep_id IS NULL
           AND j.state = 'queued'
           AND j.req_gpus <= cardinality($3::integer[])
           AND j.req_cpu_millis <= $4
           AND j.req_memory_bytes <= $5
+          AND j.req_disk_bytes <= $7
+          AND (j.image IS NULL OR j.image = ANY($8::text[]))
         ORDER BY j.priority DESC, j.created_at, j.id
         LIMIT $6
         FOR UPDATE OF j SKIP LOCKED
@@ -58,7 +63,8 @@ ordered AS (
            row_number() OVER w AS position,
            sum(r.req_gpus) OVER w AS gpus_through,
            sum(r.req_cpu_millis) OVER w AS cpu_through,
-           sum(r.req_memory_bytes) OVER w AS memory_through
+           sum(r.req_memory_bytes) OVER w AS memory_through,
+           sum(r.req_disk_bytes) OVER w AS disk_through
     FROM ranked r
     WINDOW w AS (ORDER BY r.priority DESC, r.charged_service, r.created_at, r.id)
 ),
@@ -69,6 +75,7 @@ chosen AS (
       AND gpus_through <= cardinality($3::integer[])
       AND cpu_through <= $4
       AND memory_through <= $5
+      AND disk_through <= $7
 ),
 leased AS (
     UPDATE jobs j
@@ -82,7 +89,7 @@ leased AS (
     FROM nodes n, chosen c
     WHERE n.id = j.node_id AND j.id = c.id
     RETURNING j.id, j.node_id, j.epoch, j.attempt, j.req_gpus, j.req_cpu_millis,
-              j.req_memory_bytes, j.timeout_ms, j.task_id, j.data_dir, j.gpu_ids, n.code,
+              j.req_memory_bytes, j.req_disk_bytes, j.image, j.timeout_ms, j.task_id, j.data_dir, j.gpu_ids, n.code,
               j.sweep_id, j.trace_parent, c.position
 ),
 charged AS (
