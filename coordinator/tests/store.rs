@@ -65,6 +65,11 @@ async fn register_with(store: &JobStore, name: &str, total: Resources, packages:
 }
 
 async fn enqueue(store: &JobStore, gpus: u32, max_attempts: u32) -> Uuid {
+    enqueue_in(store, gpus, max_attempts, None).await
+}
+
+/// A job in the runtime image `image` (None: the worker's own).
+async fn enqueue_in(store: &JobStore, gpus: u32, max_attempts: u32, image: Option<&str>) -> Uuid {
     store
         .eval_enqueue(&NewEval {
             task_id: "t".into(),
@@ -77,7 +82,7 @@ async fn enqueue(store: &JobStore, gpus: u32, max_attempts: u32) -> Uuid {
                 memory_bytes: 1 << 30,
                 timeout_ms: 60_000,
                 disk_bytes: 4 << 30,
-                image: None,
+                image: image.map(str::to_owned),
             },
             priority: 0,
             max_attempts,
@@ -752,25 +757,7 @@ async fn a_job_in_another_image_goes_only_to_workers_that_have_it_and_prompts_qu
     );
     assert_eq!(s.worker_packages(Some("other:1")).await.unwrap(), None);
 
-    let (_, job) = s
-        .eval_enqueue(&NewEval {
-            task_id: "t".into(),
-            task_dir: "/tasks/t".into(),
-            data_dir: "/tasks/t/prepared/public".into(),
-            code: "print(1)".into(),
-            requirements: Requirements {
-                gpus: 0,
-                cpu_millis: 1000,
-                memory_bytes: 1 << 30,
-                timeout_ms: 60_000,
-                disk_bytes: 1 << 30,
-                image: Some("randori-runtime-dl:1".into()),
-            },
-            priority: 0,
-            max_attempts: 3,
-        })
-        .await
-        .unwrap();
+    let job = enqueue_in(&s, 0, 3, Some("randori-runtime-dl:1")).await;
     let free = resources(2, 4000, 8, &[]);
     assert!(
         s.job_lease_many(w, &free, &[], 2, TTL)

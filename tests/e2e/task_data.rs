@@ -21,21 +21,25 @@ fn cache_entries(cache: &Path) -> Vec<std::path::PathBuf> {
         .collect()
 }
 
+/// A worker that always fetches task data (as on a host without the tasks) into `cache`.
+fn fetching_worker(addr: std::net::SocketAddr, name: &str, slots: u32, cache: &Path) -> Proc {
+    let cache = cache.to_string_lossy();
+    worker(
+        addr,
+        WorkerOpts {
+            name,
+            slots,
+            extra_args: &["--task-data", "fetch", "--task-cache", &cache],
+            ..Default::default()
+        },
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_without_the_task_fetches_it_once_and_runs_a_sweep_on_it() {
     let cluster = cluster("task-data", "10s").await;
-    let name = unique("fetcher");
     let cache = tempfile::tempdir().unwrap();
-    let cache_arg = cache.path().to_string_lossy().into_owned();
-    let w = worker(
-        cluster.addr,
-        WorkerOpts {
-            name: &name,
-            slots: 2,
-            extra_args: &["--task-data", "fetch", "--task-cache", &cache_arg],
-            ..Default::default()
-        },
-    );
+    let w = fetching_worker(cluster.addr, &unique("fetcher"), 2, cache.path());
     let mut client = control(cluster.addr).await;
     let mut sweep = spec("fetched", &["spooky-authors"], &[0], 4);
     sweep.budget.parallelism = 2;
@@ -135,18 +139,8 @@ async fn a_one_gigabyte_task_is_fetched_once_and_the_second_job_starts_from_the_
     assert!(status.success());
 
     let cluster = cluster("task-data-1gb", "30s").await;
-    let name = unique("fetch-1gb");
     let cache = tempfile::tempdir().unwrap();
-    let cache_arg = cache.path().to_string_lossy().into_owned();
-    let w = worker(
-        cluster.addr,
-        WorkerOpts {
-            name: &name,
-            slots: 1,
-            extra_args: &["--task-data", "fetch", "--task-cache", &cache_arg],
-            ..Default::default()
-        },
-    );
+    let w = fetching_worker(cluster.addr, &unique("fetch-1gb"), 1, cache.path());
     let mut client = control(cluster.addr).await;
     let mut times = Vec::new();
     for _ in 0..2 {

@@ -109,6 +109,21 @@ impl Factory {
         }
     }
 
+    /// Every container (running or not) matching `filters`.
+    async fn list(
+        &self,
+        filters: HashMap<String, Vec<String>>,
+    ) -> Result<Vec<bollard::models::ContainerSummary>> {
+        Ok(self
+            .docker
+            .list_containers(Some(ListContainersOptions {
+                all: true,
+                filters: Some(filters),
+                ..Default::default()
+            }))
+            .await?)
+    }
+
     /// Runs `cmd` once in a locked-down container of the image with `binds` and returns its
     /// stdout (start-up checks: no job, no warm pool, no span).
     async fn run_once(&self, image: &str, cmd: Vec<String>, binds: Vec<String>) -> Result<String> {
@@ -379,24 +394,23 @@ impl DockerSandbox {
                 format!("{LABEL_WORKER}={}", self.factory.worker_name),
             ],
         )]);
-        let leftovers = self
-            .factory
-            .docker
-            .list_containers(Some(ListContainersOptions {
-                all: true,
-                filters: Some(filters),
-                ..Default::default()
-            }))
-            .await?;
+        let leftovers = self.factory.list(filters).await?;
         for c in &leftovers {
             if let Some(id) = &c.id {
                 tracing::warn!(container = %id, "removing a container left behind by an earlier run of this worker");
                 self.factory.remove(id).await;
             }
         }
+        // Job directories, their loop filesystems unmounted first, and the filesystems' files.
         if let Ok(entries) = std::fs::read_dir(&self.factory.jobs_dir) {
             for e in entries.flatten() {
-                let _ = std::fs::remove_dir_all(e.path());
+                let path = e.path();
+                if path.is_dir() {
+                    super::disk::unmount(&path);
+                    let _ = std::fs::remove_dir_all(&path);
+                } else {
+                    let _ = std::fs::remove_file(&path);
+                }
             }
         }
         Ok(leftovers.len())
@@ -416,14 +430,7 @@ impl DockerSandbox {
                 vec!["exited".to_owned(), "dead".to_owned()],
             ),
         ]);
-        let exited = f
-            .docker
-            .list_containers(Some(ListContainersOptions {
-                all: true,
-                filters: Some(filters),
-                ..Default::default()
-            }))
-            .await?;
+        let exited = f.list(filters).await?;
         let mut reaped = 0;
         for c in exited {
             let labels = c.labels.unwrap_or_default();
