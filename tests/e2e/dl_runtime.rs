@@ -1,5 +1,5 @@
 //! The `dl` runtime flavour runs what MLE-bench Lite's image, audio and text competitions
-//! need, in the sandbox under the usual limits (no network, 2 CPUs, 4 GiB): a small torch
+//! need, in the sandbox under the usual limits (no network, 1 CPU, 4 GiB): a small torch
 //! training on CPU and a LightGBM fit, with the rest of the stack importable.
 //!
 //! Ignored by default: the image is 7.4 GB and takes about 7 minutes to build. Run it with
