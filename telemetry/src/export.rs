@@ -42,6 +42,34 @@ impl Telemetry {
     }
 }
 
+/// The process's resource: what `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_SERVICE_NAME` say (the
+/// SDK's detectors read them), with `service` as the service name only where neither names
+/// one.
+fn resource(service: &str) -> Resource {
+    let builder = Resource::builder();
+    let named = names_service(
+        std::env::var("OTEL_SERVICE_NAME").ok().as_deref(),
+        std::env::var("OTEL_RESOURCE_ATTRIBUTES").ok().as_deref(),
+    );
+    if named {
+        builder.build()
+    } else {
+        builder.with_service_name(service.to_owned()).build()
+    }
+}
+
+/// Whether the environment names the service: a non-empty `OTEL_SERVICE_NAME`, or a
+/// `service.name` among `OTEL_RESOURCE_ATTRIBUTES` (`key=value` pairs, comma separated).
+fn names_service(service_name: Option<&str>, resource_attributes: Option<&str>) -> bool {
+    service_name.is_some_and(|s| !s.trim().is_empty())
+        || resource_attributes.is_some_and(|attrs| {
+            attrs
+                .split(',')
+                .filter_map(|pair| pair.split_once('='))
+                .any(|(key, value)| key.trim() == "service.name" && !value.trim().is_empty())
+        })
+}
+
 /// Installs the global subscriber. `RANDORI_LOG` filters (default `default_level`); spans of
 /// randori's own crates are exported, not those of the libraries under them (the exporter's
 /// own gRPC client among them). Call inside a Tokio runtime: the gRPC exporter needs one.
@@ -66,11 +94,7 @@ pub fn init(service: &str, default_level: &str) -> Result<Telemetry, TelemetryEr
     let provider = SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
         .with_id_generator(DerivedOrRandomIds::default())
-        .with_resource(
-            Resource::builder()
-                .with_service_name(service.to_owned())
-                .build(),
-        )
+        .with_resource(resource(service))
         .build();
     opentelemetry::global::set_tracer_provider(provider.clone());
     // Target directives match by prefix: "randori" takes in every randori_* crate.
@@ -84,4 +108,24 @@ pub fn init(service: &str, default_level: &str) -> Result<Telemetry, TelemetryEr
     Ok(Telemetry {
         provider: Some(provider),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_environment_s_service_name_wins_over_the_default() {
+        assert!(!names_service(None, None));
+        assert!(!names_service(
+            Some(" "),
+            Some("deployment.environment=prod")
+        ));
+        assert!(names_service(Some("randori-prod"), None));
+        assert!(names_service(
+            None,
+            Some("deployment.environment=prod, service.name=coord-eu")
+        ));
+        assert!(!names_service(None, Some("service.name=")));
+    }
 }

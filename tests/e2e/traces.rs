@@ -95,14 +95,25 @@ async fn one_evaluation_is_one_trace_from_sweep_to_container() {
         ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
         ("OTEL_BSP_SCHEDULE_DELAY", "100"),
     ];
+    // The OpenTelemetry conventions name the services: the coordinator by its resource
+    // attributes, the worker by OTEL_SERVICE_NAME (each process's own name otherwise).
+    let coordinator_otel = [
+        otel[0],
+        otel[1],
+        (
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "deployment.environment=test,service.name=coordinator-eu",
+        ),
+    ];
+    let worker_otel = [otel[0], otel[1], ("OTEL_SERVICE_NAME", "worker-eu")];
     let url = fresh_database("traces").await;
-    let (_coordinator, addr) = coordinator_with_env(&url, "127.0.0.1:0", &[], &otel);
+    let (_coordinator, addr) = coordinator_with_env(&url, "127.0.0.1:0", &[], &coordinator_otel);
     let _worker = worker(
         addr,
         WorkerOpts {
             name: &unique("traced"),
             slots: 1,
-            extra_env: &otel,
+            extra_env: &worker_otel,
             ..Default::default()
         },
     );
@@ -111,19 +122,19 @@ async fn one_evaluation_is_one_trace_from_sweep_to_container() {
     wait_completed(&mut client, &sweep_id, Duration::from_secs(300)).await;
 
     let wanted = [
-        ("randori-coordinator", "sweep"),
-        ("randori-coordinator", "run"),
-        ("randori-coordinator", "node"),
-        ("randori-coordinator", "operator"),
-        ("randori-coordinator", "job"),
-        ("randori-coordinator", "queued"),
-        ("randori-coordinator", "leased"),
-        ("randori-coordinator", "grading"),
-        ("randori-worker", "container"),
-        ("randori-worker", "create"),
-        ("randori-worker", "start"),
-        ("randori-worker", "run"),
-        ("randori-worker", "collect"),
+        ("coordinator-eu", "sweep"),
+        ("coordinator-eu", "run"),
+        ("coordinator-eu", "node"),
+        ("coordinator-eu", "operator"),
+        ("coordinator-eu", "job"),
+        ("coordinator-eu", "queued"),
+        ("coordinator-eu", "leased"),
+        ("coordinator-eu", "grading"),
+        ("worker-eu", "container"),
+        ("worker-eu", "create"),
+        ("worker-eu", "start"),
+        ("worker-eu", "run"),
+        ("worker-eu", "collect"),
     ];
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let spans = loop {
@@ -153,9 +164,9 @@ async fn one_evaluation_is_one_trace_from_sweep_to_container() {
         assert_eq!(found.len(), 1, "{service} {name} spans: {}", found.len());
         found[0].clone()
     };
-    let sweep = one("randori-coordinator", "sweep");
-    let node = one("randori-coordinator", "node");
-    let container = one("randori-worker", "container");
+    let sweep = one("coordinator-eu", "sweep");
+    let node = one("coordinator-eu", "node");
+    let container = one("worker-eu", "container");
 
     // One trace: the sweep's id is its trace id, and the worker's spans are in it.
     let sweep_uuid = uuid::Uuid::parse_str(&sweep_id).unwrap();
@@ -182,13 +193,13 @@ async fn one_evaluation_is_one_trace_from_sweep_to_container() {
     }
     assert_eq!(chain, ["job", "node", "run", "sweep"]);
     for child in ["create", "start", "run", "collect"] {
-        let r = one("randori-worker", child);
+        let r = one("worker-eu", child);
         assert_eq!(r.span.parent_span_id, container.span.span_id, "{child}");
     }
-    let grading = one("randori-coordinator", "grading");
-    let job = one("randori-coordinator", "job");
+    let grading = one("coordinator-eu", "grading");
+    let job = one("coordinator-eu", "job");
     assert_eq!(grading.span.parent_span_id, job.span.span_id);
-    let operator = one("randori-coordinator", "operator");
+    let operator = one("coordinator-eu", "operator");
     assert_eq!(operator.span.parent_span_id, node.span.span_id);
 
     // The attributes a reader filters by.
