@@ -139,6 +139,7 @@ mod tests {
             policy: policy.into(),
             seed,
             state: "completed".into(),
+            error: None,
             nodes: 1,
             nodes_ok: 1,
             nodes_buggy: 0,

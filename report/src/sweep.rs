@@ -56,6 +56,9 @@ pub struct RunFacts {
     pub seed: u64,
     /// "running" | "paused" | "completed" | "failed" | "cancelled".
     pub state: String,
+    /// Why a failed run failed.
+    #[serde(default)]
+    pub error: Option<String>,
     pub nodes: u32,
     pub nodes_ok: u32,
     pub nodes_buggy: u32,
@@ -136,6 +139,9 @@ pub struct RunRow {
     pub policy: String,
     pub seed: u64,
     pub state: String,
+    /// Why a failed run failed: a run that failed is told apart from one that found nothing.
+    #[serde(default)]
+    pub error: Option<String>,
     pub nodes: u32,
     pub nodes_ok: u32,
     pub nodes_buggy: u32,
@@ -284,6 +290,7 @@ fn run_row(run: &RunFacts) -> RunRow {
         policy: run.policy.clone(),
         seed: run.seed,
         state: run.state.clone(),
+        error: run.error.clone(),
         nodes: run.nodes,
         nodes_ok: run.nodes_ok,
         nodes_buggy: run.nodes_buggy,
@@ -377,6 +384,7 @@ fn runs_table(runs: &[RunRow]) -> Table {
         ("best val", Align::Right),
         ("selected test", Align::Right),
         ("medal", Align::Left),
+        ("error", Align::Left),
     ]);
     for run in runs {
         table.push(vec![
@@ -388,9 +396,19 @@ fn runs_table(runs: &[RunRow]) -> Table {
             display::score(run.best_val),
             display::score(run.selected_test),
             run.medal.clone(),
+            run.error.as_deref().map(error_shown).unwrap_or_default(),
         ]);
     }
     table
+}
+
+/// A run's error as a table cell: its first line, at most 100 characters.
+fn error_shown(error: &str) -> String {
+    let line = error.lines().next().unwrap_or_default();
+    match line.char_indices().nth(100) {
+        Some((at, _)) => format!("{}…", &line[..at]),
+        None => line.to_owned(),
+    }
 }
 
 fn medal_rates_table(rates: &[MedalRate]) -> Table {

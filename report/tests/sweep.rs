@@ -47,6 +47,7 @@ fn run(
         policy: policy.to_owned(),
         seed,
         state: state.to_owned(),
+        error: None,
         nodes,
         nodes_ok,
         nodes_buggy,
@@ -110,6 +111,7 @@ fn runs() -> Vec<RunFacts> {
         // Failed: it had an ok node but never selected one.
         RunFacts {
             best_val: Some(0.70),
+            error: Some("the LLM endpoint answered 401 Unauthorized\nbody: ...".to_owned()),
             ..run("r5", "iris", "mcts", 1, "failed", (4, 1, 3))
         },
         RunFacts {
@@ -358,6 +360,19 @@ fn runs_are_sorted_and_carry_their_selected_and_oracle_medals() {
         ("none", "none")
     );
     assert_eq!((r5.state.as_str(), r5.valid_submission), ("failed", false));
+    assert_eq!(
+        r5.error.as_deref(),
+        Some("the LLM endpoint answered 401 Unauthorized\nbody: ...")
+    );
+    assert_eq!(report.runs[0].error, None);
+    // Every format shows why: the error's first line in the runs table.
+    let text = randori_report::render_table(&report);
+    assert!(
+        text.contains("the LLM endpoint answered 401 Unauthorized"),
+        "{text}"
+    );
+    assert!(!text.contains("body: ..."));
+    assert!(randori_report::render_markdown(&report).contains("401 Unauthorized"));
     assert_eq!((r5.best_val, r5.selected_test), (Some(0.70), None));
     let r6 = &report.runs[5];
     assert_eq!(
@@ -448,9 +463,9 @@ fn markdown_tables_have_one_cell_per_column_on_every_line() {
         }
         in_table = is_row;
     }
-    // 12 columns in the task × policy table, 8 in the runs table, 9 in the medal rates.
+    // 12 columns in the task × policy table, 9 in the runs table, 9 in the medal rates.
     let separators: Vec<usize> = tables.iter().map(|t| cell_separators(t[0])).collect();
-    assert_eq!(separators, [13, 9, 10]);
+    assert_eq!(separators, [13, 10, 10]);
     assert_eq!(tables.iter().map(Vec::len).collect::<Vec<_>>(), [6, 9, 4]);
     for table in &tables {
         for line in table {

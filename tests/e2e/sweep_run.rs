@@ -243,3 +243,45 @@ async fn kill_9_of_the_process_group_then_running_again_finishes_the_same_sweep(
     assert_finished_once(&db, &report).await;
     db.close().await;
 }
+
+/// A sweep whose run fails ends `randori run` with status 1, the run and its error on stderr
+/// and in the report. The run replays a journal that holds nothing: its first call fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_exits_non_zero_and_says_why_when_a_run_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_sweep_file(
+        dir.path(),
+        "failing.toml",
+        &format!(
+            r#"
+name = "failing"
+tasks = ["{}"]
+policies = ["greedy"]
+seeds = [0]
+[budget]
+max_nodes = 2
+[operator]
+backend = "replay"
+from_run = "00000000-0000-7000-8000-000000000000"
+"#,
+            repo_root().join("tasks/mini/taxi-fare").display()
+        ),
+    );
+    let mut p = start_run(&file, &dir.path().join("home"), &[], "run-failing");
+    let status = p
+        .wait_exit(Duration::from_secs(600))
+        .expect("randori run did not finish");
+    let mut out = String::new();
+    std::io::Read::read_to_string(p.child.stdout.as_mut().unwrap(), &mut out).unwrap();
+    assert_eq!(status.code(), Some(1), "{}", p.log_text());
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let run = &report["runs"][0];
+    assert_eq!(run["state"], "failed");
+    let error = run["error"]
+        .as_str()
+        .expect("the run's error in the report");
+    assert!(!error.is_empty());
+    let log = p.log_text();
+    assert!(log.contains("1 of 1 runs failed:"), "{log}");
+    assert!(log.contains(error.lines().next().unwrap()), "{log}");
+}

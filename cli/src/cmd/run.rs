@@ -13,6 +13,8 @@ use crate::{client, image, sweep_file};
 
 /// Exit status after Ctrl-C, as shells report it.
 const INTERRUPTED: u8 = 130;
+/// The exit status when the sweep ended but some of its runs failed.
+const RUNS_FAILED: u8 = 1;
 
 pub async fn run(a: RunArgs) -> Result<ExitCode> {
     // Everything the user wrote is checked before anything starts.
@@ -46,7 +48,9 @@ pub async fn run(a: RunArgs) -> Result<ExitCode> {
     };
     stack.shutdown().await;
     match outcome {
-        Some(r) => r.map(|()| ExitCode::SUCCESS),
+        Some(Ok(0)) => Ok(ExitCode::SUCCESS),
+        Some(Ok(_)) => Ok(ExitCode::from(RUNS_FAILED)),
+        Some(Err(e)) => Err(e),
         None => {
             eprintln!(
                 "interrupted: sweep {:?} is saved; run `randori run {}` again to resume it",
@@ -108,7 +112,7 @@ async fn submit_watch_report(
     spec: &SweepSpec,
     as_json: bool,
     export_mlebench: Option<&std::path::Path>,
-) -> Result<()> {
+) -> Result<usize> {
     let mut client = client::connect_with_token(url, token).await?;
     let submitted = super::sweep::submit(&mut client, spec).await?;
     watch(
@@ -128,5 +132,25 @@ async fn submit_watch_report(
         let summary = super::export::mlebench(&mut client, &submitted.sweep_id, dir).await?;
         eprint!("{summary}");
     }
-    Ok(())
+    Ok(report_failed_runs(&report))
+}
+
+/// Says on stderr which runs failed and why; returns how many did.
+fn report_failed_runs(report: &randori_report::SweepReport) -> usize {
+    let failed: Vec<_> = report.runs.iter().filter(|r| r.state == "failed").collect();
+    if !failed.is_empty() {
+        eprintln!("{} of {} runs failed:", failed.len(), report.runs.len());
+        for r in &failed {
+            let error = r.error.as_deref().unwrap_or("no error recorded");
+            eprintln!(
+                "  {} {} seed {} (run {}): {}",
+                r.task,
+                r.policy,
+                r.seed,
+                r.id,
+                crate::terminal::shown(error.lines().next().unwrap_or_default())
+            );
+        }
+    }
+    failed.len()
 }

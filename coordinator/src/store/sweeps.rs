@@ -305,6 +305,7 @@ impl JobStore {
                     },
                     seed: r.get::<i64, _>("seed") as u64,
                     state: r.get("state"),
+                    error: r.get("error"),
                     nodes: count(r, "nodes") as u32,
                     nodes_ok: count(r, "ok") as u32,
                     nodes_buggy: count(r, "buggy") as u32,

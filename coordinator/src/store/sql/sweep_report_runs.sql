@@ -25,7 +25,7 @@ llm AS (
     FROM llm_calls WHERE run_id IN (SELECT id FROM runs WHERE sweep_id = $1)
     GROUP BY run_id
 )
-SELECT r.id, r.task_id, r.policy, r.seed, r.state, p.nodes,
+SELECT r.id, r.task_id, r.policy, r.seed, r.state, r.error, p.nodes,
        coalesce(r.operator_config->>'backend', 'builtin') AS backend,
        coalesce(r.operator_config->>'set', 'aira') AS operator_set,
        coalesce((r.policy_config->>'use_test_score')::boolean, false) AS use_test_score, p.ok, p.buggy, p.best_val,
