@@ -139,12 +139,17 @@ fn bar(done: u32, total: u32, width: usize) -> String {
 fn render(s: &pb::SweepStatus, p: &Progress, eta: Option<Duration>) -> String {
     let m = s.medals.unwrap_or_default();
     let j = s.jobs.unwrap_or_default();
+    // Ended is not succeeded: failed runs are named, so a sweep of failures does not read as done.
+    let failed = match s.runs.unwrap_or_default().failed {
+        0 => String::new(),
+        n => format!(" ({n} failed)"),
+    };
     let eta = match eta {
         Some(d) => humantime::format_duration(Duration::from_secs(d.as_secs())).to_string(),
         None => "-".to_owned(),
     };
     format!(
-        "{} runs {} {}/{}  nodes {} {}/{}  medals {}g {}s {}b  jobs {} queued {} running  ETA {eta}",
+        "{} runs {} {}/{}{failed}  nodes {} {}/{}  medals {}g {}s {}b  jobs {} queued {} running  ETA {eta}",
         s.state,
         bar(p.runs_ended, p.runs_total, 20),
         p.runs_ended,
@@ -223,6 +228,6 @@ mod tests {
         );
         assert_eq!(bar(5, 20, 10), "[##--------]");
         assert_eq!(bar(3, 0, 4), "[----]");
-        assert!(render(&s, &p, None).contains("3/5"));
+        assert!(render(&s, &p, None).contains("3/5 (1 failed)"));
     }
 }
