@@ -123,6 +123,7 @@ fn print_result(r: &pb::GetEvalResponse, as_json: bool) -> Result<()> {
         "exit_code": o.exit_code,
         "timed_out": o.timed_out,
         "oom_killed": o.oom_killed,
+        "disk_limit_exceeded": o.disk_limit_exceeded,
         "duration_ms": o.duration_ms,
         "peak_memory_bytes": o.peak_memory_bytes,
         "stdout_head": text(&o.stdout_head),
@@ -155,10 +156,11 @@ fn print_result(r: &pb::GetEvalResponse, as_json: bool) -> Result<()> {
     } else {
         println!("node {}  status {}", r.node_id, r.node_status);
         println!(
-            "exit {}  timed_out {}  oom_killed {}  {} ms  peak memory {}",
+            "exit {}  timed_out {}  oom_killed {}  disk_limit_exceeded {}  {} ms  peak memory {}",
             o.exit_code.map_or("none".to_owned(), |c| c.to_string()),
             o.timed_out,
             o.oom_killed,
+            o.disk_limit_exceeded,
             o.duration_ms,
             o.peak_memory_bytes
                 .map_or("?".to_owned(), |b| format!("{} MiB", b >> 20))

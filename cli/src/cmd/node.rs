@@ -52,7 +52,9 @@ pub async fn run(command: NodeCommand) -> Result<ExitCode> {
                 "job": {"id": eval.job_id, "state": job_state, "attempts": eval.attempts,
                         "worker": eval.worker_name, "error": eval.error},
                 "exit_code": outcome.exit_code, "timed_out": outcome.timed_out,
-                "oom_killed": outcome.oom_killed, "duration_ms": outcome.duration_ms,
+                "oom_killed": outcome.oom_killed,
+                "disk_limit_exceeded": outcome.disk_limit_exceeded,
+                "duration_ms": outcome.duration_ms,
                 "stdout_tail": text(&outcome.stdout_tail), "stderr_tail": text(&outcome.stderr_tail),
             })
         );
@@ -104,10 +106,11 @@ pub async fn run(command: NodeCommand) -> Result<ExitCode> {
     }
     if eval.outcome.is_some() {
         println!(
-            "exit      {} timed out {} OOM {} in {} ms",
+            "exit      {} timed out {} OOM {} disk limit {} in {} ms",
             outcome.exit_code.map_or("-".to_owned(), |c| c.to_string()),
             outcome.timed_out,
             outcome.oom_killed,
+            outcome.disk_limit_exceeded,
             outcome.duration_ms
         );
     }
