@@ -70,12 +70,33 @@ pub fn loop_fs_bytes(limit: u64) -> u64 {
 /// The disk side of one job directory.
 #[derive(Debug)]
 pub struct JobDisk {
-    quota: DiskQuota,
-    limit: u64,
+    meter: Meter,
     /// The loop filesystem's backing file, while mounted.
     image: Option<PathBuf>,
+}
+
+/// How a job directory's usage is read against its limit: plain values, so the watch can take
+/// a copy into a blocking task.
+#[derive(Debug, Clone, Copy)]
+struct Meter {
+    quota: DiskQuota,
+    limit: u64,
     /// What an empty filesystem already uses (its metadata), not the program's.
     baseline: u64,
+}
+
+impl Meter {
+    /// What the program has written under `root`, in allocated bytes.
+    fn used(self, root: &Path) -> u64 {
+        match self.quota {
+            DiskQuota::LoopFs => fs_used(root).unwrap_or(0).saturating_sub(self.baseline),
+            DiskQuota::Watchdog => allocated(root),
+        }
+    }
+
+    fn exceeded(self, root: &Path) -> bool {
+        self.used(root) >= self.limit
+    }
 }
 
 impl JobDisk {
@@ -83,10 +104,12 @@ impl JobDisk {
     pub fn create(root: &Path, quota: DiskQuota, limit: u64) -> Result<Self> {
         std::fs::create_dir_all(root).map_err(io(format!("creating {}", root.display())))?;
         let mut disk = Self {
-            quota,
-            limit,
+            meter: Meter {
+                quota,
+                limit,
+                baseline: 0,
+            },
             image: None,
-            baseline: 0,
         };
         if quota == DiskQuota::LoopFs {
             let image = root.with_extension("img");
@@ -97,43 +120,32 @@ impl JobDisk {
                 let _ = std::fs::remove_file(&image);
                 return Err(e);
             }
-            disk.baseline = fs_used(root)?;
+            disk.meter.baseline = fs_used(root)?;
         }
         Ok(disk)
     }
 
     pub fn limit(&self) -> u64 {
-        self.limit
+        self.meter.limit
     }
 
     /// What the program has written under `root`, in allocated bytes.
     pub fn used(&self, root: &Path) -> u64 {
-        match self.quota {
-            DiskQuota::LoopFs => fs_used(root).unwrap_or(0).saturating_sub(self.baseline),
-            DiskQuota::Watchdog => allocated(root),
-        }
+        self.meter.used(root)
     }
 
     pub fn exceeded(&self, root: &Path) -> bool {
-        self.used(root) >= self.limit
+        self.meter.exceeded(root)
     }
 
     /// Resolves once the usage under `root` reaches the limit.
     pub async fn watch(&self, root: &Path) {
         loop {
-            tokio::time::sleep(self.quota.interval()).await;
-            let (root, disk) = (root.to_owned(), (self.quota, self.limit, self.baseline));
-            let exceeded = tokio::task::spawn_blocking(move || {
-                let probe = JobDisk {
-                    quota: disk.0,
-                    limit: disk.1,
-                    image: None,
-                    baseline: disk.2,
-                };
-                probe.exceeded(&root)
-            })
-            .await
-            .unwrap_or(false);
+            tokio::time::sleep(self.meter.quota.interval()).await;
+            let (meter, root) = (self.meter, root.to_owned());
+            let exceeded = tokio::task::spawn_blocking(move || meter.exceeded(&root))
+                .await
+                .unwrap_or(false);
             if exceeded {
                 return;
             }
