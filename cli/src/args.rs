@@ -242,6 +242,10 @@ pub struct RunArgs {
     /// Where the dashboard is served while the sweep runs (port 0: any free one).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub http: SocketAddr,
+    /// When the file's sweep exists and some of its runs failed, reopen them (as `sweep
+    /// retry` does) and finish them.
+    #[arg(long)]
+    pub retry_failed: bool,
 }
 
 #[derive(Args)]
@@ -296,6 +300,16 @@ pub enum SweepCommand {
         #[command(flatten)]
         coordinator: CoordinatorArg,
     },
+    /// Check a sweep file without queueing anything: every key, task, policy and operator
+    /// setting, then one tiny call per LLM endpoint and model (key, model, parameters, price).
+    Check {
+        file: PathBuf,
+        /// Only the checks that need no network.
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Print a complete sweep file: every key, commented, with its default.
+    Example,
     /// Every sweep, newest first.
     List {
         #[command(flatten)]
@@ -334,6 +348,16 @@ pub enum SweepCommand {
     /// Continue a paused sweep.
     Resume {
         id: String,
+        #[command(flatten)]
+        coordinator: CoordinatorArg,
+    },
+    /// Reopen failed runs from their stored nodes: the journal keeps every LLM answer, so
+    /// nothing answered is asked (or paid) again.
+    Retry {
+        id: String,
+        /// Only this run (repeatable); without it, every failed run of the sweep.
+        #[arg(long, value_name = "RUN_ID")]
+        run: Vec<String>,
         #[command(flatten)]
         coordinator: CoordinatorArg,
     },

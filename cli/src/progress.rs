@@ -20,8 +20,8 @@ pub struct WatchOptions {
     pub quiet: bool,
 }
 
-/// Polls the sweep until it is completed or cancelled, showing progress on stderr; returns the
-/// final status.
+/// Polls the sweep until it is completed or cancelled, or paused by randori for a settings
+/// error (`blocked`), showing progress on stderr; returns the last status.
 pub async fn watch(
     client: &mut Client,
     sweep_id: &str,
@@ -65,7 +65,8 @@ pub async fn watch(
         };
         let now = Progress::of(&status);
         let base = *first.get_or_insert(now);
-        let ended = matches!(status.state.as_str(), "completed" | "cancelled");
+        let ended = matches!(status.state.as_str(), "completed" | "cancelled")
+            || (status.state == "paused" && !status.blocked.is_empty());
         if !opts.quiet {
             let line = render(&status, &now, eta(&base, &now, started.elapsed()));
             if terminal {
@@ -148,8 +149,15 @@ fn render(s: &pb::SweepStatus, p: &Progress, eta: Option<Duration>) -> String {
         Some(d) => humantime::format_duration(Duration::from_secs(d.as_secs())).to_string(),
         None => "-".to_owned(),
     };
+    let waiting = match s.runs.unwrap_or_default().waiting_for_llm {
+        0 => String::new(),
+        n => format!(
+            "  waiting for LLM ({n} runs): {}",
+            crate::terminal::shown(&s.waiting_for_llm)
+        ),
+    };
     format!(
-        "{} runs {} {}/{}{failed}  nodes {} {}/{}  medals {}g {}s {}b  jobs {} queued {} running  ETA {eta}",
+        "{} runs {} {}/{}{failed}  nodes {} {}/{}  medals {}g {}s {}b  jobs {} queued {} running  ETA {eta}{waiting}",
         s.state,
         bar(p.runs_ended, p.runs_total, 20),
         p.runs_ended,

@@ -24,6 +24,24 @@ pub enum Error {
     Json(#[from] serde_json::Error),
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// An LLM endpoint kept failing past `max_retries`.
+    #[error("LLM endpoint: {0}")]
+    Llm(String),
+    /// An LLM call showed a settings error; the message names the key to fix.
+    #[error("LLM settings: {0}")]
+    LlmSettings(String),
+    /// A replayed journal cannot answer a call.
+    #[error("replay: {0}")]
+    Replay(String),
+    /// The LLM journal could not be read or written (its database): transient.
+    #[error("LLM journal: {0}")]
+    Journal(String),
+    /// A task could not be loaded.
+    #[error("task: {0}")]
+    Task(String),
+    /// The builtin generator could not make a program.
+    #[error("operator: {0}")]
+    Operator(String),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
     #[error("{context}")]

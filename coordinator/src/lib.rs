@@ -21,6 +21,6 @@ pub mod tasks;
 mod traces;
 mod wakeups;
 
-pub use driver::check_run_settings;
+pub use driver::{check_run_settings, preflight};
 pub use error::{Error, Result};
 pub use server::{Coordinator, CoordinatorConfig};

@@ -216,6 +216,7 @@ impl Coordinator {
             wakeups: wakeups.clone(),
             name: driver_name(),
             run_lease_ttl: self.config.run_lease_ttl,
+            endpoints: randori_llm::Endpoints::default(),
         };
         let supervisor_task = tokio::spawn(supervisor.run(background.clone()));
         let metrics = Arc::new(Metrics::default());

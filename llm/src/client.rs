@@ -5,27 +5,35 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
 use serde::{Deserialize, Serialize};
-use tokio::sync::Semaphore;
+use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::endpoint::{Endpoint, Health, Ticket};
 use crate::{
     Backend, BoxFuture, ChatAnswer, ChatRequest, LlmError, Message, OpenAiConfig, Transient,
 };
 
 /// A client for one OpenAI-compatible chat-completions endpoint. Clones share the connection
-/// pool and the concurrency limit.
+/// pool, and clients of one [`Endpoint`] its concurrency limit and circuit breaker.
 #[derive(Debug, Clone)]
 pub struct OpenAiClient {
     http: reqwest::Client,
     url: String,
     auth: Option<HeaderValue>,
     config: Arc<OpenAiConfig>,
-    slots: Arc<Semaphore>,
+    endpoint: Arc<Endpoint>,
 }
 
 impl OpenAiClient {
-    /// Checks the configuration and reads the API key from the environment.
+    /// Checks the configuration and reads the API key from the environment; the client has an
+    /// endpoint state of its own.
     pub fn new(config: OpenAiConfig) -> Result<Self, LlmError> {
+        let endpoint = Arc::new(Endpoint::new(config.max_concurrency));
+        Self::with_endpoint(config, endpoint)
+    }
+
+    /// As [`OpenAiClient::new`], sharing `endpoint` (see [`crate::Endpoints`]).
+    pub fn with_endpoint(config: OpenAiConfig, endpoint: Arc<Endpoint>) -> Result<Self, LlmError> {
         config.validate()?;
         let auth = match &config.api_key_env {
             None => None,
@@ -51,13 +59,21 @@ impl OpenAiClient {
             http,
             url: format!("{}/chat/completions", config.base_url.trim_end_matches('/')),
             auth,
-            slots: Arc::new(Semaphore::new(config.max_concurrency)),
+            endpoint,
             config: Arc::new(config),
         })
     }
 
-    /// Asks the model, retrying 408, 429, 5xx, timeouts and connection failures up to
-    /// `max_retries` times with backoff; any other 4xx or a malformed answer fails at once.
+    /// Follows the health of this client's endpoint (down while its breaker is open).
+    pub fn health(&self) -> watch::Receiver<Health> {
+        self.endpoint.health()
+    }
+
+    /// Asks the model. 408, 429, 5xx, timeouts, connection failures and 2xx bodies that are no
+    /// chat completion are tried again after a backoff, without end unless `max_retries` is
+    /// set, and while the endpoint is down only as its probe (see [`Endpoint`]); any other 4xx
+    /// fails at once ([`LlmError::Refused`]). A completion without usable text (a refusal, an
+    /// empty answer) is an answer: its content is empty, and the caller judges it.
     #[tracing::instrument(
         name = "llm.chat",
         skip_all,
@@ -79,10 +95,20 @@ impl OpenAiClient {
         let mut retry = 0;
         let (reply, latency) = loop {
             span.record("attempts", retry + 1);
+            let ticket = self.endpoint.admit().await;
             match self.attempt(&body).await {
-                Ok(done) => break done,
-                Err(Failure::Fatal(e)) => return Err(e),
-                Err(Failure::Transient(last, _)) if retry >= self.config.max_retries => {
+                Ok(done) => {
+                    ticket.answered();
+                    break done;
+                }
+                Err(Failure::Fatal(e)) => {
+                    ticket.answered();
+                    return Err(e);
+                }
+                Err(Failure::Transient(last, _))
+                    if self.config.max_retries.is_some_and(|max| retry >= max) =>
+                {
+                    drop(ticket);
                     return Err(LlmError::GaveUp {
                         url: self.url.clone(),
                         attempts: retry + 1,
@@ -90,17 +116,18 @@ impl OpenAiClient {
                     });
                 }
                 Err(Failure::Transient(failure, retry_after)) => {
-                    let wait = self.config.backoff(retry, retry_after);
-                    tracing::warn!(%failure, ?wait, "LLM call failed, retrying");
+                    let wait = self.failed(ticket, &failure, retry_after);
+                    tracing::warn!(%failure, ?wait, "LLM call failed, trying again");
                     tokio::time::sleep(wait).await;
                     retry += 1;
                 }
             }
         };
 
-        let (content, finish_reason) = reply
-            .first_choice()
-            .map_err(|reason| self.malformed(reason))?;
+        let (content, finish_reason) = reply.first_choice();
+        if content.is_empty() {
+            tracing::warn!(model = %request.model, ?finish_reason, "the answer has no text (a refusal?)");
+        }
         if finish_reason.as_deref() == Some("length") {
             tracing::warn!(
                 model = %request.model,
@@ -124,9 +151,20 @@ impl OpenAiClient {
         })
     }
 
+    fn failed(
+        &self,
+        ticket: Ticket<'_>,
+        failure: &Transient,
+        retry_after: Option<Duration>,
+    ) -> Duration {
+        let (base, cap) = (self.config.backoff_base, self.config.backoff_cap);
+        ticket.failed(&failure.to_string(), retry_after, base, cap)
+    }
+
     /// One POST, holding a concurrency slot; the latency excludes the wait for the slot.
     async fn attempt(&self, body: &WireRequest<'_>) -> Result<(WireResponse, Duration), Failure> {
         let _slot = self
+            .endpoint
             .slots
             .acquire()
             .await
@@ -141,9 +179,20 @@ impl OpenAiClient {
         let retry_after = retry_after(response.headers());
         let bytes = response.bytes().await.map_err(|e| self.transport(e))?;
         if status.is_success() {
-            let reply = serde_json::from_slice(&bytes).map_err(|e| {
-                Failure::Fatal(self.malformed(format!("{e}; the body starts {:?}", head(&bytes))))
+            // A body that is no chat completion comes from a proxy or server in trouble (an
+            // error page sent with 200): tried again like a 5xx.
+            let reply: WireResponse = serde_json::from_slice(&bytes).map_err(|e| {
+                Failure::Transient(
+                    Transient::Malformed {
+                        reason: format!("{e}; the body starts {:?}", head(&bytes)),
+                    },
+                    None,
+                )
             })?;
+            if reply.choices.is_empty() {
+                let reason = format!("it has no choices; the body starts {:?}", head(&bytes));
+                return Err(Failure::Transient(Transient::Malformed { reason }, None));
+            }
             return Ok((reply, started.elapsed()));
         }
         let message = error_message(&bytes);
@@ -186,13 +235,6 @@ impl OpenAiClient {
             Transient::Connection { message }
         };
         Failure::Transient(failure, None)
-    }
-
-    fn malformed(&self, reason: String) -> LlmError {
-        LlmError::Malformed {
-            url: self.url.clone(),
-            reason,
-        }
     }
 }
 
@@ -297,12 +339,14 @@ struct WireUsage {
 }
 
 impl WireResponse {
-    /// `choices[0].message.content` and its finish reason.
-    fn first_choice(&self) -> Result<(String, Option<String>), String> {
-        let choice = self.choices.first().ok_or("it has no choices")?;
-        let content = choice.message.content.clone().ok_or(
-            "choices[0].message.content is missing (a refusal or a tool call instead of text?)",
-        )?;
-        Ok((content, choice.finish_reason.clone()))
+    /// `choices[0].message.content` and its finish reason; the content is empty when the
+    /// model sent none (a refusal, a tool call). `attempt` made sure there is a choice.
+    fn first_choice(&self) -> (String, Option<String>) {
+        self.choices.first().map_or_else(Default::default, |c| {
+            (
+                c.message.content.clone().unwrap_or_default(),
+                c.finish_reason.clone(),
+            )
+        })
     }
 }

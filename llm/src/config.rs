@@ -4,6 +4,11 @@ use std::time::Duration;
 use crate::LlmError;
 use crate::pricing::{Price, list_price};
 
+/// Per attempt: long enough for a reasoning model's long answer.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+/// The longest wait between two attempts, and between two probes of an endpoint that is down.
+pub const DEFAULT_BACKOFF_CAP: Duration = Duration::from_secs(30);
+
 /// One OpenAI-compatible endpoint. Build with [`OpenAiConfig::new`] and change fields as needed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OpenAiConfig {
@@ -14,8 +19,9 @@ pub struct OpenAiConfig {
     pub api_key_env: Option<String>,
     /// Per attempt, from sending the request to the last byte of the answer.
     pub timeout: Duration,
-    /// Attempts after the first one; a request is tried at most `max_retries + 1` times.
-    pub max_retries: u32,
+    /// Attempts after the first one, if capped; by default (`None`) a transient failure is
+    /// tried again until it passes, and pausing or cancelling the run is what stops it.
+    pub max_retries: Option<u32>,
     /// Requests in flight at once to this endpoint, shared by all clones of the client.
     pub max_concurrency: usize,
     /// The wait before the first retry; it doubles with each retry up to `backoff_cap`.
@@ -32,11 +38,11 @@ impl OpenAiConfig {
         Self {
             base_url: base_url.into(),
             api_key_env: None,
-            timeout: Duration::from_secs(120),
-            max_retries: 5,
+            timeout: DEFAULT_TIMEOUT,
+            max_retries: None,
             max_concurrency: 8,
             backoff_base: Duration::from_millis(500),
-            backoff_cap: Duration::from_secs(30),
+            backoff_cap: DEFAULT_BACKOFF_CAP,
             prices: HashMap::new(),
         }
     }
@@ -44,11 +50,16 @@ impl OpenAiConfig {
     /// The cost of a call to `model`: the override if there is one, else the list price, else
     /// 0 (see [`crate::pricing`]).
     pub fn cost_usd(&self, model: &str, tokens_in: u64, tokens_out: u64) -> f64 {
+        self.price(model)
+            .map_or(0.0, |price| price.cost_usd(tokens_in, tokens_out))
+    }
+
+    /// The price `model` is counted at: the override, else the list price; None: unknown.
+    pub fn price(&self, model: &str) -> Option<Price> {
         self.prices
             .get(model)
             .copied()
             .or_else(|| list_price(model))
-            .map_or(0.0, |price| price.cost_usd(tokens_in, tokens_out))
     }
 
     pub(crate) fn validate(&self) -> Result<(), LlmError> {
@@ -67,38 +78,11 @@ impl OpenAiConfig {
             };
         Err(LlmError::Config(problem))
     }
-
-    /// The wait before retry number `retry` (0 for the first): the server's `Retry-After` when
-    /// it sent one, else `backoff_base` doubled per retry; never more than `backoff_cap`, so a
-    /// misbehaving server cannot park a run for hours. No jitter: the concurrency limit already
-    /// spreads the requests of one endpoint, and runs stay reproducible.
-    pub(crate) fn backoff(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
-        let doubled = self.backoff_base.saturating_mul(2u32.saturating_pow(retry));
-        retry_after.unwrap_or(doubled).min(self.backoff_cap)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_the_cap_and_honours_retry_after() {
-        let config = OpenAiConfig::new("http://127.0.0.1:8000/v1");
-        let ms = |retry, after: Option<u64>| {
-            config
-                .backoff(retry, after.map(Duration::from_millis))
-                .as_millis()
-        };
-        assert_eq!(ms(0, None), 500);
-        assert_eq!(ms(1, None), 1_000);
-        assert_eq!(ms(5, None), 16_000);
-        assert_eq!(ms(6, None), 30_000);
-        assert_eq!(ms(60, None), 30_000);
-        assert_eq!(ms(0, Some(2_000)), 2_000);
-        assert_eq!(ms(3, Some(0)), 0);
-        assert_eq!(ms(0, Some(3_600_000)), 30_000);
-    }
 
     #[test]
     fn validate_names_the_bad_field() {

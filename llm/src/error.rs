@@ -22,16 +22,17 @@ pub enum LlmError {
         status: u16,
         message: String,
     },
-    #[error("LLM endpoint {url} still failing after {attempts} attempts; the last one: {last}")]
+    /// Only with `max_retries` set; by default a transient failure is tried again until it
+    /// passes.
+    #[error(
+        "LLM endpoint {url} still failing after {attempts} attempts (max_retries); the last \
+         one: {last}"
+    )]
     GaveUp {
         url: String,
         attempts: u32,
         last: Transient,
     },
-    /// A 2xx whose body is not a chat completion; not retried, as a proxy that sends such a
-    /// body tends to send it every time.
-    #[error("LLM endpoint {url} answered with something that is not a chat completion: {reason}")]
-    Malformed { url: String, reason: String },
     #[error(transparent)]
     Replay(#[from] ReplayError),
     #[error(transparent)]
@@ -52,6 +53,10 @@ pub enum Transient {
     Connection {
         message: String,
     },
+    /// A 2xx whose body is not a chat completion.
+    Malformed {
+        reason: String,
+    },
 }
 
 impl fmt::Display for Transient {
@@ -60,6 +65,9 @@ impl fmt::Display for Transient {
             Self::Status { status, message } => write!(f, "HTTP {status}: {message}"),
             Self::Timeout { after } => write!(f, "no answer within {after:?} (the timeout)"),
             Self::Connection { message } => write!(f, "connection failed: {message}"),
+            Self::Malformed { reason } => {
+                write!(f, "the answer is not a chat completion: {reason}")
+            }
         }
     }
 }

@@ -2,7 +2,8 @@
 //! chat model, price the answer, pull the program out of it, and never pay for it twice.
 //!
 //! - [`OpenAiClient`]: any OpenAI-compatible chat-completions endpoint (vLLM, Ollama, LiteLLM,
-//!   OpenAI), with retries, backoff, a per-endpoint concurrency limit and a request timeout.
+//!   OpenAI), with backoff, a per-endpoint concurrency limit and circuit breaker
+//!   ([`Endpoints`]), and a request timeout.
 //! - [`pricing`]: list prices per million tokens, overridable per endpoint.
 //! - [`extract()`]: the plan and the Python program in an answer.
 //! - [`ModelSettings`]: an operator's model, sampling and length settings, and the request
@@ -21,6 +22,7 @@
 mod analysis;
 mod client;
 mod config;
+mod endpoint;
 mod error;
 mod extract;
 mod journal;
@@ -35,7 +37,8 @@ use serde::{Deserialize, Serialize};
 
 pub use analysis::{AnalysisAnswer, analysis_response_format, parse_analysis};
 pub use client::OpenAiClient;
-pub use config::OpenAiConfig;
+pub use config::{DEFAULT_BACKOFF_CAP, DEFAULT_TIMEOUT, OpenAiConfig};
+pub use endpoint::{DOWN_AFTER, Endpoint, Endpoints, Health};
 pub use error::{LlmError, Transient};
 pub use extract::{ExtractError, Extracted, extract};
 pub use journal::{Journal, JournalError, MemoryJournal, ask_journaled};

@@ -294,7 +294,7 @@ async fn retries_500_then_succeeds() {
 #[tokio::test]
 async fn gives_up_after_max_retries() {
     let (server, mut config) = start(vec![Step::Fail(503, openai_error("overloaded"), None)]).await;
-    config.max_retries = 3;
+    config.max_retries = Some(3);
     let err = OpenAiClient::new(config)
         .unwrap()
         .chat(&request())
@@ -324,7 +324,7 @@ async fn timeout_is_retried_then_fails() {
     let slow = Step::Sleep(Duration::from_secs(2), Box::new(Step::Answer("late")));
     let (server, mut config) = start(vec![slow]).await;
     config.timeout = Duration::from_millis(200);
-    config.max_retries = 1;
+    config.max_retries = Some(1);
     let err = OpenAiClient::new(config)
         .unwrap()
         .chat(&request())
@@ -355,7 +355,7 @@ async fn connection_refused_is_retried_then_fails() {
         .unwrap();
     let mut config = OpenAiConfig::new(format!("http://{addr}/v1"));
     config.backoff_base = Duration::from_millis(1);
-    config.max_retries = 2;
+    config.max_retries = Some(2);
     let err = OpenAiClient::new(config)
         .unwrap()
         .chat(&request())
@@ -427,17 +427,31 @@ async fn refusal_messages_in_other_dialects() {
 }
 
 #[tokio::test]
-async fn malformed_body_is_a_clear_error() {
+async fn a_body_that_is_no_completion_is_tried_again_and_named() {
     let check = |body: &'static str, expect: &'static str| async move {
-        let (server, config) = start(vec![Step::Raw(body)]).await;
+        let (server, config) = start(vec![Step::Raw(body), Step::Answer("ok")]).await;
+        let client = OpenAiClient::new(config.clone()).unwrap();
+        assert_eq!(client.chat(&request()).await.unwrap().content, "ok");
+        assert_eq!(server.hits(), 2);
+
+        let (_server, mut config) = start(vec![Step::Raw(body)]).await;
+        config.max_retries = Some(0);
         let err = OpenAiClient::new(config)
             .unwrap()
             .chat(&request())
             .await
             .unwrap_err();
-        assert_eq!(server.hits(), 1);
         let text = err.to_string();
-        assert!(matches!(err, LlmError::Malformed { .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                LlmError::GaveUp {
+                    last: Transient::Malformed { .. },
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         assert!(
             text.contains("is not a chat completion") && text.contains(expect),
             "{text}"
@@ -446,11 +460,49 @@ async fn malformed_body_is_a_clear_error() {
     check("<html>502 Bad Gateway</html>", "<html>502").await;
     check(r#"{"choices": []}"#, "no choices").await;
     check(r#"{"object": "list"}"#, "missing field `choices`").await;
-    check(
-        r#"{"choices": [{"message": {"role": "assistant", "content": null}}]}"#,
-        "content is missing",
-    )
+}
+
+#[tokio::test]
+async fn a_refusal_is_an_answer_without_text() {
+    let (server, config) = start(vec![Step::Raw(
+        r#"{"choices": [{"message": {"role": "assistant", "content": null, "refusal": "I can't help with that."}}]}"#,
+    )])
     .await;
+    let answer = OpenAiClient::new(config)
+        .unwrap()
+        .chat(&request())
+        .await
+        .unwrap();
+    assert_eq!((answer.content.as_str(), server.hits()), ("", 1));
+}
+
+#[tokio::test]
+async fn a_down_endpoint_is_probed_by_one_call_while_the_others_wait() {
+    // Five failures in a row, then answers: the third takes the endpoint down.
+    let broken = Step::Fail(503, openai_error("overloaded"), None);
+    let mut script = vec![broken; 5];
+    script.push(Step::Answer("ok"));
+    let (server, mut config) = start(script).await;
+    config.backoff_base = Duration::from_millis(100);
+    let client = OpenAiClient::new(config).unwrap();
+    let mut health = client.health();
+    let calls: Vec<_> = (0..4)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.chat(&request()).await })
+        })
+        .collect();
+    health.changed().await.unwrap();
+    assert!(matches!(
+        *health.borrow_and_update(),
+        randori_llm::Health::Down { .. }
+    ));
+    for call in calls {
+        assert_eq!(call.await.unwrap().unwrap().content, "ok");
+    }
+    assert_eq!(*health.borrow(), randori_llm::Health::Up);
+    // Four calls through five failures: at most one request per failure, then one per call.
+    assert_eq!(server.hits(), 5 + 4, "{}", server.hits());
 }
 
 #[tokio::test]

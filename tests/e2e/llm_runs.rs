@@ -17,7 +17,7 @@ use randori_proto::v1 as pb;
 use crate::harness::*;
 
 /// A sound program for taxi-fare: the training mean, cross-validated.
-const PROGRAM: &str = "import pandas as pd\ntrain = pd.read_csv('/home/data/train.csv')\nsub = pd.read_csv('/home/data/sample_submission.csv')\nsub['fare_amount'] = train['fare_amount'].mean()\nsub.to_csv('/home/submission/submission.csv', index=False)\nprint('randori:metric=%f' % train['fare_amount'].std())\n";
+pub const PROGRAM: &str = "import pandas as pd\ntrain = pd.read_csv('/home/data/train.csv')\nsub = pd.read_csv('/home/data/sample_submission.csv')\nsub['fare_amount'] = train['fare_amount'].mean()\nsub.to_csv('/home/submission/submission.csv', index=False)\nprint('randori:metric=%f' % train['fare_amount'].std())\n";
 
 /// The stand-in's count of requests (operators' and the analyze step's) and their bodies.
 #[derive(Default)]
@@ -28,12 +28,12 @@ struct StandIn {
 }
 
 /// The analyze step's calls ask for structured output.
-fn is_analysis(body: &serde_json::Value) -> bool {
+pub fn is_analysis(body: &serde_json::Value) -> bool {
     body["response_format"]["type"] == "json_schema"
 }
 
 /// A chat-completions answer.
-fn answer(body: &serde_json::Value, content: &str) -> Json<serde_json::Value> {
+pub fn answer(body: &serde_json::Value, content: &str) -> Json<serde_json::Value> {
     Json(serde_json::json!({
         "model": body["model"],
         "choices": [{"message": {"role": "assistant", "content": content}}],

@@ -16,6 +16,7 @@ mod grading;
 mod harness;
 mod hostile;
 mod leases;
+mod llm_outages;
 mod llm_runs;
 mod mlebench;
 mod orphans;

@@ -55,10 +55,26 @@ pub async fn submit_spec(client: &mut ControlServiceClient<Channel>, spec: &Swee
 }
 
 pub async fn status(client: &mut ControlServiceClient<Channel>, id: &str) -> pb::SweepStatus {
+    sweep_status(client, id, true).await
+}
+
+/// The status with its list of runs.
+pub async fn status_with_runs(
+    client: &mut ControlServiceClient<Channel>,
+    id: &str,
+) -> pb::SweepStatus {
+    sweep_status(client, id, false).await
+}
+
+async fn sweep_status(
+    client: &mut ControlServiceClient<Channel>,
+    id: &str,
+    summary_only: bool,
+) -> pb::SweepStatus {
     client
         .get_sweep_status(pb::GetSweepStatusRequest {
             sweep_id: id.to_owned(),
-            summary_only: true,
+            summary_only,
         })
         .await
         .expect("get_sweep_status")

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 use randori_coordinator::sweep_spec::SweepSpec;
 
+use randori_proto::v1 as pb;
+
 use crate::args::{RunArgs, StackArgs, UpArgs};
 use crate::progress::{WatchOptions, watch};
 use crate::stack::{Stack, StackOptions};
@@ -15,10 +17,13 @@ use crate::{client, image, sweep_file};
 const INTERRUPTED: u8 = 130;
 /// The exit status when the sweep ended but some of its runs failed.
 const RUNS_FAILED: u8 = 1;
+/// The exit status when randori paused the sweep for an LLM settings error.
+const BLOCKED: u8 = 2;
 
 pub async fn run(a: RunArgs) -> Result<ExitCode> {
     // Everything the user wrote is checked before anything starts.
     let spec = sweep_file::load(&a.file)?;
+    super::sweep::check_offline(&spec, true)?;
     let r = &spec.resources;
     crate::stack::check_fits_one_worker(
         &crate::stack::Demand {
@@ -43,13 +48,23 @@ pub async fn run(a: RunArgs) -> Result<ExitCode> {
     print_dashboard(&stack);
     let url = stack.url();
     let outcome = tokio::select! {
-        r = submit_watch_report(&url, stack.client_token(), &spec, a.json, a.export_mlebench.as_deref()) => Some(r),
+        r = submit_watch_report(&url, stack.client_token(), &spec, &a) => Some(r),
         _ = super::terminated() => None,
     };
     stack.shutdown().await;
     match outcome {
-        Some(Ok(0)) => Ok(ExitCode::SUCCESS),
-        Some(Ok(_)) => Ok(ExitCode::from(RUNS_FAILED)),
+        Some(Ok(Ending::Ended { failed_runs: 0 })) => Ok(ExitCode::SUCCESS),
+        Some(Ok(Ending::Ended { .. })) => Ok(ExitCode::from(RUNS_FAILED)),
+        Some(Ok(Ending::Blocked(why))) => {
+            eprintln!(
+                "sweep {:?} is paused: {}
+Nothing was lost; after the fix, `randori run {}` again resumes it.",
+                spec.name,
+                crate::terminal::shown(&why),
+                a.file.display()
+            );
+            Ok(ExitCode::from(BLOCKED))
+        }
         Some(Err(e)) => Err(e),
         None => {
             eprintln!(
@@ -104,24 +119,41 @@ async fn start_stack(
     Stack::start(opts).await
 }
 
+/// How a watched sweep ended.
+enum Ending {
+    Ended {
+        failed_runs: usize,
+    },
+    /// Paused by randori for an LLM settings error: the line naming the key to fix.
+    Blocked(String),
+}
+
 /// Submits (or finds) the sweep, shows progress until it ends, prints the report, and writes
-/// the MLE-bench export when asked.
+/// the MLE-bench export when asked. A found sweep that randori paused for a settings error is
+/// resumed (the user ran the file again after the fix), and with `--retry-failed` its failed
+/// runs are reopened.
 async fn submit_watch_report(
     url: &str,
     token: Option<&str>,
     spec: &SweepSpec,
-    as_json: bool,
-    export_mlebench: Option<&std::path::Path>,
-) -> Result<usize> {
+    a: &RunArgs,
+) -> Result<Ending> {
     let mut client = client::connect_with_token(url, token).await?;
     let submitted = super::sweep::submit(&mut client, spec).await?;
-    watch(
-        &mut client,
-        &submitted.sweep_id,
-        WatchOptions { quiet: false },
-    )
-    .await?;
-    let report = super::views::fetch_report(&mut client, &submitted.sweep_id).await?;
+    let id = &submitted.sweep_id;
+    if submitted.existing {
+        resume_if_blocked(&mut client, id).await?;
+        if a.retry_failed {
+            let reopened = super::sweep::retry(&mut client, id, Vec::new()).await?;
+            eprintln!("{reopened} failed runs reopened");
+        }
+    }
+    let status = watch(&mut client, id, WatchOptions { quiet: false }).await?;
+    if status.state == "paused" && !status.blocked.is_empty() {
+        return Ok(Ending::Blocked(status.blocked));
+    }
+    let (as_json, export_mlebench) = (a.json, a.export_mlebench.as_deref());
+    let report = super::views::fetch_report(&mut client, id).await?;
     if as_json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
@@ -129,10 +161,37 @@ async fn submit_watch_report(
     }
     if let Some(dir) = export_mlebench {
         // stdout carries the report alone: the export's summary goes to stderr.
-        let summary = super::export::mlebench(&mut client, &submitted.sweep_id, dir).await?;
+        let summary = super::export::mlebench(&mut client, id, dir).await?;
         eprint!("{summary}");
     }
-    Ok(report_failed_runs(&report))
+    Ok(Ending::Ended {
+        failed_runs: report_failed_runs(&report),
+    })
+}
+
+/// Resumes a sweep randori paused for a settings error, saying so.
+async fn resume_if_blocked(client: &mut client::Client, id: &str) -> Result<()> {
+    let status = client
+        .get_sweep_status(pb::GetSweepStatusRequest {
+            sweep_id: id.to_owned(),
+            summary_only: true,
+        })
+        .await
+        .map_err(client::status_error)?
+        .into_inner();
+    if status.state == "paused" && !status.blocked.is_empty() {
+        eprintln!(
+            "resuming: it was paused for {}",
+            crate::terminal::shown(&status.blocked)
+        );
+        client
+            .resume_sweep(pb::SweepRequest {
+                sweep_id: id.to_owned(),
+            })
+            .await
+            .map_err(client::status_error)?;
+    }
+    Ok(())
 }
 
 /// Says on stderr which runs failed and why; returns how many did.

@@ -11,6 +11,7 @@ use crate::args::SweepCommand;
 use crate::client::{self, Client};
 use crate::progress::{WatchOptions, watch};
 use crate::sweep_file;
+use crate::terminal::shown;
 use randori_coordinator::sweep_spec::SweepSpec;
 
 pub async fn run(command: SweepCommand) -> Result<ExitCode> {
@@ -20,6 +21,8 @@ pub async fn run(command: SweepCommand) -> Result<ExitCode> {
             let mut c = client::connect(&coordinator.url).await?;
             println!("{}", submit(&mut c, &spec).await?.sweep_id);
         }
+        SweepCommand::Check { file, offline } => return check(&file, offline).await,
+        SweepCommand::Example => print!("{}", EXAMPLE),
         SweepCommand::List { coordinator } => {
             let mut c = client::connect(&coordinator.url).await?;
             let sweeps = c
@@ -59,6 +62,15 @@ pub async fn run(command: SweepCommand) -> Result<ExitCode> {
         SweepCommand::Resume { id, coordinator } => {
             change(&coordinator.url, &id, Change::Resume).await?
         }
+        SweepCommand::Retry {
+            id,
+            run,
+            coordinator,
+        } => {
+            let mut c = client::connect(&coordinator.url).await?;
+            let reopened = retry(&mut c, &id, run).await?;
+            println!("sweep {id}: {reopened} failed runs reopened");
+        }
         SweepCommand::Export {
             id,
             mlebench,
@@ -78,8 +90,100 @@ pub async fn run(command: SweepCommand) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `randori sweep example`: every key of a sweep file, commented, with its default. The test
+/// below loads it, so it stays a valid file.
+const EXAMPLE: &str = include_str!("../../../examples/sweep-full.toml");
+
+/// What `sweep check` found: problems (nothing can be queued) and notes.
+#[derive(Default)]
+struct Findings {
+    problems: Vec<String>,
+    notes: Vec<String>,
+}
+
+/// The checks that need no network: the spec's keys, every policy's and the operator's
+/// settings, and (`with_tasks`, where the task directories are this host's) every task's
+/// files. `run` makes them before it starts anything, `sweep submit` without the tasks
+/// (the coordinator loads those from where it sees them).
+pub fn check_offline(spec: &SweepSpec, with_tasks: bool) -> Result<()> {
+    let findings = offline_findings(spec, with_tasks);
+    match findings.problems.is_empty() {
+        true => Ok(()),
+        false => anyhow::bail!("{}", findings.problems.join("\n")),
+    }
+}
+
+fn offline_findings(spec: &SweepSpec, with_tasks: bool) -> Findings {
+    let mut f = Findings {
+        problems: spec.problems(),
+        ..Findings::default()
+    };
+    for policy in &spec.policies {
+        if let Err(e) =
+            randori_coordinator::check_run_settings(policy, &spec.policy, &spec.operator)
+        {
+            f.problems.push(format!("{policy}: {e}"));
+        }
+    }
+    if with_tasks {
+        for t in &spec.tasks {
+            match randori_coordinator::tasks::Task::load(std::path::Path::new(t)) {
+                Ok(task) => f.notes.push(format!("task {} loads ({t})", task.id)),
+                Err(e) => f.problems.push(format!("task {t}: {e}")),
+            }
+        }
+    }
+    f
+}
+
+/// `randori sweep check FILE`: exits 1 when anything would stop the sweep.
+async fn check(file: &std::path::Path, offline: bool) -> Result<ExitCode> {
+    let spec = sweep_file::load(file)?;
+    let mut f = offline_findings(&spec, true);
+    if f.problems.is_empty() && !offline {
+        use randori_coordinator::preflight::{Verdict, probe};
+        let probes = probe(&spec.operator)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        for p in probes {
+            match p.verdict {
+                Verdict::Answered { latency, price } => {
+                    f.notes.push(format!(
+                        "{}: {} at {} answered in {:.1} s",
+                        p.operators,
+                        p.model,
+                        p.base_url,
+                        latency.as_secs_f64()
+                    ));
+                    f.notes
+                        .push(format!("{}: price of {}: {price}", p.operators, p.model));
+                }
+                Verdict::Failed(why) => f.problems.push(format!("{}: {why}", p.operators)),
+            }
+        }
+    }
+    for note in &f.notes {
+        println!("ok     {}", shown(note));
+    }
+    for problem in &f.problems {
+        println!("error  {}", shown(problem));
+    }
+    let runs = spec.run_count();
+    Ok(match f.problems.is_empty() {
+        true => {
+            println!("{}: {runs} runs, ready to submit", file.display());
+            ExitCode::SUCCESS
+        }
+        false => {
+            println!("{}: {} problems", file.display(), f.problems.len());
+            ExitCode::FAILURE
+        }
+    })
+}
+
 /// Submits a sweep (or finds the same one) and says which on stderr.
 pub async fn submit(c: &mut Client, spec: &SweepSpec) -> Result<pb::SubmitSweepResponse> {
+    check_offline(spec, false)?;
     if spec.policy["use_test_score"] == true {
         eprintln!(
             "warning: [policy] use_test_score = true: an oracle ablation; test scores steer every run's search, so its picks are not a fair result"
@@ -99,6 +203,20 @@ pub async fn submit(c: &mut Client, spec: &SweepSpec) -> Result<pb::SubmitSweepR
         spec.name, r.sweep_id, r.runs
     );
     Ok(r)
+}
+
+/// Reopens the sweep's failed runs (those named, or all); returns how many were reopened.
+pub async fn retry(c: &mut Client, id: &str, runs: Vec<String>) -> Result<usize> {
+    let r = c
+        .retry_sweep(pb::RetrySweepRequest {
+            sweep_id: id.to_owned(),
+            run_ids: runs,
+        })
+        .await
+        .map_err(client::status_error)
+        .with_context(|| format!("retrying sweep {id}"))?
+        .into_inner();
+    Ok(r.reopened.len())
 }
 
 enum Change {
@@ -153,8 +271,11 @@ fn status_json(s: &pb::SweepStatus) -> serde_json::Value {
         "priority": s.priority,
         "created_at": rfc3339(s.created_at_unix_ms),
         "finished_at": rfc3339(s.finished_at_unix_ms),
+        "blocked": (!s.blocked.is_empty()).then_some(&s.blocked),
+        "waiting_for_llm": (!s.waiting_for_llm.is_empty()).then_some(&s.waiting_for_llm),
         "runs": {"total": r.total, "pending": r.pending, "running": r.running, "paused": r.paused,
-                 "completed": r.completed, "failed": r.failed, "cancelled": r.cancelled},
+                 "completed": r.completed, "failed": r.failed, "cancelled": r.cancelled,
+                 "waiting_for_llm": r.waiting_for_llm},
         "nodes": {"total": n.total, "ok": n.ok, "buggy": n.buggy, "pending": n.pending,
                   "budget_left": s.nodes_budget_left},
         "jobs": {"queued": j.queued, "leased": j.leased, "succeeded": j.succeeded,
@@ -164,6 +285,8 @@ fn status_json(s: &pb::SweepStatus) -> serde_json::Value {
             "id": r.id, "task": r.task_id, "policy": r.policy, "seed": r.seed, "state": r.state,
             "nodes": r.nodes, "max_nodes": r.max_nodes,
             "working_ms": r.working_ms, "max_wall_ms": r.max_wall_ms,
+            "waiting_for": (!r.waiting_for.is_empty()).then_some(&r.waiting_for),
+            "error": (!r.error.is_empty()).then_some(&r.error),
         })).collect::<Vec<_>>(),
     })
 }
@@ -177,6 +300,16 @@ fn print_status(s: &pb::SweepStatus) {
         "sweep {} ({}): {}, priority {}",
         s.name, s.id, s.state, s.priority
     );
+    if !s.blocked.is_empty() {
+        println!("  paused by randori: {}", shown(&s.blocked));
+    }
+    if r.waiting_for_llm > 0 {
+        println!(
+            "  waiting for LLM: {} runs; {}",
+            r.waiting_for_llm,
+            shown(&s.waiting_for_llm)
+        );
+    }
     println!(
         "  runs   {} total: {} pending, {} running, {} paused, {} completed, {} failed, {} cancelled",
         r.total, r.pending, r.running, r.paused, r.completed, r.failed, r.cancelled
@@ -199,13 +332,17 @@ fn print_status(s: &pb::SweepStatus) {
 fn print_runs(runs: &[pb::SweepRun]) {
     let minutes = |ms: u64| format!("{:.1} min", ms as f64 / 60_000.0);
     for r in runs {
+        let state = match (r.waiting_for.is_empty(), r.error.is_empty()) {
+            (false, _) => format!("{}, waiting for LLM ({})", r.state, shown(&r.waiting_for)),
+            (_, false) => format!("{}: {}", r.state, shown(&r.error)),
+            _ => r.state.clone(),
+        };
         println!(
-            "  run {} {} {} seed {}: {}, {}/{} nodes, working {} of {}",
+            "  run {} {} {} seed {}: {state}, {}/{} nodes, working {} of {}",
             r.id,
             r.task_id,
             r.policy,
             r.seed,
-            r.state,
             r.nodes,
             r.max_nodes,
             minutes(r.working_ms),
@@ -243,5 +380,36 @@ fn print_list(sweeps: &[pb::SweepStatus]) {
             .map(|(c, w)| format!("{c:<w$}"))
             .collect();
         println!("{}", cells.join("  ").trim_end());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `sweep example` prints a file that loads and passes the offline checks, its task
+    /// included, with every default spelled out as the code has it.
+    #[test]
+    fn the_example_is_a_valid_sweep_file_of_defaults() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("example.toml");
+        let text = EXAMPLE.replace(
+            "\"tasks/mini/",
+            &format!("\"{}/tasks/mini/", root.display()),
+        );
+        std::fs::write(&file, text).unwrap();
+        let spec = sweep_file::load_with_roots(&file, &[]).unwrap();
+        let findings = offline_findings(&spec, true);
+        assert!(findings.problems.is_empty(), "{:?}", findings.problems);
+        let defaults = randori_coordinator::sweep_spec::Budget::default();
+        assert_eq!(spec.budget, defaults);
+        assert_eq!(
+            spec.resources,
+            randori_coordinator::sweep_spec::NodeResources::default()
+        );
+        let policy: randori_search::PolicySettings =
+            serde_json::from_value(spec.policy.clone()).unwrap();
+        assert_eq!(policy, randori_search::PolicySettings::default());
     }
 }

@@ -2,7 +2,9 @@
 //! The supervisor claims runs no live driver holds (new ones, and those of a coordinator that
 //! died), starts a driver for each, and stops a driver whose run it no longer holds.
 
+mod llm_failure;
 mod operators;
+pub mod preflight;
 mod preview;
 mod run;
 mod view;
@@ -35,6 +37,8 @@ pub struct Supervisor {
     /// This coordinator's name on the runs it drives; unique per process.
     pub name: String,
     pub run_lease_ttl: Duration,
+    /// LLM endpoints, shared by all the runs this coordinator drives.
+    pub endpoints: randori_llm::Endpoints,
 }
 
 impl Supervisor {
@@ -57,6 +61,7 @@ impl Supervisor {
                                 store: self.store.clone(),
                                 graders: self.graders.clone(),
                                 wakeups: self.wakeups.clone(),
+                                endpoints: self.endpoints.clone(),
                                 run_id: id,
                             };
                             (tokio::spawn(driver.drive(stop.clone())), stop)

@@ -3,10 +3,13 @@
 //! memory and the parents. Every LLM call is journaled under `<run>/<step>`, so a resumed run
 //! reads its answers back instead of asking again.
 
+use std::collections::HashMap;
+use std::time::Duration;
+
 use randori_llm::{
-    ChatAnswer, ChatRequest, ExtractError, Journal, JournalError, Message, ModelSettings,
-    OpenAiClient, OpenAiConfig, ReplayBackend, Role, analysis_response_format, ask_journaled,
-    extract, parse_analysis,
+    ChatAnswer, ChatRequest, Endpoints, ExtractError, Health, Journal, JournalError, Message,
+    ModelSettings, OpenAiClient, OpenAiConfig, Price, ReplayBackend, Role,
+    analysis_response_format, ask_journaled, extract, parse_analysis,
 };
 use randori_operators::builtin::{DataPreview, Failure, Generator, GeneratorConfig, Program};
 use randori_operators::memory::{MemoryNode, MemoryScheme, MemoryState, render_memory};
@@ -18,6 +21,7 @@ use randori_search::{Action, Operator};
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
+use super::llm_failure::{FailedCall, classify};
 use crate::error::{Error, Result};
 use crate::model::{Analysis, NodeStatus, Requirements, RunNode, RunRecord};
 
@@ -40,6 +44,17 @@ pub struct OperatorConfig {
     pub base_url: Option<String>,
     pub api_key_env: Option<String>,
     pub max_concurrency: Option<usize>,
+    /// openai: how long one attempt may take ("10m" by default: reasoning models are slow).
+    pub timeout: Option<String>,
+    /// openai: attempts after the first one, if capped; unset, a transient failure (429, 5xx,
+    /// timeout, connection) is tried again until the endpoint answers.
+    pub max_retries: Option<u32>,
+    /// openai: the longest wait between attempts, and between probes of an endpoint that is
+    /// down ("30s").
+    pub backoff_cap: Option<String>,
+    /// openai: dollars per million tokens by model name, over the built-in list prices (a
+    /// model with neither costs 0, shown as unknown).
+    pub prices: Option<HashMap<String, PriceSetting>>,
     /// The model settings of every operator (`ModelSettings`' fields), unless its own table
     /// says otherwise. Spelled out rather than a flattened `ModelSettings`: serde cannot
     /// refuse unknown keys through `flatten`, and a misspelt key must be an error.
@@ -71,6 +86,24 @@ pub struct OperatorConfig {
 
 fn builtin() -> String {
     "builtin".to_owned()
+}
+
+/// `[operator.prices."<model>"]`: US dollars per million tokens.
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceSetting {
+    pub input: f64,
+    pub output: f64,
+}
+
+/// A duration setting such as "10m" or "90s".
+fn duration_setting(key: &str, value: &str) -> Result<Duration> {
+    match humantime::parse_duration(value) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        _ => Err(Error::InvalidArgument(format!(
+            "operator settings: {key} = {value:?} is not a duration (like \"10m\" or \"90s\")"
+        ))),
+    }
 }
 
 /// `[operator.memory]`: a memory scheme per operator.
@@ -139,8 +172,58 @@ impl OperatorConfig {
         own.clone().unwrap_or_default().over(&self.defaults())
     }
 
+    /// The endpoint settings of the `openai` backend.
+    pub fn openai_config(&self) -> Result<OpenAiConfig> {
+        let mut c = OpenAiConfig::new(self.base_url.clone().unwrap_or_default());
+        c.api_key_env = self.api_key_env.clone();
+        if let Some(n) = self.max_concurrency {
+            c.max_concurrency = n;
+        }
+        if let Some(t) = &self.timeout {
+            c.timeout = duration_setting("timeout", t)?;
+        }
+        c.max_retries = self.max_retries;
+        if let Some(cap) = &self.backoff_cap {
+            c.backoff_cap = duration_setting("backoff_cap", cap)?;
+        }
+        for (model, p) in self.prices.iter().flatten() {
+            if !(p.input >= 0.0 && p.output >= 0.0) {
+                return Err(Error::InvalidArgument(format!(
+                    "operator settings: prices.{model:?} must not be negative"
+                )));
+            }
+            let price = Price {
+                input_per_mtok: p.input,
+                output_per_mtok: p.output,
+            };
+            c.prices.insert(model.clone(), price);
+        }
+        Ok(c)
+    }
+
+    /// Every distinct model setting this configuration asks with, and who asks with it:
+    /// ("draft, improve, debug, crossover", settings), ("analyze", settings).
+    pub fn models(&self) -> Vec<(String, ModelSettings)> {
+        let mut models: Vec<(String, ModelSettings)> = Vec::new();
+        let all = [
+            ("draft", self.settings(Operator::Draft)),
+            ("improve", self.settings(Operator::Improve)),
+            ("debug", self.settings(Operator::Debug)),
+            ("crossover", self.settings(Operator::Crossover)),
+            ("analyze", self.analyze_settings()),
+        ];
+        for (name, settings) in all {
+            match models.iter_mut().find(|(_, s)| s == &settings) {
+                Some((names, _)) => *names += &format!(", {name}"),
+                None => models.push((name.to_owned(), settings)),
+            }
+        }
+        models
+    }
+
     pub fn check(&self) -> Result<()> {
         let bad = |m: &str| Err(Error::InvalidArgument(format!("operator settings: {m}")));
+        self.openai_config()?;
         let operators = [
             ("draft", Operator::Draft),
             ("improve", Operator::Improve),
@@ -211,16 +294,26 @@ pub enum Operators {
 
 pub struct LlmOperators {
     backend: Box<dyn randori_llm::Backend>,
+    /// A live endpoint's base URL and health (not for replay).
+    health: Option<(String, tokio::sync::watch::Receiver<Health>)>,
     journal: PgJournal,
     /// Boxed: the settings are large next to the builtin generator.
     config: Box<OperatorConfig>,
 }
 
 impl Operators {
-    pub async fn build(config: &OperatorConfig, pool: &PgPool, run_id: Uuid) -> Result<Self> {
-        let llm = |backend: Box<dyn randori_llm::Backend>| {
+    /// The run's operators; an `openai` backend shares its endpoint's concurrency limit and
+    /// breaker with every run of this process through `endpoints`.
+    pub async fn build(
+        config: &OperatorConfig,
+        pool: &PgPool,
+        run_id: Uuid,
+        endpoints: &Endpoints,
+    ) -> Result<Self> {
+        let llm = |backend: Box<dyn randori_llm::Backend>, health| {
             Operators::Llm(LlmOperators {
                 backend,
+                health,
                 journal: PgJournal {
                     pool: pool.clone(),
                     run_id,
@@ -231,19 +324,19 @@ impl Operators {
         };
         Ok(match config.backend.as_str() {
             "openai" => {
-                let mut c = OpenAiConfig::new(config.base_url.clone().unwrap_or_default());
-                c.api_key_env = config.api_key_env.clone();
-                if let Some(n) = config.max_concurrency {
-                    c.max_concurrency = n;
-                }
-                let client =
-                    OpenAiClient::new(c).map_err(|e| Error::InvalidArgument(e.to_string()))?;
-                llm(Box::new(client))
+                let c = config.openai_config()?;
+                let endpoint = endpoints.get(&c.base_url, c.max_concurrency);
+                let url = c.base_url.clone();
+                let client = OpenAiClient::with_endpoint(c, endpoint).map_err(|e| {
+                    Error::LlmSettings(format!("{e}. Fix the [operator] settings, then resume"))
+                })?;
+                let health = Some((url, client.health()));
+                llm(Box::new(client), health)
             }
             "replay" => {
                 let from = config.from_run.expect("checked");
                 let entries = PgJournal::entries_of(pool, from, run_id).await?;
-                llm(Box::new(ReplayBackend::new(entries)))
+                llm(Box::new(ReplayBackend::new(entries)), None)
             }
             _ => Operators::Builtin(Generator::new(GeneratorConfig {
                 broken_rate: config
@@ -251,6 +344,14 @@ impl Operators {
                     .unwrap_or(GeneratorConfig::default().broken_rate),
             })),
         })
+    }
+
+    /// A live LLM endpoint's base URL and health, to show a run waiting while it is down.
+    pub fn health(&self) -> Option<(String, tokio::sync::watch::Receiver<Health>)> {
+        match self {
+            Operators::Llm(llm) => llm.health.clone(),
+            Operators::Builtin(_) => None,
+        }
     }
 
     /// Whether this backend's prompts quote the workers' packages (the LLM ones).
@@ -281,7 +382,7 @@ impl Operators {
                     Operator::Crossover => g.crossover(p, &parents[0].code, &parents[1].code, seed),
                     Operator::Debug => g.debug(p, &parents[0].code, &failure_of(parents[0]), seed),
                 }
-                .map_err(|e| Error::InvalidArgument(format!("operator {:?}: {e}", action.operator)))
+                .map_err(|e| Error::Operator(format!("{:?}: {e}", action.operator)))
             }
             Operators::Llm(llm) => llm.program(run, nodes, task, action, &parents, facts).await,
         }
@@ -350,6 +451,23 @@ fn ending_of(node: &RunNode) -> String {
 }
 
 impl LlmOperators {
+    /// The journaled answer, or a new call; a failure becomes the error its kind calls for.
+    async fn ask(&self, key: &str, operator: &str, request: &ChatRequest) -> Result<ChatAnswer> {
+        ask_journaled(&self.journal, self.backend.as_ref(), key, request)
+            .await
+            .map_err(|e| {
+                classify(
+                    e,
+                    &FailedCall {
+                        key,
+                        operator,
+                        request,
+                        api_key_env: self.config.api_key_env.as_deref(),
+                    },
+                )
+            })
+    }
+
     async fn analyze(
         &self,
         run: &RunRecord,
@@ -376,9 +494,7 @@ impl LlmOperators {
             request.response_format = Some(analysis_response_format());
         }
         let key = format!("{}/{}/analyze", run.id, node.step);
-        let answer = ask_journaled(&self.journal, self.backend.as_ref(), &key, &request)
-            .await
-            .map_err(|e| Error::InvalidArgument(format!("LLM call {key}: {e}")))?;
+        let answer = self.ask(&key, "analyze", &request).await?;
         Ok(match parse_analysis(&answer.content) {
             Ok(a) => Analysis {
                 is_bug: a.is_bug,
@@ -469,9 +585,9 @@ impl LlmOperators {
             };
             let seed = run.spec.seed ^ u64::from(step) ^ (u64::from(attempt) << 32);
             let request: ChatRequest = settings.request(messages.clone(), Some(seed));
-            let answer = ask_journaled(&self.journal, self.backend.as_ref(), &key, &request)
-                .await
-                .map_err(|e| Error::InvalidArgument(format!("LLM call {key}: {e}")))?;
+            let answer = self
+                .ask(&key, operator_name(action.operator), &request)
+                .await?;
             match extract(&answer.content) {
                 Ok(x) => {
                     return Ok(Program {
@@ -504,6 +620,15 @@ impl LlmOperators {
                 ),
             },
         })
+    }
+}
+
+pub fn operator_name(op: Operator) -> &'static str {
+    match op {
+        Operator::Draft => "draft",
+        Operator::Improve => "improve",
+        Operator::Debug => "debug",
+        Operator::Crossover => "crossover",
     }
 }
 

@@ -3,13 +3,17 @@
 //! It keeps nothing that is not in Postgres, so a killed driver's successor continues exactly.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::time::Duration;
+
+use randori_llm::{Endpoints, Health};
+use tokio::sync::watch;
 
 use randori_search::{Decision, NodeState, Operator, PolicySettings, next_decision, select_final};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::operators::{OperatorConfig, Operators, PromptFacts};
+use super::operators::{OperatorConfig, Operators, PromptFacts, operator_name};
 use super::view::{StoredNode, evaluated_through, initial_horizon, tree_at};
 use crate::error::{Error, Result};
 use crate::grading::Graders;
@@ -28,6 +32,8 @@ pub struct RunDriver {
     pub store: JobStore,
     pub graders: Graders,
     pub wakeups: Wakeups,
+    /// LLM endpoints shared by every run of this coordinator.
+    pub endpoints: Endpoints,
     pub run_id: Uuid,
 }
 
@@ -67,10 +73,11 @@ impl RunDriver {
         let run_id = self.run_id;
         match self.drive_inner(&cancel).await {
             Ok(()) => {}
-            Err(Error::Database(e)) => {
+            Err(e @ (Error::Database(_) | Error::Journal(_))) => {
                 // Transient: the run stays running and a driver picks it up again.
                 tracing::warn!(%run_id, error = %e, "run driver stopped by a database error");
             }
+            Err(Error::LlmSettings(why)) => self.settings_error(&why).await,
             Err(e) => {
                 tracing::error!(%run_id, error = %e, "run failed");
                 if self
@@ -83,6 +90,80 @@ impl RunDriver {
                 }
             }
         }
+    }
+
+    /// An LLM call showed a settings error: the run's sweep is paused with the line naming the
+    /// key to fix, so no other run pays for the same mistake and no node is spent on it; a
+    /// run outside a sweep fails with that line.
+    async fn settings_error(&self, why: &str) {
+        let run_id = self.run_id;
+        tracing::error!(%run_id, "{why}");
+        let ended = match self.store.run_get(run_id).await.map(|r| r.sweep_id) {
+            Ok(Some(sweep_id)) => self.store.sweep_block(sweep_id, why).await,
+            Ok(None) => {
+                let line = Error::LlmSettings(why.to_owned()).to_string();
+                let ended = self
+                    .store
+                    .run_finish(run_id, "failed", Some(&line), None, None)
+                    .await;
+                if ended.is_ok() {
+                    crate::traces::run_ended(&self.store, run_id).await;
+                }
+                ended
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = ended {
+            // The run stays running; its next driver meets the same error and tries again.
+            tracing::warn!(%run_id, error = %e, "recording a settings error");
+        }
+    }
+
+    /// Awaits one LLM step (a program, an analysis): while the endpoint is down the run is
+    /// marked as waiting for it; `None` when the driver is stopped meanwhile (a call in flight
+    /// is then dropped unjournaled, and asked again when the run goes on).
+    async fn llm_step<T>(
+        &self,
+        health: Option<&(String, watch::Receiver<Health>)>,
+        cancel: &CancellationToken,
+        step: impl Future<Output = Result<T>>,
+    ) -> Result<Option<T>> {
+        tokio::pin!(step);
+        let mut health = health.map(|(url, rx)| (url.as_str(), rx.clone()));
+        let mut marked = false;
+        let outcome = loop {
+            let waiting_for =
+                health
+                    .as_mut()
+                    .and_then(|(url, rx)| match &*rx.borrow_and_update() {
+                        Health::Down { last, .. } => Some(format!("LLM endpoint {url}: {last}")),
+                        Health::Up => None,
+                    });
+            if waiting_for.is_some() || marked {
+                self.store
+                    .run_waiting_set(self.run_id, waiting_for.as_deref())
+                    .await?;
+                marked = waiting_for.is_some();
+            }
+            tokio::select! {
+                done = &mut step => break Some(done),
+                _ = cancel.cancelled() => break None,
+                changed = async {
+                    match health.as_mut() {
+                        Some((_, rx)) => rx.changed().await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    if changed.is_err() {
+                        health = None;
+                    }
+                }
+            }
+        };
+        if marked {
+            self.store.run_waiting_set(self.run_id, None).await?;
+        }
+        outcome.transpose()
     }
 
     async fn drive_inner(&self, cancel: &CancellationToken) -> Result<()> {
@@ -99,7 +180,7 @@ impl RunDriver {
         })
         .await
         .map_err(|e| Error::Corrupt(e.to_string()))?
-        .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        .map_err(|e| Error::Task(e.to_string()))?;
         let RunSettings {
             policy,
             operators,
@@ -113,7 +194,9 @@ impl RunDriver {
             tracing::warn!(run_id = %run.id, "oracle ablation: test scores steer this run's search (use_test_score)");
         }
         let marks_buggy = operators.analysis_marks_buggy();
-        let operators = Operators::build(&operators, self.store.pool(), run.id).await?;
+        let operators =
+            Operators::build(&operators, self.store.pool(), run.id, &self.endpoints).await?;
+        let health = operators.health();
         let lower_is_better = loaded.grader.leaderboard.lower_is_better();
         tracing::info!(run_id = %run.id, policy = %run.spec.policy, task = %run.spec.task_id, "driving run");
 
@@ -123,11 +206,11 @@ impl RunDriver {
                 return Ok(());
             }
             let mut nodes = self.store.run_nodes(run.id).await?;
-            if self
-                .analyze_evaluated(&run, &nodes, &operators, &task, marks_buggy)
-                .await?
-            {
-                nodes = self.store.run_nodes(run.id).await?;
+            let analyzed = self.analyze_evaluated(&run, &nodes, &operators, &task, marks_buggy);
+            match self.llm_step(health.as_ref(), cancel, analyzed).await? {
+                None => return Ok(()),
+                Some(true) => nodes = self.store.run_nodes(run.id).await?,
+                Some(false) => {}
             }
             let stored = stored_nodes(&nodes, use_test_score)?;
             // The wall budget counts the run's own working time, as AIRA-dojo does: waiting for
@@ -173,19 +256,17 @@ impl RunDriver {
                         run.id,
                         node_id,
                     )));
+                    let facts = PromptFacts {
+                        working_ms,
+                        packages: &packages,
+                    };
                     let program = operators
-                        .program(
-                            &run,
-                            &nodes,
-                            &task,
-                            &action,
-                            &PromptFacts {
-                                working_ms,
-                                packages: &packages,
-                            },
-                        )
-                        .instrument(span)
-                        .await?;
+                        .program(&run, &nodes, &task, &action, &facts)
+                        .instrument(span);
+                    let Some(program) = self.llm_step(health.as_ref(), cancel, program).await?
+                    else {
+                        return Ok(());
+                    };
                     let node = NewRunNode {
                         id: node_id,
                         run_id: run.id,
@@ -320,15 +401,6 @@ impl RunDriver {
         crate::traces::run_ended(&self.store, run.id).await;
         tracing::info!(run_id = %run.id, nodes = nodes.len(), ?selected, "run completed");
         Ok(())
-    }
-}
-
-fn operator_name(op: Operator) -> &'static str {
-    match op {
-        Operator::Draft => "draft",
-        Operator::Improve => "improve",
-        Operator::Debug => "debug",
-        Operator::Crossover => "crossover",
     }
 }
 

@@ -228,6 +228,15 @@ impl ControlService for ControlApi {
             .map(Response::new)
     }
 
+    async fn retry_sweep(
+        &self,
+        request: Request<pb::RetrySweepRequest>,
+    ) -> Result<Response<pb::RetrySweepResponse>, Status> {
+        sweeps::retry(&self.store, &request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
     async fn resume_sweep(
         &self,
         request: Request<pb::SweepRequest>,

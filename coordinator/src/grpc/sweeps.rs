@@ -106,6 +106,37 @@ pub async fn change(
     status(store, sweep_id, false).await
 }
 
+/// Reopens failed runs; names the runs asked for that are not failed runs of the sweep.
+pub async fn retry(
+    store: &JobStore,
+    request: &pb::RetrySweepRequest,
+) -> Result<pb::RetrySweepResponse, Status> {
+    let id = convert::uuid("sweep_id", &request.sweep_id).map_err(status_from)?;
+    let runs = request
+        .run_ids
+        .iter()
+        .map(|r| convert::uuid("run_ids", r))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(status_from)?;
+    let reopened = store.sweep_retry(id, &runs).await.map_err(status_from)?;
+    let not_failed: Vec<String> = runs
+        .iter()
+        .filter(|r| !reopened.contains(r))
+        .map(Uuid::to_string)
+        .collect();
+    if !not_failed.is_empty() {
+        return Err(Status::failed_precondition(format!(
+            "not failed runs of sweep {id}: {} (the others named were reopened)",
+            not_failed.join(", ")
+        )));
+    }
+    tracing::info!(sweep_id = %id, runs = reopened.len(), "failed runs reopened");
+    Ok(pb::RetrySweepResponse {
+        reopened: reopened.iter().map(Uuid::to_string).collect(),
+        status: Some(status(store, &request.sweep_id, false).await?),
+    })
+}
+
 pub async fn report(store: &JobStore, sweep_id: &str) -> Result<String, Status> {
     let id: Uuid = convert::uuid("sweep_id", sweep_id).map_err(status_from)?;
     let sweep = store.sweep_get(id).await.map_err(status_from)?;
@@ -186,8 +217,13 @@ pub fn status_of(sweep: &SweepRecord, runs: &[SweepRunCounts], with_runs: bool) 
     let mut jobs = pb::JobCounts::default();
     let mut medals = pb::MedalCounts::default();
     let mut budget_left = 0u32;
+    let mut waiting_for_llm = None;
     for run in runs {
         r.total += 1;
+        if let (Some(why), "running") = (&run.waiting_for, run.state.as_str()) {
+            r.waiting_for_llm += 1;
+            waiting_for_llm.get_or_insert(why.clone());
+        }
         match run.state.as_str() {
             "running" if run.ok + run.buggy + run.leased == 0 => r.pending += 1,
             "running" => r.running += 1,
@@ -228,6 +264,8 @@ pub fn status_of(sweep: &SweepRecord, runs: &[SweepRunCounts], with_runs: bool) 
         jobs: Some(jobs),
         medals: Some(medals),
         nodes_budget_left: budget_left,
+        blocked: sweep.blocked.clone().unwrap_or_default(),
+        waiting_for_llm: waiting_for_llm.unwrap_or_default(),
         run_list: if with_runs {
             runs.iter()
                 .map(|run| pb::SweepRun {
@@ -240,6 +278,12 @@ pub fn status_of(sweep: &SweepRecord, runs: &[SweepRunCounts], with_runs: bool) 
                     max_nodes: run.max_nodes,
                     working_ms: run.working_ms,
                     max_wall_ms: run.max_wall_ms,
+                    waiting_for: run
+                        .waiting_for
+                        .clone()
+                        .filter(|_| run.state == "running")
+                        .unwrap_or_default(),
+                    error: run.error.clone().unwrap_or_default(),
                 })
                 .collect()
         } else {
@@ -275,13 +319,18 @@ mod tests {
             priority: 0,
             created_at: chrono::DateTime::from_timestamp_millis(1_000).unwrap(),
             finished_at: None,
+            blocked: None,
         };
         let mut done = run("completed", 10, 7, 3, 0);
         done.selected_medal = Some("silver".into());
+        let mut waiting = run("running", 1, 0, 0, 0);
+        waiting.waiting_for = Some("LLM endpoint http://h/v1: HTTP 429".into());
+        let mut paused = run("paused", 2, 1, 1, 0);
+        paused.waiting_for = Some("stale: a paused run waits for nothing".into());
         let runs = [
-            run("running", 1, 0, 0, 0), // pending: its only job is queued
+            waiting,                    // pending: its only job is queued
             run("running", 3, 1, 0, 1), // running
-            run("paused", 2, 1, 1, 0),  // paused
+            paused,
             done,
             run("cancelled", 4, 2, 0, 0),
         ];
@@ -306,6 +355,9 @@ mod tests {
         // Running and paused runs can still grow: (10-1) + (10-3) + (10-2).
         assert_eq!(s.nodes_budget_left, 24);
         assert_eq!(s.run_list.len(), 5);
+        assert_eq!(r.waiting_for_llm, 1);
+        assert_eq!(s.waiting_for_llm, "LLM endpoint http://h/v1: HTTP 429");
+        assert_eq!(s.run_list[2].waiting_for, "");
         assert_eq!(s.created_at_unix_ms, 1_000);
     }
 }

@@ -184,6 +184,16 @@ impl JobStore {
         from_i64(ms.unwrap_or(0))
     }
 
+    /// Marks a running run as waiting for its LLM endpoint (`Some(what)`), or not (`None`).
+    pub async fn run_waiting_set(&self, id: Uuid, waiting_for: Option<&str>) -> Result<()> {
+        sqlx::query(include_str!("sql/run_waiting_set.sql"))
+            .bind(id)
+            .bind(waiting_for)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     /// Ends a run and, when it was its sweep's last, the sweep.
     pub async fn run_finish(
         &self,

@@ -25,6 +25,8 @@ pub struct SweepRecord {
     pub priority: i32,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// Why randori paused it: an LLM settings error, with the key to fix.
+    pub blocked: Option<String>,
 }
 
 /// One run of a sweep with its node and job counts.
@@ -35,6 +37,10 @@ pub struct SweepRunCounts {
     pub policy: String,
     pub seed: u64,
     pub state: String,
+    /// While its LLM endpoint is down: what it waits for.
+    pub waiting_for: Option<String>,
+    /// Why it failed.
+    pub error: Option<String>,
     pub max_nodes: u32,
     /// The wall budget, and the working time the run's driver last recorded.
     pub max_wall_ms: u64,
@@ -186,6 +192,8 @@ impl JobStore {
                     policy: r.get("policy"),
                     seed: r.get::<i64, _>("seed") as u64,
                     state: r.get("state"),
+                    waiting_for: r.get("waiting_for"),
+                    error: r.get("error"),
                     max_nodes: from_i32(r.get("max_nodes"))?,
                     max_wall_ms: from_i64(r.get("max_wall_ms"))?,
                     working_ms: from_i64(r.get("working_ms"))?,
@@ -205,8 +213,45 @@ impl JobStore {
 
     /// Pauses a running sweep; an error names the state it is in otherwise.
     pub async fn sweep_pause(&self, id: Uuid) -> Result<()> {
-        self.sweep_transition(id, &[include_str!("sql/sweep_pause.sql")], &["paused"])
-            .await
+        self.sweep_pause_for(id, None).await?;
+        self.sweep_is(id, &["paused"]).await
+    }
+
+    /// Pauses a running sweep because an LLM call showed a settings error; `why` names the
+    /// key to fix, and stays on the sweep until it is resumed.
+    pub async fn sweep_block(&self, id: Uuid, why: &str) -> Result<()> {
+        self.sweep_pause_for(id, Some(why)).await
+    }
+
+    async fn sweep_pause_for(&self, id: Uuid, why: Option<&str>) -> Result<()> {
+        sqlx::query(include_str!("sql/sweep_pause.sql"))
+            .bind(id)
+            .bind(why)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Reopens the sweep's failed runs (`runs`: those of them; empty: all) from their stored
+    /// nodes; returns the ones reopened. A paused or cancelled sweep is refused.
+    pub async fn sweep_retry(&self, id: Uuid, runs: &[Uuid]) -> Result<Vec<Uuid>> {
+        let sweep = self.sweep_get(id).await?;
+        if !matches!(sweep.state.as_str(), "running" | "completed") {
+            return Err(Error::InvalidArgument(format!(
+                "sweep {id} is {}; only a running or completed sweep's runs can be retried{}",
+                sweep.state,
+                match sweep.state.as_str() {
+                    "paused" => " (resume it first)",
+                    _ => "",
+                }
+            )));
+        }
+        let reopened = sqlx::query_scalar(include_str!("sql/sweep_retry.sql"))
+            .bind(id)
+            .bind(runs)
+            .fetch_all(self.pool())
+            .await?;
+        Ok(reopened)
     }
 
     pub async fn sweep_resume(&self, id: Uuid) -> Result<()> {
@@ -235,6 +280,11 @@ impl JobStore {
             sqlx::query(sql).bind(id).execute(&mut *tx).await?;
         }
         tx.commit().await?;
+        self.sweep_is(id, to).await
+    }
+
+    /// Ok when the sweep is in one of the `to` states, else an error naming its state.
+    async fn sweep_is(&self, id: Uuid, to: &[&str]) -> Result<()> {
         let now = self.sweep_get(id).await?;
         if to.contains(&now.state.as_str()) {
             Ok(())
@@ -380,5 +430,6 @@ fn sweep_record(r: &sqlx::postgres::PgRow) -> SweepRecord {
         priority: r.get("priority"),
         created_at: r.get("created_at"),
         finished_at: r.get("finished_at"),
+        blocked: r.get("blocked"),
     }
 }

@@ -1,4 +1,5 @@
 UPDATE runs
 SET state = $2, error = $3, selected_node = $4, oracle_node = $5, finished_at = now(),
+    waiting_for = NULL,
     driver = NULL, driver_expires_at = NULL
 WHERE id = $1 AND state = 'running'

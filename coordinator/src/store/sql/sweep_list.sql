@@ -1,2 +1,2 @@
-SELECT id, name, state, priority, created_at, finished_at
+SELECT id, name, state, priority, created_at, finished_at, blocked
 FROM sweeps ORDER BY created_at DESC, id

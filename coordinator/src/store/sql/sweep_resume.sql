@@ -2,7 +2,7 @@
 -- sweeps' so that its pause earns it no burst.
 WITH sweep AS (
     UPDATE sweeps
-    SET state = 'running',
+    SET state = 'running', blocked = NULL,
         service = greatest(service, coalesce(
             (SELECT min(o.service) FROM sweeps o WHERE o.state = 'running'), 0))
     WHERE id = $1 AND state = 'paused'

@@ -21,6 +21,7 @@ open_jobs AS (
     GROUP BY n.run_id
 )
 SELECT r.id, r.task_id, r.policy, r.seed, r.state, r.max_nodes, r.max_wall_ms, r.working_ms,
+       r.waiting_for, r.error,
        coalesce(c.nodes, 0) AS nodes,
        coalesce(c.ok, 0) AS ok,
        coalesce(c.buggy, 0) AS buggy,
