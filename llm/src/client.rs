@@ -148,6 +148,7 @@ impl OpenAiClient {
             tokens_out,
             latency_ms: u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
             cost_usd,
+            replayed: false,
         })
     }
 

@@ -43,7 +43,7 @@ pub use error::{LlmError, Transient};
 pub use extract::{ExtractError, Extracted, extract};
 pub use journal::{Journal, JournalError, MemoryJournal, ask_journaled};
 pub use pricing::{Price, cost_usd};
-pub use replay::{ReplayBackend, ReplayError};
+pub use replay::{ReplayBackend, ReplayEntry, ReplayError};
 pub use settings::{ModelSettings, is_reasoning_model};
 
 /// A boxed future, so that [`Journal`] and [`Backend`] stay usable as `dyn` objects.
@@ -84,6 +84,23 @@ pub struct ChatRequest {
     /// More fields, sent as they are.
     #[serde(default)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+    /// What the call is, apart from details that vary between otherwise equal runs (the time
+    /// left, the memory's scores): see [`call_fingerprint`]. Journaled beside the answer; a
+    /// replay feeds an answer only to the call it was given for. Never sent.
+    #[serde(skip)]
+    pub fingerprint: Option<String>,
+}
+
+/// A fingerprint of a call from the parts that identify it (its operator, the parents'
+/// code, ...): the sha256 of each part's length and bytes, in hex.
+pub fn call_fingerprint(parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for part in parts {
+        hash.update((part.len() as u64).to_le_bytes());
+        hash.update(part.as_bytes());
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A model's answer with what it cost; this is what the journal records.
@@ -97,6 +114,9 @@ pub struct ChatAnswer {
     /// Time of the successful attempt only: no queueing for a slot, no failed attempts.
     pub latency_ms: u64,
     pub cost_usd: f64,
+    /// Read back from an earlier run's journal by a replay: it cost nothing and took no time.
+    #[serde(default)]
+    pub replayed: bool,
 }
 
 /// Something that answers chat requests: [`OpenAiClient`] or [`ReplayBackend`].

@@ -139,6 +139,7 @@ impl ModelSettings {
             seed,
             response_format: None,
             extra: self.extra.clone().unwrap_or_default(),
+            fingerprint: None,
         }
     }
 }

@@ -143,6 +143,7 @@ fn request() -> ChatRequest {
         seed: Some(3),
         response_format: None,
         extra: Default::default(),
+        fingerprint: None,
     }
 }
 

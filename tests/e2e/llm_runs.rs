@@ -405,3 +405,100 @@ async fn a_resumed_llm_run_makes_no_extra_calls() {
             .unwrap();
     assert_eq!(sets, [("aide/v1".into(),), ("analyze/v1".into(),)]);
 }
+
+/// Answers every operator call with the program and a comment naming the request, so that
+/// every answer differs.
+async fn numbered(
+    State(state): State<Arc<StandIn>>,
+    Json(body): Json<serde_json::Value>,
+) -> Json<serde_json::Value> {
+    if is_analysis(&body) {
+        state.analyses.fetch_add(1, Ordering::SeqCst);
+        return answer(&body, &analysis(1));
+    }
+    let n = state.hits.fetch_add(1, Ordering::SeqCst);
+    answer(
+        &body,
+        &format!("Mean fare.\n```python\n# answer {n}\n{PROGRAM}```"),
+    )
+}
+
+/// The code of every node of each run of a sweep, by policy, in step order.
+async fn codes_by_policy(
+    db: &sqlx::PgPool,
+    sweep_id: &str,
+) -> std::collections::BTreeMap<String, Vec<String>> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT r.policy, n.code FROM nodes n JOIN runs r ON r.id = n.run_id
+         WHERE r.sweep_id = $1::uuid ORDER BY r.policy, n.step",
+    )
+    .bind(sweep_id)
+    .fetch_all(db)
+    .await
+    .unwrap();
+    let mut by = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for (policy, code) in rows {
+        by.entry(policy).or_default().push(code);
+    }
+    by
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_sweep_feeds_each_run_its_own_answers_then_goes_live() {
+    use crate::sweeps::{spec, submit_spec, wait_completed};
+    let (llm_addr, llm) = serve_stand_in(post(numbered)).await;
+    let calls = || {
+        (
+            llm.hits.load(Ordering::SeqCst),
+            llm.analyses.load(Ordering::SeqCst),
+        )
+    };
+    let cluster = cluster("llm_replay_sweep", "10s").await;
+    let _w = docker_worker(cluster.addr, &unique("llm-replay-sweep"), 2);
+    let mut client = control(cluster.addr).await;
+    let base_url = format!("http://{llm_addr}/v1");
+    let mut original = spec("journaled", &["taxi-fare"], &[0], 3);
+    original.policies = vec!["greedy".into(), "mcts".into()];
+    original.policy = serde_json::json!({"greedy": {"num_drafts": 2}, "mcts": {"num_children": 2}});
+    original.operator =
+        serde_json::json!({"backend": "openai", "model": "gpt-4o-mini", "base_url": base_url});
+    let journaled = submit_spec(&mut client, &original).await;
+    wait_completed(&mut client, &journaled, Duration::from_secs(600)).await;
+    assert_eq!(calls(), (6, 6));
+    let answers = codes_by_policy(&cluster.db, &journaled).await;
+    assert_ne!(answers["greedy"], answers["mcts"]);
+
+    // Replayed: each run its own policy's answers, nothing asked, nothing paid.
+    let mut replay = original.clone();
+    replay.name = "replayed".into();
+    replay.operator = serde_json::json!({"backend": "replay", "from_sweep": journaled});
+    let replayed = submit_spec(&mut client, &replay).await;
+    let status = wait_completed(&mut client, &replayed, Duration::from_secs(600)).await;
+    assert_eq!(status.runs.unwrap().completed, 2);
+    assert_eq!(calls(), (6, 6));
+    assert_eq!(codes_by_policy(&cluster.db, &replayed).await, answers);
+    let (cost, all_replayed): (f64, bool) = sqlx::query_as(
+        "SELECT sum(c.cost_usd), bool_and(c.replayed) FROM llm_calls c JOIN runs r ON r.id = c.run_id
+         WHERE r.sweep_id = $1::uuid",
+    )
+    .bind(&replayed)
+    .fetch_one(&cluster.db)
+    .await
+    .unwrap();
+    assert_eq!((cost, all_replayed), (0.0, true));
+
+    // Replay, then live: one node more per run, asked of the endpoint.
+    let mut longer = original.clone();
+    longer.name = "replayed then live".into();
+    longer.budget.max_nodes = 4;
+    longer.operator = serde_json::json!({"backend": "replay_then_live", "from_sweep": journaled,
+        "model": "gpt-4o-mini", "base_url": base_url});
+    let extended = submit_spec(&mut client, &longer).await;
+    let status = wait_completed(&mut client, &extended, Duration::from_secs(600)).await;
+    assert_eq!(status.runs.unwrap().completed, 2);
+    assert_eq!(calls(), (8, 8));
+    let codes = codes_by_policy(&cluster.db, &extended).await;
+    for (policy, journaled) in &answers {
+        assert_eq!(&codes[policy][..3], &journaled[..], "{policy}");
+    }
+}

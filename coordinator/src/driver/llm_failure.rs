@@ -95,7 +95,6 @@ fn parameter_named(message: &str, request: &ChatRequest) -> Option<String> {
         ("reasoning_effort", "reasoning_effort"),
         ("response_format", "structured_output"),
         ("json_schema", "structured_output"),
-        ("seed", "extra"),
     ];
     request
         .extra
@@ -126,6 +125,7 @@ mod tests {
             seed: Some(1),
             response_format: None,
             extra,
+            fingerprint: None,
         }
     }
 

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use randori_llm::{
     ChatAnswer, ChatRequest, Endpoints, ExtractError, Health, Journal, JournalError, Message,
-    ModelSettings, OpenAiClient, OpenAiConfig, Price, ReplayBackend, Role,
-    analysis_response_format, ask_journaled, extract, parse_analysis,
+    ModelSettings, OpenAiClient, OpenAiConfig, Price, ReplayBackend, ReplayEntry, Role,
+    analysis_response_format, ask_journaled, call_fingerprint, extract, parse_analysis,
 };
 use randori_operators::builtin::{DataPreview, Failure, Generator, GeneratorConfig, Program};
 use randori_operators::memory::{MemoryNode, MemoryScheme, MemoryState, render_memory};
@@ -80,8 +80,10 @@ pub struct OperatorConfig {
     /// How often an operator asks before its node fails for want of a program (AIRA-dojo's
     /// `max_llm_call_retries`, 3).
     pub max_answer_tries: Option<u32>,
-    /// replay: the run whose journal answers this one.
+    /// replay, replay_then_live: the run whose journal answers every run of the sweep...
     pub from_run: Option<Uuid>,
+    /// ...or the sweep whose run of the same task, policy, seed and prompt set answers each.
+    pub from_sweep: Option<Uuid>,
 }
 
 fn builtin() -> String {
@@ -250,25 +252,37 @@ impl OperatorConfig {
         if self.max_answer_tries == Some(0) {
             return bad("max_answer_tries must be at least 1");
         }
+        let backend = self.backend.as_str();
+        let live = matches!(backend, "openai" | "replay_then_live");
+        let replay = matches!(backend, "replay" | "replay_then_live");
+        if !live && !replay && backend != "builtin" {
+            return bad(&format!(
+                "unknown backend {backend:?} (builtin, openai, replay or replay_then_live)"
+            ));
+        }
+        if replay && self.from_run.is_some() == self.from_sweep.is_some() {
+            return bad(&format!(
+                "backend {backend:?} needs one of from_sweep (each run replays its own) or from_run"
+            ));
+        }
+        if !live {
+            return Ok(());
+        }
         let without_model = operators
             .iter()
             .find(|(_, op)| self.settings(*op).model.is_none());
-        match self.backend.as_str() {
-            "builtin" => Ok(()),
-            "openai" if self.base_url.is_none() => bad("backend \"openai\" needs base_url"),
-            "openai" if without_model.is_some() => bad(&format!(
-                "backend \"openai\" needs a model: set model (or [operator.{}] model)",
-                without_model.expect("checked").0
-            )),
-            "openai" if self.analyze_settings().model.is_none() => bad(
-                "backend \"openai\" needs a model for analyze: set model (or [operator.analyze] model)",
-            ),
-            "openai" => Ok(()),
-            "replay" if self.from_run.is_none() => bad("backend \"replay\" needs from_run"),
-            "replay" => Ok(()),
-            other => bad(&format!(
-                "unknown backend {other:?} (builtin, openai or replay)"
-            )),
+        if self.base_url.is_none() {
+            bad(&format!("backend {backend:?} needs base_url"))
+        } else if let Some((name, _)) = without_model {
+            bad(&format!(
+                "backend {backend:?} needs a model: set model (or [operator.{name}] model)"
+            ))
+        } else if self.analyze_settings().model.is_none() {
+            bad(&format!(
+                "backend {backend:?} needs a model for analyze: set model (or [operator.analyze] model)"
+            ))
+        } else {
+            Ok(())
         }
     }
 }
@@ -307,9 +321,19 @@ impl Operators {
     pub async fn build(
         config: &OperatorConfig,
         pool: &PgPool,
-        run_id: Uuid,
+        run: &RunRecord,
         endpoints: &Endpoints,
     ) -> Result<Self> {
+        let run_id = run.id;
+        let live = || -> Result<(OpenAiClient, String)> {
+            let c = config.openai_config()?;
+            let endpoint = endpoints.get(&c.base_url, c.max_concurrency);
+            let url = c.base_url.clone();
+            let client = OpenAiClient::with_endpoint(c, endpoint).map_err(|e| {
+                Error::LlmSettings(format!("{e}. Fix the [operator] settings, then resume"))
+            })?;
+            Ok((client, url))
+        };
         let llm = |backend: Box<dyn randori_llm::Backend>, health| {
             Operators::Llm(LlmOperators {
                 backend,
@@ -324,19 +348,26 @@ impl Operators {
         };
         Ok(match config.backend.as_str() {
             "openai" => {
-                let c = config.openai_config()?;
-                let endpoint = endpoints.get(&c.base_url, c.max_concurrency);
-                let url = c.base_url.clone();
-                let client = OpenAiClient::with_endpoint(c, endpoint).map_err(|e| {
-                    Error::LlmSettings(format!("{e}. Fix the [operator] settings, then resume"))
-                })?;
+                let (client, url) = live()?;
                 let health = Some((url, client.health()));
                 llm(Box::new(client), health)
             }
-            "replay" => {
-                let from = config.from_run.expect("checked");
-                let entries = PgJournal::entries_of(pool, from, run_id).await?;
-                llm(Box::new(ReplayBackend::new(entries)), None)
+            "replay" | "replay_then_live" => {
+                let from = match (config.from_run, config.from_sweep) {
+                    (Some(from), _) => from,
+                    (None, sweep) => {
+                        replay_source(pool, sweep.expect("checked"), run, config).await?
+                    }
+                };
+                let replay = ReplayBackend::new(PgJournal::entries_of(pool, from, run_id).await?);
+                match config.backend.as_str() {
+                    "replay" => llm(Box::new(replay), None),
+                    _ => {
+                        let (client, url) = live()?;
+                        let health = Some((url, client.health()));
+                        llm(Box::new(replay.then_live(Box::new(client))), health)
+                    }
+                }
             }
             _ => Operators::Builtin(Generator::new(GeneratorConfig {
                 broken_rate: config
@@ -493,6 +524,7 @@ impl LlmOperators {
         if self.config.structured_output.unwrap_or(true) {
             request.response_format = Some(analysis_response_format());
         }
+        request.fingerprint = Some(call_fingerprint(&["analyze", &node.code]));
         let key = format!("{}/{}/analyze", run.id, node.step);
         let answer = self.ask(&key, "analyze", &request).await?;
         Ok(match parse_analysis(&answer.content) {
@@ -575,6 +607,12 @@ impl LlmOperators {
         let messages = chat(system, user);
         let settings = self.config.settings(action.operator);
         let tries = self.config.max_answer_tries.unwrap_or(ANSWER_TRIES);
+        // A call is its place in the tree: its operator and parents. The memory and the time
+        // left may differ between a run and its replay (scores vary a little between
+        // evaluations, time always), and a replay names no model, without making it another
+        // call.
+        let mut fingerprint_parts = vec![operator_name(action.operator)];
+        fingerprint_parts.extend(parents.iter().map(|p| p.code.as_str()));
         let (mut last, mut last_answer) = (ExtractError::NoCode, String::new());
         for attempt in 0..tries {
             // Each try is a call of its own, journaled under its own key (the first one under
@@ -584,7 +622,8 @@ impl LlmOperators {
                 n => format!("{}/{step}/try{}", run.id, n + 1),
             };
             let seed = run.spec.seed ^ u64::from(step) ^ (u64::from(attempt) << 32);
-            let request: ChatRequest = settings.request(messages.clone(), Some(seed));
+            let mut request: ChatRequest = settings.request(messages.clone(), Some(seed));
+            request.fingerprint = Some(call_fingerprint(&fingerprint_parts));
             let answer = self
                 .ask(&key, operator_name(action.operator), &request)
                 .await?;
@@ -630,6 +669,32 @@ pub fn operator_name(op: Operator) -> &'static str {
         Operator::Debug => "debug",
         Operator::Crossover => "crossover",
     }
+}
+
+/// The run of `sweep` whose journal a replaying `run` reads: the one with its task, policy,
+/// seed and prompt set.
+async fn replay_source(
+    pool: &PgPool,
+    sweep: Uuid,
+    run: &RunRecord,
+    config: &OperatorConfig,
+) -> Result<Uuid> {
+    let set = config.operator_set().name;
+    sqlx::query_scalar(include_str!("../store/sql/run_replay_source.sql"))
+        .bind(sweep)
+        .bind(&run.spec.task_id)
+        .bind(&run.spec.policy)
+        .bind(run.spec.seed as i64)
+        .bind(set)
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| {
+            Error::Replay(format!(
+                "sweep {sweep} (from_sweep) has no run of task {}, policy {}, seed {} and prompt \
+                 set {set} to replay",
+                run.spec.task_id, run.spec.policy, run.spec.seed
+            ))
+        })
 }
 
 /// The messages of one call: a system message, then the user's.
@@ -764,7 +829,7 @@ struct PgJournal {
 
 impl PgJournal {
     /// An earlier run's answers, keyed for this run (`<from>/<step>` → `<run>/<step>`).
-    async fn entries_of(pool: &PgPool, from: Uuid, run: Uuid) -> Result<Vec<(String, ChatAnswer)>> {
+    async fn entries_of(pool: &PgPool, from: Uuid, run: Uuid) -> Result<Vec<ReplayEntry>> {
         let rows = sqlx::query(include_str!("../store/sql/llm_call_entries.sql"))
             .bind(format!("{from}/%"))
             .fetch_all(pool)
@@ -775,7 +840,11 @@ impl PgJournal {
                 // `<from>/<step>` or `<from>/<step>/try<n>`: the same call of this run.
                 let key: String = r.get("key");
                 let call = key.split_once('/').map_or("", |(_, call)| call);
-                (format!("{run}/{call}"), answer_of(r))
+                ReplayEntry {
+                    key: format!("{run}/{call}"),
+                    answer: answer_of(r),
+                    fingerprint: r.get("fingerprint"),
+                }
             })
             .collect())
     }
@@ -789,6 +858,7 @@ fn answer_of(r: &sqlx::postgres::PgRow) -> ChatAnswer {
         tokens_out: r.get::<i64, _>("tokens_out").max(0) as u64,
         latency_ms: r.get::<i64, _>("latency_ms").max(0) as u64,
         cost_usd: r.get("cost_usd"),
+        replayed: r.get("replayed"),
     }
 }
 
@@ -834,6 +904,8 @@ impl Journal for PgJournal {
                 .bind(answer.latency_ms as i64)
                 .bind(answer.cost_usd)
                 .bind(prompts)
+                .bind(&request.fingerprint)
+                .bind(answer.replayed)
                 .execute(&self.pool)
                 .await
                 .map_err(journal_error)?;

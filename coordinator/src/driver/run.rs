@@ -195,7 +195,7 @@ impl RunDriver {
         }
         let marks_buggy = operators.analysis_marks_buggy();
         let operators =
-            Operators::build(&operators, self.store.pool(), run.id, &self.endpoints).await?;
+            Operators::build(&operators, self.store.pool(), &run, &self.endpoints).await?;
         let health = operators.health();
         let lower_is_better = loaded.grader.leaderboard.lower_is_better();
         tracing::info!(run_id = %run.id, policy = %run.spec.policy, task = %run.spec.task_id, "driving run");

@@ -1,1 +1,2 @@
-SELECT answer, model, tokens_in, tokens_out, latency_ms, cost_usd FROM llm_calls WHERE key = $1
+SELECT answer, model, tokens_in, tokens_out, latency_ms, cost_usd, replayed
+FROM llm_calls WHERE key = $1
