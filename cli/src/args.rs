@@ -1,4 +1,4 @@
-//! The command line, as DESIGN.md gives it.
+//! The command line; README.md documents each command and flag.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

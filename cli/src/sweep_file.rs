@@ -1,4 +1,4 @@
-//! The sweep file (TOML, DESIGN.md "Sweep file") read into a `SweepSpec`: human units turned
+//! The sweep file (TOML; README.md "Sweep files", `randori sweep example`) read into a `SweepSpec`: human units turned
 //! into milliseconds and bytes, tasks resolved to absolute directories, unknown keys refused.
 //! Every error names the file, then the key or line, then the problem.
 

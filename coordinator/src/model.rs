@@ -234,7 +234,7 @@ impl From<&randori_grading::report::Grade> for NodeGrade {
 
 /// A node is buggy when its program exits non-zero, times out, is OOM-killed, exceeds its disk
 /// limit, writes no valid
-/// submission, or has no validation score (DESIGN.md). Without a grade it cannot be ok.
+/// submission, or has no validation score. Without a grade it cannot be ok.
 pub fn node_status(outcome: &Outcome, grade: Option<&NodeGrade>) -> NodeStatus {
     let ran_clean = outcome.exit_code == Some(0)
         && !outcome.timed_out

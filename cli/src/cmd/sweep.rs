@@ -258,7 +258,7 @@ fn rfc3339(unix_ms: i64) -> Option<String> {
         .flatten()
 }
 
-/// DESIGN.md's `sweep status --json` object.
+/// The `sweep status --json` object.
 fn status_json(s: &pb::SweepStatus) -> serde_json::Value {
     let r = s.runs.unwrap_or_default();
     let n = s.nodes.unwrap_or_default();

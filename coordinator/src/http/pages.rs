@@ -84,16 +84,35 @@ pub fn sweeps(rows: &[(SweepRecord, Vec<SweepRunCounts>)]) -> Page {
 /// One sweep: its runs' progress, then the report tables.
 pub fn sweep(sweep: &SweepRecord, runs: &[SweepRunCounts], report: &SweepReport) -> Page {
     let mut body = format!(
-        "<h1>Sweep {}</h1>\n<p>{} · priority {} · id <code>{}</code></p>\n<h2>Runs</h2>\n\
-         <table class=\"runs\">\n<thead><tr><th>task</th><th>policy</th><th class=\"num\">seed</th>\
-         <th>state</th><th>nodes</th><th class=\"num\">ok</th><th class=\"num\">buggy</th>\
-         <th class=\"num\">queued</th><th class=\"num\">running</th><th>selected medal</th></tr></thead>\n<tbody>\n",
+        "<h1>Sweep {}</h1>\n<p>{} · priority {} · id <code>{}</code></p>\n",
         escaped(&sweep.name),
         state(&sweep.state),
         sweep.priority,
         sweep.id
     );
+    if let Some(why) = &sweep.blocked {
+        body += &format!(
+            "<p class=\"state-failed\">Paused by randori: {}</p>\n",
+            escaped(why)
+        );
+    }
+    body += "<h2>Runs</h2>\n<table class=\"runs\">\n<thead><tr><th>task</th><th>policy</th>\
+        <th class=\"num\">seed</th><th>state</th><th>nodes</th><th class=\"num\">ok</th>\
+        <th class=\"num\">buggy</th><th class=\"num\">queued</th><th class=\"num\">running</th>\
+        <th>selected medal</th></tr></thead>\n<tbody>\n";
     for r in runs {
+        // A run waiting for its LLM endpoint says so in its state cell; a failed one says why.
+        let shown_state = match (&r.waiting_for, &r.error, r.state.as_str()) {
+            (Some(why), _, "running") => format!(
+                "<span class=\"state state-waiting\" title=\"{0}\">waiting for LLM</span>",
+                escaped(why)
+            ),
+            (_, Some(error), "failed") => format!(
+                "<span class=\"state state-failed\" title=\"{}\">failed</span>",
+                escaped(error)
+            ),
+            _ => state(&r.state),
+        };
         body += &format!(
             "<tr><td><a href=\"/runs/{}\">{}</a></td><td>{}</td><td class=\"num\">{}</td><td>{}</td>\
              <td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
@@ -102,7 +121,7 @@ pub fn sweep(sweep: &SweepRecord, runs: &[SweepRunCounts], report: &SweepReport)
             escaped(&r.task_id),
             escaped(&r.policy),
             r.seed,
-            state(&r.state),
+            shown_state,
             progress(r.ok + r.buggy, r.max_nodes),
             r.ok,
             r.buggy,
@@ -373,6 +392,57 @@ pub fn failure(message: &str) -> Page {
 #[cfg(test)]
 mod tests {
     use super::stream;
+    use crate::store::{SweepRecord, SweepRunCounts};
+
+    #[test]
+    fn the_sweep_page_says_why_randori_paused_it_and_which_runs_wait_or_failed() {
+        let sweep = SweepRecord {
+            id: uuid::Uuid::nil(),
+            name: "s".into(),
+            state: "paused".into(),
+            priority: 0,
+            created_at: chrono::DateTime::from_timestamp_millis(0).unwrap(),
+            finished_at: None,
+            blocked: Some("draft's call was refused: <fix api_key_env>".into()),
+        };
+        let run = |state: &str, waiting: Option<&str>, error: Option<&str>| SweepRunCounts {
+            state: state.into(),
+            waiting_for: waiting.map(str::to_owned),
+            error: error.map(str::to_owned),
+            max_nodes: 1,
+            ..Default::default()
+        };
+        let runs = [
+            run("running", Some("LLM endpoint http://h/v1: HTTP 429"), None),
+            run("failed", None, Some("LLM endpoint: gave up")),
+        ];
+        let report = randori_report::build(
+            randori_report::SweepInfo {
+                id: "s".into(),
+                name: "s".into(),
+                state: "paused".into(),
+                created_at: String::new(),
+                operators: Vec::new(),
+                oracle_ablation: false,
+            },
+            Vec::new(),
+        );
+        let page = super::sweep(&sweep, &runs, &report).body;
+        assert!(
+            page.contains(
+                "Paused by randori: draft&#39;s call was refused: &lt;fix api_key_env&gt;"
+            ),
+            "{page}"
+        );
+        assert!(
+            page.contains("title=\"LLM endpoint http://h/v1: HTTP 429\">waiting for LLM</span>"),
+            "{page}"
+        );
+        assert!(
+            page.contains("title=\"LLM endpoint: gave up\">failed</span>"),
+            "{page}"
+        );
+    }
 
     #[test]
     fn a_stream_shows_each_byte_once_and_marks_a_cut() {

@@ -1,5 +1,5 @@
 //! The container a node program runs in, as a pure function of its shape, and the run's own
-//! environment file: every hardening setting of DESIGN.md's container contract is decided
+//! environment file: every hardening setting of the container contract (ARCHITECTURE.md, "The sandbox contract") is decided
 //! here, where a test can read it.
 
 use std::collections::HashMap;

@@ -1,5 +1,5 @@
 //! Sandboxes run one node program and record what happened. `docker` is the real one (the
-//! container contract of DESIGN.md); `local` is a plain subprocess for debugging, not isolated.
+//! container contract in ARCHITECTURE.md); `local` is a plain subprocess for debugging, not isolated.
 
 mod container_spec;
 pub mod disk;
