@@ -4,6 +4,7 @@
 mod auth;
 mod bench_cli;
 mod compose;
+mod counters;
 mod dashboard;
 mod deploy_files;
 mod disk;

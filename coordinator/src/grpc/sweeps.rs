@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::{convert, status_from};
 use crate::error::Error;
 use crate::grading::Graders;
-use crate::store::{JobStore, NewSweep, SweepRecord, SweepRunCounts};
+use crate::store::{JobStore, NewSweep, SweepRecord, SweepRunCounts, SweepTotals};
 use crate::sweep_spec::SweepSpec;
 
 /// Checks a submitted spec completely (every task loads, every policy's and the operator's
@@ -66,18 +66,22 @@ pub async fn status(
 ) -> Result<pb::SweepStatus, Status> {
     let id = convert::uuid("sweep_id", sweep_id).map_err(status_from)?;
     let sweep = store.sweep_get(id).await.map_err(status_from)?;
-    let runs = store.sweep_run_counts(id).await.map_err(status_from)?;
-    Ok(status_of(&sweep, &runs, with_runs))
+    let totals = store.sweep_status_summary(id).await.map_err(status_from)?;
+    let runs = match with_runs {
+        true => store.sweep_run_counts(id).await.map_err(status_from)?,
+        false => Vec::new(),
+    };
+    Ok(status_of(&sweep, &totals, &runs))
 }
 
 pub async fn list(store: &JobStore) -> Result<pb::ListSweepsResponse, Status> {
     let mut sweeps = Vec::new();
     for sweep in store.sweep_list().await.map_err(status_from)? {
-        let runs = store
-            .sweep_run_counts(sweep.id)
+        let totals = store
+            .sweep_status_summary(sweep.id)
             .await
             .map_err(status_from)?;
-        sweeps.push(status_of(&sweep, &runs, false));
+        sweeps.push(status_of(&sweep, &totals, &[]));
     }
     Ok(pb::ListSweepsResponse { sweeps })
 }
@@ -209,48 +213,9 @@ async fn test_side(graders: &Graders, task_dir: &str, bytes: Vec<u8>) -> Result<
     .map_err(|e| Status::internal(e.to_string()))?
 }
 
-/// Sums the per-run counts. A run is pending while none of its evaluations has started or
-/// ended; the node budget left counts only runs that can still grow.
-pub fn status_of(sweep: &SweepRecord, runs: &[SweepRunCounts], with_runs: bool) -> pb::SweepStatus {
-    let mut r = pb::RunCounts::default();
-    let mut nodes = pb::NodeCounts::default();
-    let mut jobs = pb::JobCounts::default();
-    let mut medals = pb::MedalCounts::default();
-    let mut budget_left = 0u32;
-    let mut waiting_for_llm = None;
-    for run in runs {
-        r.total += 1;
-        if let (Some(why), "running") = (&run.waiting_for, run.state.as_str()) {
-            r.waiting_for_llm += 1;
-            waiting_for_llm.get_or_insert(why.clone());
-        }
-        match run.state.as_str() {
-            "running" if run.ok + run.buggy + run.leased == 0 => r.pending += 1,
-            "running" => r.running += 1,
-            "paused" => r.paused += 1,
-            "completed" => r.completed += 1,
-            "failed" => r.failed += 1,
-            _ => r.cancelled += 1,
-        }
-        if matches!(run.state.as_str(), "running" | "paused") {
-            budget_left += run.max_nodes.saturating_sub(run.nodes);
-        }
-        nodes.total += run.nodes;
-        nodes.ok += run.ok;
-        nodes.buggy += run.buggy;
-        nodes.pending += run.nodes - run.ok - run.buggy;
-        jobs.queued += run.queued;
-        jobs.leased += run.leased;
-        jobs.succeeded += run.succeeded;
-        jobs.failed += run.failed;
-        jobs.cancelled += run.cancelled;
-        match run.selected_medal.as_deref() {
-            Some("gold") => medals.gold += 1,
-            Some("silver") => medals.silver += 1,
-            Some("bronze") => medals.bronze += 1,
-            _ => {}
-        }
-    }
+/// The status message: the sweep, its totals, and `runs` as its run list (empty for a
+/// summary). A run's `waiting_for` shows only while it is running.
+pub fn status_of(sweep: &SweepRecord, t: &SweepTotals, runs: &[SweepRunCounts]) -> pb::SweepStatus {
     let unix_ms = |t: chrono::DateTime<chrono::Utc>| t.timestamp_millis();
     pb::SweepStatus {
         id: sweep.id.to_string(),
@@ -259,36 +224,57 @@ pub fn status_of(sweep: &SweepRecord, runs: &[SweepRunCounts], with_runs: bool) 
         priority: sweep.priority,
         created_at_unix_ms: unix_ms(sweep.created_at),
         finished_at_unix_ms: sweep.finished_at.map_or(0, unix_ms),
-        runs: Some(r),
-        nodes: Some(nodes),
-        jobs: Some(jobs),
-        medals: Some(medals),
-        nodes_budget_left: budget_left,
+        runs: Some(pb::RunCounts {
+            total: t.runs,
+            pending: t.pending,
+            running: t.running,
+            paused: t.paused,
+            completed: t.completed,
+            failed: t.failed,
+            cancelled: t.cancelled,
+            waiting_for_llm: t.waiting_for_llm,
+        }),
+        nodes: Some(pb::NodeCounts {
+            total: t.nodes,
+            ok: t.ok,
+            buggy: t.buggy,
+            pending: t.nodes.saturating_sub(t.ok + t.buggy),
+        }),
+        jobs: Some(pb::JobCounts {
+            queued: t.queued,
+            leased: t.leased,
+            succeeded: t.succeeded,
+            failed: t.jobs_failed,
+            cancelled: t.jobs_cancelled,
+        }),
+        medals: Some(pb::MedalCounts {
+            gold: t.gold,
+            silver: t.silver,
+            bronze: t.bronze,
+        }),
+        nodes_budget_left: t.budget_left,
         blocked: sweep.blocked.clone().unwrap_or_default(),
-        waiting_for_llm: waiting_for_llm.unwrap_or_default(),
-        run_list: if with_runs {
-            runs.iter()
-                .map(|run| pb::SweepRun {
-                    id: run.id.to_string(),
-                    task_id: run.task_id.clone(),
-                    policy: run.policy.clone(),
-                    seed: run.seed,
-                    state: run.state.clone(),
-                    nodes: run.nodes,
-                    max_nodes: run.max_nodes,
-                    working_ms: run.working_ms,
-                    max_wall_ms: run.max_wall_ms,
-                    waiting_for: run
-                        .waiting_for
-                        .clone()
-                        .filter(|_| run.state == "running")
-                        .unwrap_or_default(),
-                    error: run.error.clone().unwrap_or_default(),
-                })
-                .collect()
-        } else {
-            Vec::new()
-        },
+        waiting_for_llm: t.waiting_reason.clone().unwrap_or_default(),
+        run_list: runs
+            .iter()
+            .map(|run| pb::SweepRun {
+                id: run.id.to_string(),
+                task_id: run.task_id.clone(),
+                policy: run.policy.clone(),
+                seed: run.seed,
+                state: run.state.clone(),
+                nodes: run.nodes,
+                max_nodes: run.max_nodes,
+                working_ms: run.working_ms,
+                max_wall_ms: run.max_wall_ms,
+                waiting_for: run
+                    .waiting_for
+                    .clone()
+                    .filter(|_| run.state == "running")
+                    .unwrap_or_default(),
+                error: run.error.clone().unwrap_or_default(),
+            })
+            .collect(),
     }
 }
 
@@ -296,68 +282,47 @@ pub fn status_of(sweep: &SweepRecord, runs: &[SweepRunCounts], with_runs: bool) 
 mod tests {
     use super::*;
 
-    fn run(state: &str, nodes: u32, ok: u32, buggy: u32, leased: u32) -> SweepRunCounts {
-        SweepRunCounts {
-            state: state.into(),
-            max_nodes: 10,
-            nodes,
-            ok,
-            buggy,
-            leased,
-            queued: nodes - ok - buggy - leased,
-            succeeded: ok + buggy,
-            ..Default::default()
-        }
-    }
-
     #[test]
-    fn status_sums_runs_nodes_jobs_and_medals() {
+    fn status_carries_the_totals_and_shows_waiting_only_for_running_runs() {
         let sweep = SweepRecord {
             id: Uuid::nil(),
             name: "s".into(),
-            state: "running".into(),
+            state: "paused".into(),
             priority: 0,
             created_at: chrono::DateTime::from_timestamp_millis(1_000).unwrap(),
             finished_at: None,
-            blocked: None,
+            blocked: Some("fix api_key_env".into()),
         };
-        let mut done = run("completed", 10, 7, 3, 0);
-        done.selected_medal = Some("silver".into());
-        let mut waiting = run("running", 1, 0, 0, 0);
-        waiting.waiting_for = Some("LLM endpoint http://h/v1: HTTP 429".into());
-        let mut paused = run("paused", 2, 1, 1, 0);
-        paused.waiting_for = Some("stale: a paused run waits for nothing".into());
-        let runs = [
-            waiting,                    // pending: its only job is queued
-            run("running", 3, 1, 0, 1), // running
-            paused,
-            done,
-            run("cancelled", 4, 2, 0, 0),
-        ];
-        let s = status_of(&sweep, &runs, true);
-        let r = s.runs.unwrap();
+        let totals = SweepTotals {
+            runs: 2,
+            running: 1,
+            paused: 1,
+            waiting_for_llm: 1,
+            waiting_reason: Some("LLM endpoint http://h/v1: HTTP 429".into()),
+            nodes: 20,
+            ok: 11,
+            buggy: 4,
+            budget_left: 7,
+            silver: 1,
+            ..SweepTotals::default()
+        };
+        let run = |state: &str| SweepRunCounts {
+            state: state.into(),
+            waiting_for: Some("LLM endpoint http://h/v1: HTTP 429".into()),
+            ..SweepRunCounts::default()
+        };
+        let s = status_of(&sweep, &totals, &[run("running"), run("paused")]);
+        let (r, n) = (s.runs.unwrap(), s.nodes.unwrap());
         assert_eq!(
-            (
-                r.total,
-                r.pending,
-                r.running,
-                r.paused,
-                r.completed,
-                r.cancelled
-            ),
-            (5, 1, 1, 1, 1, 1)
+            (r.total, r.running, r.paused, r.waiting_for_llm),
+            (2, 1, 1, 1)
         );
-        let n = s.nodes.unwrap();
         assert_eq!((n.total, n.ok, n.buggy, n.pending), (20, 11, 4, 5));
-        let j = s.jobs.unwrap();
-        assert_eq!((j.queued, j.leased, j.succeeded), (4, 1, 15));
-        assert_eq!(s.medals.unwrap().silver, 1);
-        // Running and paused runs can still grow: (10-1) + (10-3) + (10-2).
-        assert_eq!(s.nodes_budget_left, 24);
-        assert_eq!(s.run_list.len(), 5);
-        assert_eq!(r.waiting_for_llm, 1);
-        assert_eq!(s.waiting_for_llm, "LLM endpoint http://h/v1: HTTP 429");
-        assert_eq!(s.run_list[2].waiting_for, "");
+        assert_eq!((s.nodes_budget_left, s.medals.unwrap().silver), (7, 1));
         assert_eq!(s.created_at_unix_ms, 1_000);
+        assert_eq!(s.blocked, "fix api_key_env");
+        assert_eq!(s.waiting_for_llm, "LLM endpoint http://h/v1: HTTP 429");
+        let waiting: Vec<&str> = s.run_list.iter().map(|r| r.waiting_for.as_str()).collect();
+        assert_eq!(waiting, ["LLM endpoint http://h/v1: HTTP 429", ""]);
     }
 }

@@ -21,7 +21,7 @@ mod metrics;
 mod runs;
 mod sweeps;
 
-pub use sweeps::{ExportRun, NewSweep, Submitted, SweepRecord, SweepRunCounts};
+pub use sweeps::{ExportRun, NewSweep, Submitted, SweepRecord, SweepRunCounts, SweepTotals};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 

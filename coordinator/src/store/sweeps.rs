@@ -29,6 +29,33 @@ pub struct SweepRecord {
     pub blocked: Option<String>,
 }
 
+/// A sweep's runs and their counters, summed (`sweep_status_summary.sql`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SweepTotals {
+    pub runs: u32,
+    pub pending: u32,
+    pub running: u32,
+    pub paused: u32,
+    pub completed: u32,
+    pub failed: u32,
+    pub cancelled: u32,
+    pub waiting_for_llm: u32,
+    /// What one of the waiting runs waits for.
+    pub waiting_reason: Option<String>,
+    pub nodes: u32,
+    pub ok: u32,
+    pub buggy: u32,
+    pub queued: u32,
+    pub leased: u32,
+    pub succeeded: u32,
+    pub jobs_failed: u32,
+    pub jobs_cancelled: u32,
+    pub budget_left: u32,
+    pub gold: u32,
+    pub silver: u32,
+    pub bronze: u32,
+}
+
 /// One run of a sweep with its node and job counts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SweepRunCounts {
@@ -174,6 +201,40 @@ impl JobStore {
             .fetch_all(self.pool())
             .await?;
         Ok(rows.iter().map(sweep_record).collect())
+    }
+
+    /// The sweep's totals, one row read whatever its size.
+    pub async fn sweep_status_summary(&self, id: Uuid) -> Result<SweepTotals> {
+        let r = sqlx::query(include_str!("sql/sweep_status_summary.sql"))
+            .bind(id)
+            .fetch_one(self.pool())
+            .await?;
+        let n = |c: &str| -> Result<u32> {
+            u32::try_from(r.get::<i64, _>(c)).map_err(|_| Error::Corrupt(format!("{c} count")))
+        };
+        Ok(SweepTotals {
+            runs: n("runs")?,
+            pending: n("pending")?,
+            running: n("running")?,
+            paused: n("paused")?,
+            completed: n("completed")?,
+            failed: n("failed")?,
+            cancelled: n("cancelled")?,
+            waiting_for_llm: n("waiting_for_llm")?,
+            waiting_reason: r.get("waiting_reason"),
+            nodes: n("nodes")?,
+            ok: n("ok")?,
+            buggy: n("buggy")?,
+            queued: n("queued")?,
+            leased: n("leased")?,
+            succeeded: n("succeeded")?,
+            jobs_failed: n("jobs_failed")?,
+            jobs_cancelled: n("jobs_cancelled")?,
+            budget_left: n("budget_left")?,
+            gold: n("gold")?,
+            silver: n("silver")?,
+            bronze: n("bronze")?,
+        })
     }
 
     pub async fn sweep_run_counts(&self, id: Uuid) -> Result<Vec<SweepRunCounts>> {

@@ -1,6 +1,8 @@
 //! `randori bench scale`: fills a fresh database with a finished sweep of many runs and nodes
 //! and times the queries the CLI (and a dashboard) make against it: sweep status, the
-//! report's per-run facts, and one run's tree.
+//! report's per-run facts, and one run's tree. Status and report read the per-run counters;
+//! beside them, the same run times the queries that aggregate every node instead (the
+//! baseline: what both did before the counters).
 
 use std::time::{Duration, Instant};
 
@@ -13,6 +15,11 @@ use uuid::Uuid;
 use super::dispatch::Measured;
 use super::stats::{millis, quantile};
 use crate::args::BenchScaleArgs;
+
+/// The queries status and report made before the per-run counters: the baseline, and the
+/// recount the counters are tested against.
+pub const STATUS_BY_AGGREGATION: &str = include_str!("sql/status_by_aggregation.sql");
+pub const REPORT_BY_AGGREGATION: &str = include_str!("sql/report_by_aggregation.sql");
 
 pub async fn measure(a: &BenchScaleArgs, url: &str) -> Result<Measured> {
     let store = JobStore::connect(url).await.context("the scale database")?;
@@ -33,11 +40,24 @@ pub async fn measure(a: &BenchScaleArgs, url: &str) -> Result<Measured> {
 
     let runs = store.sweep_run_counts(sweep).await?;
     let mut status = Vec::new();
+    let mut status_runs = Vec::new();
     let mut report = Vec::new();
+    let mut status_aggregated = Vec::new();
+    let mut report_aggregated = Vec::new();
     let mut tree = Vec::new();
+    let aggregated = |sql: &'static str| {
+        let pool = store.pool().clone();
+        async move {
+            sqlx::query(sql).bind(sweep).fetch_all(&pool).await?;
+            Ok::<_, randori_coordinator::Error>(())
+        }
+    };
     for i in 0..a.samples as usize {
-        status.push(timed(store.sweep_run_counts(sweep)).await?);
+        status.push(timed(store.sweep_status_summary(sweep)).await?);
+        status_runs.push(timed(store.sweep_run_counts(sweep)).await?);
+        status_aggregated.push(timed(aggregated(STATUS_BY_AGGREGATION)).await?);
         report.push(timed(store.sweep_report_runs(sweep)).await?);
+        report_aggregated.push(timed(aggregated(REPORT_BY_AGGREGATION)).await?);
         let run = runs[(i * 7919) % runs.len()].id;
         tree.push(timed(store.run_nodes(run)).await?);
     }
@@ -51,7 +71,10 @@ pub async fn measure(a: &BenchScaleArgs, url: &str) -> Result<Measured> {
         "fill_s": fill.as_secs_f64(),
         "samples": a.samples,
         "sweep_status_ms": q(&status),
+        "sweep_status_runs_ms": q(&status_runs),
+        "sweep_status_aggregating_ms": q(&status_aggregated),
         "sweep_report_ms": q(&report),
+        "sweep_report_aggregating_ms": q(&report_aggregated),
         "run_tree_ms": q(&tree),
         "resume": {
             "active_runs": resumed.active,
@@ -68,19 +91,31 @@ pub async fn measure(a: &BenchScaleArgs, url: &str) -> Result<Measured> {
             millis(quantile(s, 0.99)).unwrap_or(0.0)
         )
     };
+    // The counters' figures, then the baseline's, and how many times faster (p99).
+    let versus = |what: &str, s: &[Duration], baseline: &[Duration]| {
+        let p99 = |d: &[Duration]| millis(quantile(d, 0.99)).unwrap_or(0.0);
+        format!(
+            "{}{}  {:<22} ×{:.0} faster at p99\n",
+            line(what, s),
+            line("  aggregating (before)", baseline),
+            "",
+            p99(baseline) / p99(s).max(1e-3)
+        )
+    };
     let stepped = resumed.stepped.map_or_else(
         || "not measured (no --task-dir)".to_owned(),
         |d| format!("{:.2} s", d.as_secs_f64()),
     );
     let text = format!(
-        "scale: {} runs, {nodes} nodes (filled in {:.1} s), {} samples\n{}{}{}\
+        "scale: {} runs, {nodes} nodes (filled in {:.1} s), {} samples\n{}{}{}{}\
          resume: a new coordinator took up {} orphaned runs in {:.2} s; all made their next step: {stepped}\n\
          coordinator memory while driving them: RSS {} MiB (peak {} MiB)\n",
         a.runs,
         fill.as_secs_f64(),
         a.samples,
-        line("sweep status counts", &status),
-        line("sweep report facts", &report),
+        versus("sweep status", &status, &status_aggregated),
+        line("sweep status --runs", &status_runs),
+        versus("sweep report facts", &report, &report_aggregated),
         line(&format!("one run's tree ({})", a.nodes_per_run), &tree),
         resumed.active,
         resumed.taken.as_secs_f64(),
