@@ -18,7 +18,7 @@ use randori_proto::v1 as pb;
 
 use crate::harness::*;
 use crate::llm_runs::{PROGRAM, answer, is_analysis};
-use crate::sweeps::{spec, submit_spec, wait_status};
+use crate::sweeps::{spec, submit_spec, wait_completed, wait_status};
 
 /// How the stand-in answers a request.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -185,14 +185,7 @@ async fn an_outage_is_waited_out_and_no_run_fails() {
     .await;
     let first_node_after = started.elapsed();
 
-    let done = wait_status(
-        &mut client,
-        &id,
-        "the sweep completed",
-        Duration::from_secs(600),
-        |s| s.state == "completed",
-    )
-    .await;
+    let done = wait_completed(&mut client, &id, Duration::from_secs(600)).await;
     let runs = done.runs.unwrap();
     assert_eq!((runs.completed, runs.failed), (3, 0), "{done:?}");
     assert_eq!(done.nodes.unwrap().total, 9);
@@ -214,36 +207,6 @@ async fn an_outage_is_waited_out_and_no_run_fails() {
     );
 }
 
-/// One run through StartRun with `operator`, max_nodes 3, two drafts.
-async fn start_run(
-    client: &mut pb::control_service_client::ControlServiceClient<tonic::transport::Channel>,
-    operator: serde_json::Value,
-) -> String {
-    let mut start = pb::StartRunRequest {
-        task_dir: repo_root()
-            .join("tasks/mini/taxi-fare")
-            .to_string_lossy()
-            .into_owned(),
-        policy: "greedy".to_owned(),
-        policy_settings_json: r#"{"greedy": {"num_drafts": 2}}"#.to_owned(),
-        operator_json: operator.to_string(),
-        seed: 1,
-        max_nodes: 3,
-        max_wall_ms: 600_000,
-        parallelism: 1,
-        requirements: None,
-    };
-    start.requirements = Some(pb::JobRequirements {
-        gpus: 0,
-        cpu_millis: 1000,
-        memory_bytes: 1 << 30,
-        timeout_ms: 120_000,
-        disk_bytes: 1 << 30,
-        image: String::new(),
-    });
-    client.start_run(start).await.unwrap().into_inner().run_id
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refusal_and_an_empty_answer_make_buggy_nodes() {
     let (url, llm) = serve().await;
@@ -254,11 +217,13 @@ async fn a_refusal_and_an_empty_answer_make_buggy_nodes() {
     let cluster = cluster("llm_refusal", "10s").await;
     let _w = docker_worker(cluster.addr, &unique("llm-refusal"), 2);
     let mut client = control(cluster.addr).await;
-    let run_id = start_run(
-        &mut client,
-        openai(&url, serde_json::json!({"max_answer_tries": 1})),
-    )
-    .await;
+    let operator = openai(&url, serde_json::json!({"max_answer_tries": 1}));
+    let run_id = client
+        .start_run(crate::llm_runs::start(operator.to_string(), 3))
+        .await
+        .unwrap()
+        .into_inner()
+        .run_id;
     let r = wait_run(&mut client, &run_id, Duration::from_secs(600)).await;
     assert_eq!(r.state, "completed", "{}", r.error);
     let statuses: Vec<&str> = r.nodes.iter().map(|n| n.status.as_str()).collect();
@@ -309,14 +274,7 @@ async fn a_refused_key_pauses_the_sweep_without_spending_a_node() {
         })
         .await
         .unwrap();
-    let done = wait_status(
-        &mut client,
-        &id,
-        "the sweep completed",
-        Duration::from_secs(600),
-        |s| s.state == "completed",
-    )
-    .await;
+    let done = wait_completed(&mut client, &id, Duration::from_secs(600)).await;
     assert!(done.blocked.is_empty());
     assert_eq!(done.runs.unwrap().completed, 2);
 }
@@ -365,14 +323,7 @@ async fn a_retried_run_finishes_without_asking_an_answered_call_again() {
         .unwrap()
         .into_inner();
     assert_eq!(retried.reopened, std::slice::from_ref(&run.id));
-    let done = wait_status(
-        &mut client,
-        &id,
-        "the sweep completed",
-        Duration::from_secs(600),
-        |s| s.state == "completed",
-    )
-    .await;
+    let done = wait_completed(&mut client, &id, Duration::from_secs(600)).await;
     assert_eq!(
         (done.runs.unwrap().completed, done.nodes.unwrap().total),
         (1, 4)

@@ -92,7 +92,7 @@ async fn serve_stand_in(
     (addr, state)
 }
 
-fn start(operator_json: String, max_nodes: u32) -> pb::StartRunRequest {
+pub fn start(operator_json: String, max_nodes: u32) -> pb::StartRunRequest {
     pb::StartRunRequest {
         task_dir: repo_root()
             .join("tasks/mini/taxi-fare")
