@@ -355,6 +355,35 @@ async fn the_counters_agree_with_a_recount_after_a_random_mix() {
             assert_summary_matches(&store, sweep, &format!("after step {i}")).await;
         }
     }
+    // Half the runs finish with a pick (the selected node their best graded one, the oracle
+    // another graded one): the report's grades, copied onto the run, against the nodes'.
+    let picks: Vec<(Uuid, Uuid, Uuid)> = sqlx::query_as(
+        "SELECT run_id, (array_agg(id ORDER BY val_score DESC NULLS LAST))[1],
+                (array_agg(id ORDER BY val_score ASC NULLS LAST))[1]
+         FROM nodes WHERE run_id = ANY($1) AND grade IS NOT NULL GROUP BY run_id",
+    )
+    .bind(&runs)
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    if paused {
+        store.sweep_resume(sweep).await.unwrap();
+    }
+    for (run, selected, oracle) in picks.iter().step_by(2) {
+        store
+            .run_finish(*run, "completed", None, Some(*selected), Some(*oracle))
+            .await
+            .unwrap();
+    }
+    assert_counters_match(&db, sweep, "after runs finished with picks").await;
+    let graded: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM runs WHERE sweep_id = $1 AND selected_grade IS NOT NULL",
+    )
+    .bind(sweep)
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert!(graded > 0, "no run finished with a graded pick");
     store.sweep_cancel(sweep).await.unwrap();
     assert_counters_match(&db, sweep, "after the cancel").await;
     assert_summary_matches(&store, sweep, "after the cancel").await;

@@ -4,7 +4,8 @@
 WITH reopened AS (
     UPDATE runs
     SET state = 'running', error = NULL, finished_at = NULL, selected_node = NULL,
-        selected_medal = NULL, oracle_node = NULL
+        selected_medal = NULL, selected_grade = NULL, oracle_node = NULL,
+        oracle_grade = NULL
     WHERE sweep_id = $1
       AND state = 'failed'
       AND (cardinality($2::uuid[]) = 0 OR id = ANY ($2))
