@@ -5,11 +5,14 @@
 # The `postgres` flavor builds, the same way, a PostgreSQL 15 server image for the compose
 # cluster (deploy/compose), configured like the official image: POSTGRES_USER,
 # POSTGRES_PASSWORD, POSTGRES_DB, data in /var/lib/postgresql/data.
+# The `slurm` flavor builds a SLURM 22.05 node image (slurmctld, slurmd, the client commands
+# and munge) for the test cluster of deploy/slurm/test-cluster: one image for every role,
+# `randori-slurm controller` or `randori-slurm node` as its command.
 #
 # The runtime image carries its package manifest (name==version, written by manifest.py, which
 # must sit beside this script) at /etc/randori/packages.txt.
 #
-# usage: build-offline.sh IMAGE_TAG [runtime|postgres]
+# usage: build-offline.sh IMAGE_TAG [runtime|postgres|slurm]
 # env:   RANDORI_DEBIAN_MIRROR           use this mirror (bookworm, bookworm-updates)
 #                                        instead of what the host's apt uses
 #        RANDORI_DEBIAN_SECURITY_MIRROR  with RANDORI_DEBIAN_MIRROR: also use this
@@ -19,12 +22,12 @@ set -euo pipefail
 log() { printf '[build-offline] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-[[ ($# -eq 1 || $# -eq 2) && -n $1 ]] || { echo "usage: $0 IMAGE_TAG [runtime|postgres]" >&2; exit 2; }
+[[ ($# -eq 1 || $# -eq 2) && -n $1 ]] || { echo "usage: $0 IMAGE_TAG [runtime|postgres|slurm]" >&2; exit 2; }
 tag=$1
 flavor=${2:-runtime}
 manifest_py=$(dirname "$0")/manifest.py
 [[ $flavor != runtime || -f $manifest_py ]] || die "$manifest_py not found (it writes the image's manifest)"
-[[ $flavor == runtime || $flavor == postgres ]] || die "unknown flavor $flavor"
+[[ $flavor == runtime || $flavor == postgres || $flavor == slurm ]] || die "unknown flavor $flavor"
 # root mode: mmdebstrap needs chroot + mounts, and we avoid needing subuids.
 [[ $(id -u) -eq 0 ]] || die "must run as root (mmdebstrap --mode=root and docker import)"
 command -v docker >/dev/null || die "docker CLI not found"
@@ -146,6 +149,30 @@ ENTRYPOINT
     "$tmp/rootfs.tar" "$tag" >/dev/null
   log "smoke check"
   docker run --rm --entrypoint postgres "$tag" --version >&2
+  log "done: $tag ($(docker image inspect -f '{{.Size}}' "$tag" | awk '{printf "%.0f MB", $1/1e6}'), $((SECONDS - start))s)"
+  exit 0
+fi
+
+if [[ $flavor == slurm ]]; then
+  entrypoint=$(dirname "$0")/../slurm/test-cluster/randori-slurm
+  [[ -f $entrypoint ]] || die "$entrypoint not found (the slurm image's entry point)"
+  log "building rootfs (mmdebstrap, minbase bookworm, slurm-wlm 22.05, munge)"
+  start=$SECONDS
+  mmdebstrap "${common[@]}" \
+    --include=slurmctld,slurmd,slurm-client,munge,hostname,procps,iproute2 \
+    --customize-hook="install -m 0755 '$entrypoint' \"\$1/usr/local/bin/randori-slurm\"" \
+    bookworm "$tmp/rootfs.tar" "${sources[@]}" >&2
+  log "rootfs built in $((SECONDS - start))s ($(du -h "$tmp/rootfs.tar" | cut -f1))"
+  log "importing as $tag"
+  docker import \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'ENV LANG=C.UTF-8' \
+    --change 'ENTRYPOINT ["/usr/local/bin/randori-slurm"]' \
+    --change 'LABEL org.opencontainers.image.title=randori-slurm' \
+    --message "SLURM 22.05 and munge for the randori SLURM test cluster, built by build-offline.sh" \
+    "$tmp/rootfs.tar" "$tag" >/dev/null
+  log "smoke check"
+  docker run --rm --entrypoint slurmd "$tag" -V >&2
   log "done: $tag ($(docker image inspect -f '{{.Size}}' "$tag" | awk '{printf "%.0f MB", $1/1e6}'), $((SECONDS - start))s)"
   exit 0
 fi

@@ -14,35 +14,6 @@ use std::time::Duration;
 use crate::harness::*;
 use crate::sweeps::{stdout_ok, task, write_sweep_file};
 
-/// The Postgres image, built offline by the runtime builder's `postgres` flavor, tagged by
-/// the builder's hash so that it is built once per recipe.
-fn postgres_image() -> String {
-    use sha2::Digest;
-    let script = repo_root().join("deploy/runtime/build-offline.sh");
-    let digest = sha2::Sha256::digest(std::fs::read(&script).unwrap());
-    let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
-    let tag = format!("randori-postgres:{hex}");
-    let exists = Command::new("docker")
-        .args(["image", "inspect", &tag])
-        .output()
-        .unwrap()
-        .status
-        .success();
-    if !exists {
-        let built = Command::new("bash")
-            .arg(&script)
-            .args([&tag, "postgres"])
-            .output()
-            .unwrap();
-        assert!(
-            built.status.success(),
-            "building {tag}: {}",
-            text(&built.stderr)
-        );
-    }
-    tag
-}
-
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -82,15 +53,6 @@ impl Drop for Project {
     }
 }
 
-fn docker(args: &[&str]) {
-    let out = Command::new("docker").args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "docker {args:?}: {}",
-        text(&out.stderr)
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_compose_sweep_survives_kills_a_partition_and_a_database_restart() {
     let randori_image = format!("randori-compose-test:{}", std::process::id());
@@ -102,7 +64,7 @@ async fn a_compose_sweep_survives_kills_a_partition_and_a_database_restart() {
         env: vec![
             ("RANDORI_IMAGE".into(), randori_image.clone()),
             ("RUNTIME_IMAGE".into(), runtime_image().to_owned()),
-            ("POSTGRES_IMAGE".into(), postgres_image()),
+            ("POSTGRES_IMAGE".into(), offline_image("postgres", &[])),
             ("RANDORI_CLIENT_TOKEN".into(), client_token.clone()),
             (
                 "RANDORI_WORKER_TOKEN".into(),

@@ -416,6 +416,53 @@ where
 }
 
 /// Containers (running or not) carrying `label`.
+/// Runs `docker ARGS`; returns its stdout, panicking with its stderr if it failed.
+pub fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// An image of `deploy/runtime/build-offline.sh`'s `flavor` (postgres, slurm), tagged
+/// `randori-FLAVOR:HASH` by the builder's hash and that of the `recipe` files it reads
+/// (relative to the repository), so that it is built once per recipe.
+pub fn offline_image(flavor: &str, recipe: &[&str]) -> String {
+    use sha2::Digest;
+    let script = repo_root().join("deploy/runtime/build-offline.sh");
+    let mut hash = sha2::Sha256::new();
+    for file in std::iter::once(script.clone()).chain(recipe.iter().map(|r| repo_root().join(r))) {
+        hash.update(std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display())));
+    }
+    let hex: String = hash.finalize()[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let tag = format!("randori-{flavor}:{hex}");
+    let exists = Command::new("docker")
+        .args(["image", "inspect", &tag])
+        .output()
+        .unwrap()
+        .status
+        .success();
+    if !exists {
+        let built = Command::new("bash")
+            .arg(&script)
+            .args([&tag, flavor])
+            .output()
+            .unwrap();
+        assert!(
+            built.status.success(),
+            "building {tag}: {}",
+            text(&built.stderr)
+        );
+    }
+    tag
+}
+
 /// Builds the randori image (deploy/randori) around the binary under test.
 pub fn build_randori_image(tag: &str) {
     let context = tempfile::tempdir().unwrap();

@@ -22,6 +22,7 @@ mod llm_runs;
 mod mlebench;
 mod orphans;
 mod runs;
+mod slurm;
 mod sweep_run;
 mod sweeps;
 mod task_data;
