@@ -122,7 +122,7 @@ async fn tokens_separate_clients_from_workers() {
         "one clear line: {err}"
     );
 
-    // The dashboard and /metrics ask for the client token; /healthz does not.
+    // The dashboard and /metrics ask for the client token; /healthz and /livez do not.
     let get = |path: &str, extra: &str| {
         format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{extra}\r\n")
     };
@@ -144,6 +144,7 @@ async fn tokens_separate_clients_from_workers() {
         200
     );
     assert_eq!(http(http_addr, &get("/healthz", "")).await.0, 200);
+    assert_eq!(http(http_addr, &get("/livez", "")).await.0, 200);
     let login = |token: &str| {
         let form = format!("token={token}");
         format!(

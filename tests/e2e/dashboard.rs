@@ -239,6 +239,8 @@ async fn metrics_move_and_the_dashboard_renders_safely_in_chromium() {
     );
     let (status, _, body) = get(http, "/healthz").await;
     assert_eq!((status, body.as_str()), (200, "ok\n"));
+    let (status, _, body) = get(http, "/livez").await;
+    assert_eq!((status, body.as_str()), (200, "ok\n"));
 
     // A running job's node page shows what it printed so far.
     let mut client = control(addr).await;

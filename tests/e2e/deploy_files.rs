@@ -1,8 +1,9 @@
 //! The files under `deploy/` hold together: the randori image builds from its recipe and
-//! runs; the compose file passes `docker-compose config`; the Kubernetes manifests parse, have
-//! the objects they promise (coordinator Deployment and Service, GPU worker DaemonSet,
-//! ConfigMap and Secret) and pass only flags the binary knows; the SLURM script is valid bash
-//! that passes only known worker flags.
+//! runs; the compose file passes `docker-compose config`; the Kubernetes manifests pass the
+//! API's schemas (kubernetes-validate, strict, three API versions), have the objects they
+//! promise (coordinator Deployment and Service, GPU worker DaemonSet, ConfigMap and Secret),
+//! reference only the Secret keys and ConfigMap that exist, and pass only flags the binary
+//! knows; the SLURM script is valid bash that passes only known worker flags.
 
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
@@ -74,6 +75,8 @@ fn kubernetes_manifests_have_their_objects_and_known_flags() {
     ] {
         assert!(kinds.contains(kind), "no {kind} in {kinds:?}");
     }
+    let of_kind = |kind: &str| docs.iter().find(|d| d["kind"] == kind).unwrap();
+    let (config, secret_doc) = (of_kind("ConfigMap"), of_kind("Secret"));
     for doc in &docs {
         assert!(doc["apiVersion"].as_str().is_some());
         assert!(doc["metadata"]["name"].as_str().is_some());
@@ -91,7 +94,16 @@ fn kubernetes_manifests_have_their_objects_and_known_flags() {
             assert_known(&used, args[0], "deploy/kubernetes/randori.yaml");
             if doc["kind"] == "DaemonSet" {
                 assert_eq!(args[0], "worker");
-                assert_eq!(c["resources"]["limits"]["nvidia.com/gpu"].as_u64(), Some(1));
+                // The pod holds every GPU it hands out, so Kubernetes places nothing else there.
+                let ids = config["data"]["WORKER_GPUS"]
+                    .as_str()
+                    .unwrap()
+                    .split(',')
+                    .count();
+                assert_eq!(
+                    c["resources"]["limits"]["nvidia.com/gpu"].as_u64(),
+                    Some(ids as u64)
+                );
             }
             if doc["kind"] == "Deployment" {
                 assert_eq!(args[0], "coordinator");
@@ -99,6 +111,22 @@ fn kubernetes_manifests_have_their_objects_and_known_flags() {
                     doc["spec"]["replicas"].as_u64().unwrap() >= 2,
                     "fail-over needs two"
                 );
+                assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/healthz");
+                assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/livez");
+            }
+            // Every Secret and ConfigMap a container reads exists, with the keys it reads.
+            for env in c["env"].as_sequence().into_iter().flatten() {
+                let secret = &env["valueFrom"]["secretKeyRef"];
+                if let Some(key) = secret["key"].as_str() {
+                    assert_eq!(secret["name"], secret_doc["metadata"]["name"]);
+                    assert!(
+                        secret_doc["stringData"][key].is_string(),
+                        "secret key {key} not in secret.example.yaml"
+                    );
+                }
+            }
+            for from in c["envFrom"].as_sequence().into_iter().flatten() {
+                assert_eq!(from["configMapRef"]["name"], config["metadata"]["name"]);
             }
         }
     }
@@ -174,4 +202,83 @@ fn the_randori_image_builds_from_its_recipe_and_runs() {
         text(&ran.stderr)
     );
     assert!(text(&ran.stdout).contains("--coordinator"));
+}
+
+/// kubernetes-validate from PyPI, which ships the Kubernetes API's JSON schemas: pinned, and
+/// installed once per version with the host's pip under /var/tmp.
+const KUBERNETES_VALIDATE: &str = "1.37.0";
+/// The API versions the manifests must pass, oldest to newest.
+const KUBERNETES_VERSIONS: [&str; 3] = ["1.30.0", "1.33.0", "1.37.0"];
+
+fn kubernetes_validate() -> std::path::PathBuf {
+    let dir = std::path::PathBuf::from(format!(
+        "/var/tmp/randori-kubernetes-validate-{KUBERNETES_VALIDATE}"
+    ));
+    if !dir.join("kubernetes_validate").is_dir() {
+        let staging = tempfile::tempdir_in("/var/tmp").unwrap();
+        let out = Command::new("python3")
+            .args(["-m", "pip", "install", "--quiet", "--no-input"])
+            .args(["--disable-pip-version-check", "--target"])
+            .arg(staging.path())
+            .arg(format!("kubernetes-validate=={KUBERNETES_VALIDATE}"))
+            .output()
+            .expect("running python3 -m pip (Debian package python3-pip)");
+        assert!(
+            out.status.success(),
+            "installing kubernetes-validate: {}",
+            text(&out.stderr)
+        );
+        // Another test process may have won the race; either copy is whole.
+        let _ = std::fs::rename(staging.keep(), &dir);
+    }
+    dir
+}
+
+/// Validates manifest files strictly (unknown fields rejected) against one API version.
+fn validate_manifests(files: &[&std::path::Path], version: &str) -> std::process::Output {
+    Command::new("python3")
+        .args([
+            "-m",
+            "kubernetes_validate",
+            "--strict",
+            "--quiet",
+            "-k",
+            version,
+        ])
+        .args(files)
+        .env("PYTHONPATH", kubernetes_validate())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn kubernetes_manifests_pass_the_api_schemas() {
+    let manifests = repo_root().join("deploy/kubernetes/randori.yaml");
+    let secret = repo_root().join("deploy/kubernetes/secret.example.yaml");
+    for version in KUBERNETES_VERSIONS {
+        let out = validate_manifests(&[&manifests, &secret], version);
+        assert!(
+            out.status.success(),
+            "Kubernetes {version}: {}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+    }
+    // The validator rejects what the API server would: a mistyped field, a wrong type.
+    let good = read("deploy/kubernetes/randori.yaml");
+    let dir = tempfile::tempdir().unwrap();
+    for (what, from, to) in [
+        ("a mistyped field", "readinessProbe:", "readinesProbe:"),
+        (
+            "a string for a number",
+            "terminationGracePeriodSeconds: 120",
+            "terminationGracePeriodSeconds: two-minutes",
+        ),
+    ] {
+        assert!(good.contains(from), "{from}");
+        let bad = dir.path().join("bad.yaml");
+        std::fs::write(&bad, good.replacen(from, to, 1)).unwrap();
+        let out = validate_manifests(&[&bad], KUBERNETES_VERSIONS[2]);
+        assert!(!out.status.success(), "{what} passed the validator");
+    }
 }

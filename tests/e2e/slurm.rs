@@ -391,7 +391,10 @@ node_timeout = "2m"
     }
     let log = allocation_log(&first);
     assert!(log.contains("draining"), "{log}");
-    for line in log.lines().filter(|l| l.contains("drain") || l.contains("handing back")) {
+    for line in log
+        .lines()
+        .filter(|l| l.contains("drain") || l.contains("handing back"))
+    {
         println!("allocation {first}: {line}");
     }
 

@@ -1,5 +1,5 @@
-//! The coordinator's HTTP port: the dashboard, `/metrics` and `/healthz`. Handlers read the
-//! store and hand plain data to `pages` (pure rendering, everything escaped there).
+//! The coordinator's HTTP port: the dashboard, `/metrics`, `/healthz` and `/livez`. Handlers
+//! read the store and hand plain data to `pages` (pure rendering, everything escaped there).
 
 mod pages;
 
@@ -47,6 +47,7 @@ pub fn router(state: HttpState) -> Router {
         .merge(guarded)
         .route("/login", get(login_form).post(login))
         .route("/healthz", get(healthz))
+        .route("/livez", get(livez))
         .route("/static/dashboard.css", get(stylesheet))
         .route("/static/live.js", get(script))
         .fallback(|| async { html(StatusCode::NOT_FOUND, &pages::not_found("page"), false) })
@@ -285,6 +286,14 @@ async fn metrics(State(s): State<HttpState>) -> Response {
 }
 
 /// Ready when the database answers.
+/// Alive: the process answers. Unlike `/healthz` it does not ask the database, so a liveness
+/// probe on it does not restart every coordinator while Postgres is down (they would come
+/// back to the same outage); readiness is `/healthz`.
+async fn livez() -> &'static str {
+    "ok\n"
+}
+
+/// Ready: the database answers.
 async fn healthz(State(s): State<HttpState>) -> Response {
     match sqlx::query("SELECT 1").execute(s.store.pool()).await {
         Ok(_) => (StatusCode::OK, "ok\n").into_response(),
