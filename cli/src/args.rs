@@ -379,6 +379,23 @@ pub enum SweepCommand {
         #[command(flatten)]
         coordinator: CoordinatorArg,
     },
+    /// Sweeps side by side: each arm's (sweep and policy's) any-medal rate per task and
+    /// overall, and its difference from the first arm with a bootstrap 95% interval over seeds.
+    Compare {
+        /// Two or more sweeps; the first one's (first) policy is the baseline.
+        #[arg(required = true, num_args = 2..)]
+        ids: Vec<String>,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+        format: ReportFormat,
+        /// Bootstrap resamples.
+        #[arg(long, default_value_t = randori_report::compare::DEFAULT_RESAMPLES)]
+        resamples: u32,
+        /// The bootstrap's RNG seed: the same seed gives the same intervals.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[command(flatten)]
+        coordinator: CoordinatorArg,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -6,12 +6,18 @@
 //!   medal rate per policy over seeds), part of the sweep report.
 //! - [`tree`]: one run's search tree (`randori tree`), rendered as text, Graphviz, JSON, HTML
 //!   or an SVG drawing (the dashboard's run page).
+//! - [`compare`]: sweeps compared arm by arm (`randori sweep compare`): any-medal rates per
+//!   task and overall, differences with bootstrap 95% intervals over seeds.
+//! - [`figures`]: the numbers behind a sweep's figures: anytime curves, the generalization
+//!   gap, selected against oracle medal rates.
 //! - [`html`]: the one HTML escaping every HTML rendering uses.
 //!
 //! Numbers are shown the same way everywhere: percentages with 1 decimal, scores with 4
 //! decimals, missing values as `-` (empty in CSV).
 
+pub mod compare;
 mod display;
+pub mod figures;
 pub mod html;
 pub mod mlebench;
 pub mod sweep;

@@ -68,38 +68,53 @@ pub struct MedalRate {
     pub above_median_sem: f64,
     pub valid_submission_pct: f64,
     pub valid_submission_sem: f64,
+    /// Any medal, counted on the runs' oracle nodes (the best test score) instead of their
+    /// picks: the oracle-gap figure's other bar.
+    #[serde(default)]
+    pub oracle_any_medal_pct: f64,
+    #[serde(default)]
+    pub oracle_any_medal_sem: f64,
 }
 
 /// Per policy, sorted by name: the rates of each seed, averaged over seeds.
 pub fn medal_rates(runs: &[RunFacts]) -> Vec<MedalRate> {
     let competitions = runs.iter().map(|r| &r.task).collect::<BTreeSet<_>>().len();
-    let mut by_policy_seed: BTreeMap<&str, BTreeMap<u64, Vec<Option<&NodeFacts>>>> =
-        BTreeMap::new();
+    let mut by_policy_seed: BTreeMap<&str, BTreeMap<u64, Vec<&RunFacts>>> = BTreeMap::new();
     for run in runs {
         by_policy_seed
             .entry(&run.policy)
             .or_default()
             .entry(run.seed)
             .or_default()
-            .push(run.selected.as_ref());
+            .push(run);
     }
     by_policy_seed
         .into_iter()
         .map(|(policy, seeds)| {
-            // Per seed, the percentage of all competitions on which `hit` holds.
-            let per_seed = |hit: &dyn Fn(&NodeFacts) -> bool| -> Vec<f64> {
+            let per_seed = |hit: &dyn Fn(&RunFacts) -> bool| -> Vec<f64> {
                 seeds
                     .values()
-                    .map(|nodes| {
-                        let hits = nodes.iter().flatten().filter(|n| hit(n)).count();
+                    .map(|runs| {
+                        let hits = runs.iter().filter(|r| hit(r)).count();
                         100.0 * hits as f64 / competitions as f64
                     })
                     .collect()
             };
-            let any = sample_mean_and_sem(&per_seed(&|n| has_medal(&n.medal)));
-            let above = sample_mean_and_sem(&per_seed(&|n| n.above_median));
-            let valid = sample_mean_and_sem(&per_seed(&|n| n.valid_submission));
-            let medal = |m: &str| sample_mean_and_sem(&per_seed(&|n| n.medal == m)).0;
+            let selected = |hit: fn(&NodeFacts) -> bool| {
+                move |r: &RunFacts| r.selected.as_ref().is_some_and(hit)
+            };
+            let any = sample_mean_and_sem(&per_seed(&selected(|n| has_medal(&n.medal))));
+            let oracle = sample_mean_and_sem(&per_seed(&|r| {
+                r.oracle.as_ref().is_some_and(|n| has_medal(&n.medal))
+            }));
+            let above = sample_mean_and_sem(&per_seed(&selected(|n| n.above_median)));
+            let valid = sample_mean_and_sem(&per_seed(&selected(|n| n.valid_submission)));
+            let medal = |m: &str| {
+                sample_mean_and_sem(&per_seed(&|r| {
+                    r.selected.as_ref().is_some_and(|n| n.medal == m)
+                }))
+                .0
+            };
             MedalRate {
                 policy: policy.to_owned(),
                 seeds: seeds.len() as u32,
@@ -113,6 +128,8 @@ pub fn medal_rates(runs: &[RunFacts]) -> Vec<MedalRate> {
                 above_median_sem: above.1,
                 valid_submission_pct: valid.0,
                 valid_submission_sem: valid.1,
+                oracle_any_medal_pct: oracle.0,
+                oracle_any_medal_sem: oracle.1,
             }
         })
         .collect()

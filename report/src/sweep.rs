@@ -422,6 +422,7 @@ fn medal_rates_table(rates: &[MedalRate]) -> Table {
         ("bronze %", Align::Right),
         ("above median %", Align::Right),
         ("valid %", Align::Right),
+        ("oracle any medal %", Align::Right),
     ]);
     for rate in rates {
         table.push(vec![
@@ -434,6 +435,7 @@ fn medal_rates_table(rates: &[MedalRate]) -> Table {
             display::percent(rate.bronze_pct),
             mean_and_sem(rate.above_median_pct, rate.above_median_sem),
             mean_and_sem(rate.valid_submission_pct, rate.valid_submission_sem),
+            mean_and_sem(rate.oracle_any_medal_pct, rate.oracle_any_medal_sem),
         ]);
     }
     table
@@ -571,7 +573,7 @@ fn csv_cells(row: &ReportRow) -> [String; 24] {
 }
 
 /// RFC 4180: quoted only when the cell holds a separator, a quote or a line break.
-fn csv_cell(cell: &str) -> String {
+pub(crate) fn csv_cell(cell: &str) -> String {
     if cell.contains([',', '"', '\r', '\n']) {
         format!("\"{}\"", cell.replace('"', "\"\""))
     } else {

@@ -3,6 +3,7 @@
 
 mod auth;
 mod bench_cli;
+mod compare;
 mod compose;
 mod counters;
 mod dashboard;

@@ -86,6 +86,15 @@ pub async fn run(command: SweepCommand) -> Result<ExitCode> {
         } => {
             return super::views::report(&coordinator.url, &id, format).await;
         }
+        SweepCommand::Compare {
+            ids,
+            format,
+            resamples,
+            seed,
+            coordinator,
+        } => {
+            return super::views::compare(&coordinator.url, &ids, format, resamples, seed).await;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -45,6 +45,37 @@ pub async fn report(coordinator: &str, sweep_id: &str, format: ReportFormat) -> 
     Ok(ExitCode::SUCCESS)
 }
 
+pub async fn compare(
+    coordinator: &str,
+    sweep_ids: &[String],
+    format: ReportFormat,
+    resamples: u32,
+    seed: u64,
+) -> Result<ExitCode> {
+    use randori_report::compare;
+    anyhow::ensure!(resamples > 0, "--resamples must be at least 1");
+    let mut client = client::connect(coordinator).await?;
+    let mut reports = Vec::with_capacity(sweep_ids.len());
+    for id in sweep_ids {
+        reports.push(fetch_report(&mut client, id).await?);
+    }
+    let arms = compare::arms_of(&reports);
+    anyhow::ensure!(
+        arms.len() >= 2,
+        "nothing to compare: the sweeps have {} arm(s) with runs (one per sweep and policy)",
+        arms.len()
+    );
+    let comparison = compare::compare(&arms, resamples, seed);
+    let text = match format {
+        ReportFormat::Table => shown(&compare::render_table(&comparison)),
+        ReportFormat::Md => shown(&compare::render_markdown(&comparison)),
+        ReportFormat::Json => compare::render_json(&comparison),
+        ReportFormat::Csv => compare::render_csv(&comparison),
+    };
+    print_text(&text);
+    Ok(ExitCode::SUCCESS)
+}
+
 pub async fn fetch_report(
     client: &mut client::Client,
     sweep_id: &str,
