@@ -361,13 +361,19 @@ pub enum SweepCommand {
         #[command(flatten)]
         coordinator: CoordinatorArg,
     },
-    /// Each run's final pick for MLE-bench: the submissions, a JSONL for `mlebench grade
-    /// --submission`, and randori's grades of them in MLE-bench's report format.
+    /// Each run's final pick for MLE-bench (`--mlebench DIR`: the submissions, a JSONL for
+    /// `mlebench grade --submission`, and randori's grades of them in MLE-bench's report
+    /// format), and every node for notebooks (`--nodes FILE.csv`: one row per node).
+    #[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["mlebench", "nodes"])))]
     Export {
         id: String,
         /// The directory to write (created; it must be empty).
         #[arg(long, value_name = "DIR")]
-        mlebench: PathBuf,
+        mlebench: Option<PathBuf>,
+        /// The CSV file to write, one row per node: run, task, policy, seed, step, operator,
+        /// parents, status, why buggy, scores, medal, timings, worker, LLM usage.
+        #[arg(long, value_name = "FILE.csv")]
+        nodes: Option<PathBuf>,
         #[command(flatten)]
         coordinator: CoordinatorArg,
     },

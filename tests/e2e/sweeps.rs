@@ -242,6 +242,60 @@ num_children = 2
     );
     let listed = stdout_ok(cli(cluster.addr, &["sweep", "list"]), "list");
     assert!(listed.contains(&id), "{listed}");
+
+    // Every node for notebooks, read back with Python's csv module: one row per node, each
+    // run's steps 0..3, the scores as numbers, each evaluation's worker and timings.
+    let nodes_csv = dir.path().join("nodes.csv");
+    let written = stdout_ok(
+        cli(
+            cluster.addr,
+            &[
+                "sweep",
+                "export",
+                &id,
+                "--nodes",
+                nodes_csv.to_str().unwrap(),
+            ],
+        ),
+        "export --nodes",
+    );
+    assert!(written.starts_with("12 nodes written"), "{written}");
+    let read_back = Command::new("python3")
+        .arg("-c")
+        .arg(
+            r#"
+import csv, json, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+runs = {}
+for r in rows:
+    runs.setdefault(r["run_id"], []).append(int(r["step"]))
+    if r["status"] == "ok":
+        float(r["val_score"])
+    assert r["worker"] and r["queued_at"] and r["finished_at"], r
+    assert (r["status"] == "buggy") == bool(r["buggy_reason"]), r
+    assert (r["operator"] == "draft") == (r["parent_ids"] == ""), r
+print(json.dumps({"rows": len(rows), "columns": list(rows[0].keys()),
+                  "steps": sorted(sorted(s) for s in runs.values()),
+                  "ok": {k: sum(r["status"] == "ok" for r in rows if r["run_id"] == k) for k in runs}}))
+"#,
+        )
+        .arg(&nodes_csv)
+        .output()
+        .unwrap();
+    let read_back: serde_json::Value =
+        serde_json::from_str(&stdout_ok(read_back, "python's csv reader")).unwrap();
+    assert_eq!(read_back["rows"], 12, "{read_back}");
+    assert_eq!(
+        read_back["steps"],
+        serde_json::json!([[0, 1, 2], [0, 1, 2], [0, 1, 2], [0, 1, 2]])
+    );
+    assert_eq!(read_back["columns"][0], "sweep_id");
+    for run in runs {
+        assert_eq!(
+            read_back["ok"][run["id"].as_str().unwrap()],
+            run["nodes_ok"]
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

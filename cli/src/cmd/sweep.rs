@@ -74,10 +74,16 @@ pub async fn run(command: SweepCommand) -> Result<ExitCode> {
         SweepCommand::Export {
             id,
             mlebench,
+            nodes,
             coordinator,
         } => {
             let mut c = client::connect(&coordinator.url).await?;
-            print!("{}", super::export::mlebench(&mut c, &id, &mlebench).await?);
+            if let Some(dir) = mlebench {
+                print!("{}", super::export::mlebench(&mut c, &id, &dir).await?);
+            }
+            if let Some(file) = nodes {
+                print!("{}", super::export::nodes_csv(&mut c, &id, &file).await?);
+            }
         }
         SweepCommand::Report {
             id,

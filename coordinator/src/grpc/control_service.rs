@@ -260,6 +260,17 @@ impl ControlService for ControlApi {
         ))
     }
 
+    type ExportNodesStream =
+        tokio_stream::wrappers::ReceiverStream<Result<pb::ExportedNodes, Status>>;
+
+    async fn export_nodes(
+        &self,
+        request: Request<pb::SweepRequest>,
+    ) -> Result<Response<Self::ExportNodesStream>, Status> {
+        let id = request.into_inner().sweep_id;
+        Ok(Response::new(sweeps::export_nodes(&self.store, &id).await?))
+    }
+
     async fn get_sweep_report(
         &self,
         request: Request<pb::GetSweepReportRequest>,

@@ -192,6 +192,67 @@ pub async fn export(
     Ok(tokio_stream::wrappers::ReceiverStream::new(rx))
 }
 
+/// Nodes sent per message of `ExportNodes`.
+const EXPORT_BATCH: usize = 1_000;
+
+/// Streams every node of the sweep in batches, reading them from the store as a stream.
+pub async fn export_nodes(
+    store: &JobStore,
+    sweep_id: &str,
+) -> Result<tokio_stream::wrappers::ReceiverStream<Result<pb::ExportedNodes, Status>>, Status> {
+    use futures::StreamExt;
+    let id: Uuid = convert::uuid("sweep_id", sweep_id).map_err(status_from)?;
+    store.sweep_get(id).await.map_err(status_from)?;
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    let store = store.clone();
+    tokio::spawn(async move {
+        let mut rows = store.sweep_export_nodes(id).ready_chunks(EXPORT_BATCH);
+        while let Some(batch) = rows.next().await {
+            let message = batch
+                .into_iter()
+                .map(|row| row.map(exported_node).map_err(status_from))
+                .collect::<Result<Vec<_>, _>>()
+                .map(|nodes| pb::ExportedNodes { nodes });
+            let failed = message.is_err();
+            if tx.send(message).await.is_err() || failed {
+                break;
+            }
+        }
+    });
+    Ok(tokio_stream::wrappers::ReceiverStream::new(rx))
+}
+
+fn exported_node(n: crate::store::ExportNode) -> pb::ExportedNode {
+    let time =
+        |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
+    pb::ExportedNode {
+        run_id: n.run_id.to_string(),
+        task_id: n.task_id,
+        policy: n.policy,
+        seed: n.seed,
+        node_id: n.node_id.to_string(),
+        step: n.step,
+        operator: n.operator.unwrap_or_default(),
+        parent_ids: n.parent_ids.iter().map(Uuid::to_string).collect(),
+        status: n.status,
+        buggy_reason: n.buggy_reason.unwrap_or_default(),
+        val_score: n.val_score,
+        test_score: n.test_score,
+        medal: n.medal.unwrap_or_default(),
+        above_median: n.above_median.unwrap_or(false),
+        queued_at: time(n.queued_at),
+        leased_at: time(n.leased_at),
+        finished_at: time(n.finished_at),
+        ran_seconds: n.ran_seconds,
+        attempts: n.attempts,
+        worker: n.worker.unwrap_or_default(),
+        llm_calls: n.llm_calls,
+        tokens_in: n.tokens_in,
+        tokens_out: n.tokens_out,
+        cost_usd: n.cost_usd,
+    }
+}
+
 /// The part of a submission that was graded as the test: all of it, but for an MLE-bench
 /// competition with hidden validation, where the validation rows are left out.
 async fn test_side(graders: &Graders, task_dir: &str, bytes: Vec<u8>) -> Result<Vec<u8>, Status> {

@@ -21,7 +21,9 @@ mod metrics;
 mod runs;
 mod sweeps;
 
-pub use sweeps::{ExportRun, NewSweep, Submitted, SweepRecord, SweepRunCounts, SweepTotals};
+pub use sweeps::{
+    ExportNode, ExportRun, NewSweep, Submitted, SweepRecord, SweepRunCounts, SweepTotals,
+};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 

@@ -438,6 +438,35 @@ impl JobStore {
     }
 }
 
+/// One node of a sweep as `sweep_export_nodes.sql` reads it, for notebooks.
+#[derive(Debug, Clone)]
+pub struct ExportNode {
+    pub run_id: Uuid,
+    pub task_id: String,
+    pub policy: String,
+    pub seed: u64,
+    pub node_id: Uuid,
+    pub step: u32,
+    pub operator: Option<String>,
+    pub parent_ids: Vec<Uuid>,
+    pub status: String,
+    pub buggy_reason: Option<String>,
+    pub val_score: Option<f64>,
+    pub test_score: Option<f64>,
+    pub medal: Option<String>,
+    pub above_median: Option<bool>,
+    pub queued_at: Option<DateTime<Utc>>,
+    pub leased_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub ran_seconds: Option<f64>,
+    pub attempts: u32,
+    pub worker: Option<String>,
+    pub llm_calls: u64,
+    pub tokens_in: u64,
+    pub tokens_out: u64,
+    pub cost_usd: f64,
+}
+
 impl JobStore {
     /// Every run of the sweep with its selected node's grade, in the report's order.
     pub async fn sweep_export_runs(&self, id: Uuid) -> Result<Vec<ExportRun>> {
@@ -460,6 +489,48 @@ impl JobStore {
                     .map(|g| g.0),
             })
             .collect())
+    }
+
+    /// Every node of the sweep, in the report's run order and by step, read as a stream: a
+    /// sweep of a million nodes is never held in memory at once.
+    pub fn sweep_export_nodes(
+        &self,
+        id: Uuid,
+    ) -> futures::stream::BoxStream<'_, Result<ExportNode>> {
+        use futures::StreamExt;
+        sqlx::query(include_str!("sql/sweep_export_nodes.sql"))
+            .bind(id)
+            .fetch(self.pool())
+            .map(|row| {
+                let r = row?;
+                Ok(ExportNode {
+                    run_id: r.get("run_id"),
+                    task_id: r.get("task_id"),
+                    policy: r.get("policy"),
+                    seed: from_i64(r.get("seed"))?,
+                    node_id: r.get("node_id"),
+                    step: from_i32(r.get("step"))?,
+                    operator: r.get("operator"),
+                    parent_ids: r.get("parent_ids"),
+                    status: r.get("status"),
+                    buggy_reason: r.get("buggy_reason"),
+                    val_score: r.get("val_score"),
+                    test_score: r.get("test_score"),
+                    medal: r.get("medal"),
+                    above_median: r.get("above_median"),
+                    queued_at: r.get("queued_at"),
+                    leased_at: r.get("leased_at"),
+                    finished_at: r.get("finished_at"),
+                    ran_seconds: r.get("ran_seconds"),
+                    attempts: from_i32(r.get("attempts"))?,
+                    worker: r.get("worker"),
+                    llm_calls: from_i64(r.get("llm_calls"))?,
+                    tokens_in: from_i64(r.get("tokens_in"))?,
+                    tokens_out: from_i64(r.get("tokens_out"))?,
+                    cost_usd: r.get("cost_usd"),
+                })
+            })
+            .boxed()
     }
 
     /// The submission the node's evaluation returned; None when it wrote none (or has not
