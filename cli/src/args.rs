@@ -385,6 +385,17 @@ pub enum SweepCommand {
         #[command(flatten)]
         coordinator: CoordinatorArg,
     },
+    /// The sweep's figures as SVG files: medal rate over nodes and over working time per
+    /// policy, per task the best validation score and the pick's test score over nodes and
+    /// validation against test of every ok node, and the oracle gap.
+    Plot {
+        id: String,
+        /// The directory to write them to (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        #[command(flatten)]
+        coordinator: CoordinatorArg,
+    },
     /// Sweeps side by side: each arm's (sweep and policy's) any-medal rate per task and
     /// overall, and its difference from the first arm with a bootstrap 95% interval over seeds.
     Compare {
@@ -410,6 +421,8 @@ pub enum ReportFormat {
     Md,
     Json,
     Csv,
+    /// One self-contained page with the tables and every figure (`sweep report` only).
+    Html,
 }
 
 #[derive(Args)]

@@ -293,3 +293,94 @@ pub fn generalization_gap(runs: &[RunNodes]) -> Vec<GapRow> {
         })
         .collect()
 }
+
+/// One node's evaluation as the store recorded it, for [`working_times`]. Times in seconds
+/// since any fixed origin.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Evaluation {
+    pub step: u32,
+    pub leased_at: Option<f64>,
+    pub finished_at: Option<f64>,
+    /// How long the LLM calls of this node's step took.
+    pub llm_seconds: f64,
+}
+
+/// Each node's run working time when its evaluation ended, as the wall budget counts it: the
+/// time at least one of the run's evaluations ran (the union of their lease intervals, cut at
+/// that moment) plus the LLM time of its step and the steps before. `None` for a node not
+/// evaluated yet. In the order given.
+pub fn working_times(evals: &[Evaluation]) -> Vec<Option<f64>> {
+    let mut spans: Vec<(f64, f64)> = evals
+        .iter()
+        .filter_map(|e| Some((e.leased_at?, e.finished_at?)))
+        .collect();
+    spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+    evals
+        .iter()
+        .map(|e| {
+            let end = e.finished_at?;
+            let (mut covered, mut reach) = (0.0, f64::NEG_INFINITY);
+            for &(start, finish) in spans.iter().take_while(|(s, _)| *s < end) {
+                let finish = finish.min(end);
+                let start = start.max(reach);
+                if finish > start {
+                    covered += finish - start;
+                }
+                reach = reach.max(finish);
+            }
+            let llm: f64 = evals
+                .iter()
+                .filter(|o| o.step <= e.step)
+                .map(|o| o.llm_seconds)
+                .sum();
+            Some(covered + llm)
+        })
+        .collect()
+}
+
+/// A point of the generalization scatter: an ok node's validation and test score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScatterPoint {
+    pub task: String,
+    pub policy: String,
+    pub val: f64,
+    pub test: f64,
+    /// Its run's final pick.
+    pub selected: bool,
+    /// Its run's best test score (what a perfect final selection would pick).
+    pub oracle: bool,
+}
+
+/// Every ok node with both scores, marked when it is its run's pick or oracle node.
+pub fn scatter(runs: &[RunNodes]) -> Vec<ScatterPoint> {
+    let mut points = Vec::new();
+    for run in runs {
+        let better = |a: f64, b: f64| if run.lower_is_better { a < b } else { a > b };
+        let mut nodes: Vec<&NodePoint> = run.nodes.iter().filter(|n| n.ok).collect();
+        nodes.sort_by_key(|n| n.step);
+        let best_by = |score: fn(&NodePoint) -> Option<f64>| {
+            nodes
+                .iter()
+                .filter(|n| score(n).is_some())
+                .fold(None::<&NodePoint>, |best, n| match best {
+                    Some(b) if !better(score(n).unwrap(), score(b).unwrap()) => Some(b),
+                    _ => Some(n),
+                })
+                .map(|n| n.step)
+        };
+        let (selected, oracle) = (best_by(|n| n.val), best_by(|n| n.test));
+        for n in &nodes {
+            if let (Some(val), Some(test)) = (n.val, n.test) {
+                points.push(ScatterPoint {
+                    task: run.task.clone(),
+                    policy: run.policy.clone(),
+                    val,
+                    test,
+                    selected: selected == Some(n.step),
+                    oracle: oracle == Some(n.step),
+                });
+            }
+        }
+    }
+    points
+}

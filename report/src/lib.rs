@@ -10,6 +10,7 @@
 //!   task and overall, differences with bootstrap 95% intervals over seeds.
 //! - [`figures`]: the numbers behind a sweep's figures: anytime curves, the generalization
 //!   gap, selected against oracle medal rates.
+//! - [`plots`]: those numbers drawn as SVG (plotters), inlinable under a strict CSP.
 //! - [`html`]: the one HTML escaping every HTML rendering uses.
 //!
 //! Numbers are shown the same way everywhere: percentages with 1 decimal, scores with 4
@@ -20,6 +21,7 @@ mod display;
 pub mod figures;
 pub mod html;
 pub mod mlebench;
+pub mod plots;
 pub mod sweep;
 mod table;
 pub mod tree;

@@ -1,7 +1,8 @@
 //! The figures' numbers against hand computations on a fixed set of nodes.
 
 use randori_report::figures::{
-    Axis, Metric, NodePoint, RunNodes, TIME_POINTS, anytime, generalization_gap,
+    Axis, Evaluation, Metric, NodePoint, RunNodes, TIME_POINTS, anytime, generalization_gap,
+    scatter, working_times,
 };
 use randori_report::mlebench::medal_rates;
 use randori_report::{LlmUsage, NodeFacts, RunFacts};
@@ -177,4 +178,47 @@ fn oracle_bars_are_the_reports_medal_rates_over_seeds() {
         (2, 25.0, 75.0)
     );
     assert!((b.any_medal_sem - 25.0).abs() < 1e-9 && (b.oracle_any_medal_sem - 25.0).abs() < 1e-9);
+}
+
+#[test]
+fn working_time_counts_overlapping_evaluations_once_and_adds_llm_time() {
+    let eval = |step, leased: Option<f64>, finished: Option<f64>, llm| Evaluation {
+        step,
+        leased_at: leased,
+        finished_at: finished,
+        llm_seconds: llm,
+    };
+    let times = working_times(&[
+        // Steps 0 and 1 overlap (100-110 and 105-120), step 2 runs alone (130-135); step 3
+        // has not run.
+        eval(0, Some(100.0), Some(110.0), 2.0),
+        eval(1, Some(105.0), Some(120.0), 3.0),
+        eval(2, Some(130.0), Some(135.0), 1.0),
+        eval(3, None, None, 4.0),
+    ]);
+    // Step 0 ends at 110: 10 s ran (step 1's 105-110 is inside) + 2 s LLM.
+    // Step 1 ends at 120: 20 s (100-120) + 5 s. Step 2 ends at 135: 25 s + 6 s.
+    assert_eq!(times, vec![Some(12.0), Some(25.0), Some(31.0), None]);
+}
+
+#[test]
+fn the_scatter_marks_each_runs_pick_and_oracle() {
+    let points = scatter(&runs());
+    // Ok nodes only: 2 of seed 0's 3, both of seed 1's, both of u's.
+    assert_eq!(points.len(), 6);
+    let marked = |task: &str, val: f64| {
+        let p = points
+            .iter()
+            .find(|p| p.task == task && (p.val - val).abs() < 1e-12)
+            .unwrap();
+        (p.selected, p.oracle)
+    };
+    // Seed 0: 0.7 is both best on validation and on test.
+    assert_eq!(marked("t", 0.7), (true, true));
+    assert_eq!(marked("t", 0.5), (false, false));
+    // Seed 1: 0.6 is picked on validation, 0.55 (test 0.7) is the oracle.
+    assert_eq!(marked("t", 0.6), (true, false));
+    assert_eq!(marked("t", 0.55), (false, true));
+    // u, lower is better: 1.5 (test 1.8) is both.
+    assert_eq!(marked("u", 1.5), (true, true));
 }

@@ -296,6 +296,60 @@ print(json.dumps({"rows": len(rows), "columns": list(rows[0].keys()),
             run["nodes_ok"]
         );
     }
+
+    // The figures as SVG files, and the self-contained HTML report that inlines them.
+    let plots = dir.path().join("plots");
+    let listed = stdout_ok(
+        cli(
+            cluster.addr,
+            &["sweep", "plot", &id, "--out", plots.to_str().unwrap()],
+        ),
+        "plot",
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&plots)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for name in [
+        "medal-rate-nodes.svg",
+        "medal-rate-time.svg",
+        "oracle-gap.svg",
+        "taxi-fare-best-val.svg",
+        "taxi-fare-selected-test.svg",
+        "spooky-authors-best-val.svg",
+    ] {
+        assert!(
+            names.iter().any(|n| n == name),
+            "{name} not in {names:?}\n{listed}"
+        );
+    }
+    for name in &names {
+        let svg = std::fs::read_to_string(plots.join(name)).unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+            "{name}"
+        );
+    }
+    let html = stdout_ok(
+        cli(cluster.addr, &["sweep", "report", &id, "--format", "html"]),
+        "html report",
+    );
+    assert!(html.starts_with("<!doctype html>"), "{html}");
+    assert_eq!(
+        html.matches("<svg").count(),
+        names.len(),
+        "one inline SVG per figure"
+    );
+    assert!(
+        !html.contains("<script") && !html.contains("src="),
+        "self-contained, no script"
+    );
+    println!(
+        "sweep report --format html: {} bytes, {} figures",
+        html.len(),
+        names.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

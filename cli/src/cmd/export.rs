@@ -150,7 +150,7 @@ fn node_facts(g: &pb::Grade, submission_exists: bool) -> NodeFacts {
 }
 
 /// The columns of `--nodes`, in order.
-const NODE_COLUMNS: [&str; 25] = [
+const NODE_COLUMNS: [&str; 27] = [
     "sweep_id",
     "run_id",
     "task",
@@ -166,6 +166,7 @@ const NODE_COLUMNS: [&str; 25] = [
     "test_score",
     "medal",
     "above_median",
+    "lower_is_better",
     "queued_at",
     "leased_at",
     "finished_at",
@@ -176,6 +177,7 @@ const NODE_COLUMNS: [&str; 25] = [
     "tokens_in",
     "tokens_out",
     "cost_usd",
+    "llm_seconds",
 ];
 
 /// Writes every node of sweep `sweep_id` to `file` as CSV (header [`NODE_COLUMNS`], missing
@@ -214,6 +216,8 @@ pub async fn nodes_csv(c: &mut Client, sweep_id: &str, file: &Path) -> Result<St
                 optional(n.test_score),
                 n.medal,
                 n.above_median.to_string(),
+                n.lower_is_better
+                    .map_or_else(String::new, |b| b.to_string()),
                 n.queued_at,
                 n.leased_at,
                 n.finished_at,
@@ -224,6 +228,7 @@ pub async fn nodes_csv(c: &mut Client, sweep_id: &str, file: &Path) -> Result<St
                 n.tokens_in.to_string(),
                 n.tokens_out.to_string(),
                 n.cost_usd.to_string(),
+                n.llm_seconds.to_string(),
             ])?;
             rows += 1;
         }

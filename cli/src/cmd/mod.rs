@@ -2,6 +2,7 @@ mod bench;
 mod coordinator;
 mod eval;
 mod export;
+mod figures;
 mod image;
 mod node;
 mod run;

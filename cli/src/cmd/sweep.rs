@@ -92,6 +92,14 @@ pub async fn run(command: SweepCommand) -> Result<ExitCode> {
         } => {
             return super::views::report(&coordinator.url, &id, format).await;
         }
+        SweepCommand::Plot {
+            id,
+            out,
+            coordinator,
+        } => {
+            let mut c = client::connect(&coordinator.url).await?;
+            print!("{}", super::figures::plot(&mut c, &id, &out).await?);
+        }
         SweepCommand::Compare {
             ids,
             format,

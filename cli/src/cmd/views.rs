@@ -34,12 +34,19 @@ pub async fn tree(coordinator: &str, run_id: &str, format: TreeFormat) -> Result
 
 pub async fn report(coordinator: &str, sweep_id: &str, format: ReportFormat) -> Result<ExitCode> {
     let mut client = client::connect(coordinator).await?;
-    let report = fetch_report(&mut client, sweep_id).await?;
-    let text = match format {
-        ReportFormat::Table => shown(&randori_report::render_table(&report)),
-        ReportFormat::Md => shown(&randori_report::render_markdown(&report)),
-        ReportFormat::Json => randori_report::render_json(&report),
-        ReportFormat::Csv => randori_report::render_csv(&report),
+    let text = if let ReportFormat::Html = format {
+        let (report, drawn, gaps) = super::figures::figures_of(&mut client, sweep_id).await?;
+        randori_report::plots::html_page(&report, &drawn, &gaps)
+    } else {
+        let report = fetch_report(&mut client, sweep_id).await?;
+        match format {
+            ReportFormat::Md => shown(&randori_report::render_markdown(&report)),
+            ReportFormat::Json => randori_report::render_json(&report),
+            ReportFormat::Csv => randori_report::render_csv(&report),
+            ReportFormat::Table | ReportFormat::Html => {
+                shown(&randori_report::render_table(&report))
+            }
+        }
     };
     print_text(&text);
     Ok(ExitCode::SUCCESS)
@@ -54,6 +61,7 @@ pub async fn compare(
 ) -> Result<ExitCode> {
     use randori_report::compare;
     anyhow::ensure!(resamples > 0, "--resamples must be at least 1");
+
     let mut client = client::connect(coordinator).await?;
     let mut reports = Vec::with_capacity(sweep_ids.len());
     for id in sweep_ids {
@@ -71,6 +79,11 @@ pub async fn compare(
         ReportFormat::Md => shown(&compare::render_markdown(&comparison)),
         ReportFormat::Json => compare::render_json(&comparison),
         ReportFormat::Csv => compare::render_csv(&comparison),
+        ReportFormat::Html => {
+            anyhow::bail!(
+                "--format html is for sweep report; compare writes table, md, json or csv"
+            )
+        }
     };
     print_text(&text);
     Ok(ExitCode::SUCCESS)

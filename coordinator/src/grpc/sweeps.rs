@@ -250,6 +250,8 @@ fn exported_node(n: crate::store::ExportNode) -> pb::ExportedNode {
         tokens_in: n.tokens_in,
         tokens_out: n.tokens_out,
         cost_usd: n.cost_usd,
+        lower_is_better: n.lower_is_better,
+        llm_seconds: n.llm_seconds,
     }
 }
 

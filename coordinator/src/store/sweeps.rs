@@ -455,6 +455,8 @@ pub struct ExportNode {
     pub test_score: Option<f64>,
     pub medal: Option<String>,
     pub above_median: Option<bool>,
+    /// The task's direction, from the node's grade (none before it is graded).
+    pub lower_is_better: Option<bool>,
     pub queued_at: Option<DateTime<Utc>>,
     pub leased_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -465,6 +467,8 @@ pub struct ExportNode {
     pub tokens_in: u64,
     pub tokens_out: u64,
     pub cost_usd: f64,
+    /// How long the LLM calls of the node's step took.
+    pub llm_seconds: f64,
 }
 
 impl JobStore {
@@ -518,6 +522,7 @@ impl JobStore {
                     test_score: r.get("test_score"),
                     medal: r.get("medal"),
                     above_median: r.get("above_median"),
+                    lower_is_better: r.get("lower_is_better"),
                     queued_at: r.get("queued_at"),
                     leased_at: r.get("leased_at"),
                     finished_at: r.get("finished_at"),
@@ -528,6 +533,7 @@ impl JobStore {
                     tokens_in: from_i64(r.get("tokens_in"))?,
                     tokens_out: from_i64(r.get("tokens_out"))?,
                     cost_usd: r.get("cost_usd"),
+                    llm_seconds: r.get("llm_seconds"),
                 })
             })
             .boxed()

@@ -6,7 +6,7 @@
 WITH llm AS (
     SELECT c.run_id, split_part(c.key, '/', 2) AS step, count(*) AS calls,
            sum(c.tokens_in) AS tokens_in, sum(c.tokens_out) AS tokens_out,
-           sum(c.cost_usd) AS cost_usd
+           sum(c.cost_usd) AS cost_usd, sum(c.latency_ms) / 1000.0 AS llm_seconds
     FROM llm_calls c
     WHERE c.run_id IN (SELECT id FROM runs WHERE sweep_id = $1)
     GROUP BY 1, 2
@@ -26,11 +26,13 @@ SELECT r.id AS run_id, r.task_id, r.policy, r.seed, n.id AS node_id, n.step, n.o
             ELSE coalesce(n.grade ->> 'invalid_reason', 'no validation score') END
            AS buggy_reason,
        n.val_score, n.test_score, n.medal, n.above_median,
+       (n.grade ->> 'is_lower_better')::boolean AS lower_is_better,
        j.created_at AS queued_at, j.leased_at, j.finished_at,
        (j.outcome ->> 'duration_ms')::double precision / 1000 AS ran_seconds,
        coalesce(j.attempt, 0) AS attempts, j.outcome ->> 'worker_name' AS worker,
        coalesce(l.calls, 0) AS llm_calls, coalesce(l.tokens_in, 0)::bigint AS tokens_in,
-       coalesce(l.tokens_out, 0)::bigint AS tokens_out, coalesce(l.cost_usd, 0) AS cost_usd
+       coalesce(l.tokens_out, 0)::bigint AS tokens_out, coalesce(l.cost_usd, 0) AS cost_usd,
+       coalesce(l.llm_seconds, 0)::double precision AS llm_seconds
 FROM runs r
 JOIN nodes n ON n.run_id = r.id
 LEFT JOIN LATERAL (

@@ -1,0 +1,441 @@
+//! The figures drawn as SVG (plotters' SVG backend: plain elements, no script, no external
+//! resource, so they can be inlined under a strict Content-Security-Policy): anytime curves
+//! per policy with a ±SEM band, the validation-against-test scatter of a task, and the
+//! selected-against-oracle medal-rate bars. They draw the numbers of [`crate::figures`] and
+//! [`crate::MedalRate`]; nothing is computed here.
+
+use plotters::prelude::*;
+
+use crate::figures::{self, Axis, Curve, GapRow, Metric, RunNodes, ScatterPoint};
+use crate::html::escaped;
+use crate::table::{Align, Table};
+use crate::{MedalRate, SweepReport};
+
+const SIZE: (u32, u32) = (720, 420);
+const FONT: &str = "sans-serif";
+
+/// The colour of the i-th policy, the same in every figure.
+fn colour(i: usize) -> RGBColor {
+    let c = Palette99::pick(i).to_rgba();
+    RGBColor(c.0, c.1, c.2)
+}
+
+fn axis_name(axis: Axis) -> &'static str {
+    match axis {
+        Axis::Nodes => "nodes evaluated",
+        Axis::WorkingTime => "working time (s)",
+    }
+}
+
+fn metric_name(metric: Metric) -> &'static str {
+    match metric {
+        Metric::BestVal => "best validation score",
+        Metric::SelectedTest => "test score of the pick",
+        Metric::AnyMedalPct => "any medal (%)",
+    }
+}
+
+/// A span that is never empty (plotters needs one).
+fn padded(lo: f64, hi: f64) -> std::ops::Range<f64> {
+    if !(lo.is_finite() && hi.is_finite()) {
+        return 0.0..1.0;
+    }
+    let pad = ((hi - lo) * 0.05).max(1e-9);
+    (lo - pad)..(hi + pad)
+}
+
+/// `curves` (one per policy, all of one metric on one axis) as lines of the mean over seeds,
+/// each in a band of ±1 SEM. `policies` fixes the colours.
+pub fn anytime_svg(title: &str, curves: &[&Curve], policies: &[String]) -> String {
+    let mut out = String::new();
+    let Some(first) = curves.first() else {
+        return out;
+    };
+    let (metric, axis) = (first.metric, first.axis);
+    let points = || curves.iter().flat_map(|c| &c.points);
+    let x_max = points().map(|p| p.x).fold(0.0, f64::max).max(1.0);
+    let (y_lo, y_hi) = match metric {
+        Metric::AnyMedalPct => (0.0, 100.0),
+        _ => points()
+            .filter_map(|p| p.mean.map(|m| (m - p.sem, m + p.sem)))
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (a, b)| {
+                (lo.min(a), hi.max(b))
+            }),
+    };
+    {
+        let root = SVGBackend::with_string(&mut out, SIZE).into_drawing_area();
+        let drawn: Result<(), Box<dyn std::error::Error>> = (|| {
+            root.fill(&WHITE)?;
+            let mut chart = ChartBuilder::on(&root)
+                .caption(title, (FONT, 18))
+                .margin(12)
+                .x_label_area_size(36)
+                .y_label_area_size(56)
+                .build_cartesian_2d(0.0..x_max, padded(y_lo, y_hi))?;
+            chart
+                .configure_mesh()
+                .x_desc(axis_name(axis))
+                .y_desc(metric_name(metric))
+                .draw()?;
+            for curve in curves {
+                let i = policies
+                    .iter()
+                    .position(|p| *p == curve.policy)
+                    .unwrap_or(0);
+                let c = colour(i);
+                let with_mean: Vec<_> = curve
+                    .points
+                    .iter()
+                    .filter_map(|p| p.mean.map(|m| (p.x, m, p.sem)))
+                    .collect();
+                let band: Vec<(f64, f64)> = with_mean
+                    .iter()
+                    .map(|&(x, m, s)| (x, m + s))
+                    .chain(with_mean.iter().rev().map(|&(x, m, s)| (x, m - s)))
+                    .collect();
+                chart.draw_series(std::iter::once(Polygon::new(band, c.mix(0.15).filled())))?;
+                chart
+                    .draw_series(LineSeries::new(
+                        with_mean.iter().map(|&(x, m, _)| (x, m)),
+                        c.stroke_width(2),
+                    ))?
+                    .label(curve.policy.as_str())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c));
+            }
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .position(SeriesLabelPosition::LowerRight)
+                .draw()?;
+            root.present()?;
+            Ok(())
+        })();
+        drawn.expect("drawing into a string cannot fail");
+    }
+    out
+}
+
+/// A task's ok nodes, validation against test score, one colour per policy; each run's pick
+/// is a filled square, its oracle node a ring, and the diagonal is where they agree.
+pub fn scatter_svg(title: &str, points: &[&ScatterPoint], policies: &[String]) -> String {
+    let mut out = String::new();
+    let fold = |f: fn(&ScatterPoint) -> f64| {
+        points
+            .iter()
+            .map(|p| f(p))
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                (lo.min(v), hi.max(v))
+            })
+    };
+    let ((vx, vy), (tx, ty)) = (fold(|p| p.val), fold(|p| p.test));
+    let range = padded(vx.min(tx), vy.max(ty));
+    {
+        let root = SVGBackend::with_string(&mut out, SIZE).into_drawing_area();
+        let drawn: Result<(), Box<dyn std::error::Error>> = (|| {
+            root.fill(&WHITE)?;
+            let mut chart = ChartBuilder::on(&root)
+                .caption(title, (FONT, 18))
+                .margin(12)
+                .x_label_area_size(36)
+                .y_label_area_size(56)
+                .build_cartesian_2d(range.clone(), range.clone())?;
+            chart
+                .configure_mesh()
+                .x_desc("validation score")
+                .y_desc("test score")
+                .draw()?;
+            chart.draw_series(LineSeries::new(
+                [(range.start, range.start), (range.end, range.end)],
+                BLACK.mix(0.3),
+            ))?;
+            for (i, policy) in policies.iter().enumerate() {
+                let c = colour(i);
+                let mine = || points.iter().filter(|p| p.policy == *policy);
+                chart
+                    .draw_series(
+                        mine().map(|p| Circle::new((p.val, p.test), 3, c.mix(0.6).filled())),
+                    )?
+                    .label(policy.as_str())
+                    .legend(move |(x, y)| Circle::new((x + 9, y), 4, c.filled()));
+                chart.draw_series(mine().filter(|p| p.selected).map(|p| {
+                    Rectangle::new([(p.val, p.test), (p.val, p.test)], c.stroke_width(7))
+                }))?;
+                chart.draw_series(
+                    mine()
+                        .filter(|p| p.oracle)
+                        .map(|p| Circle::new((p.val, p.test), 8, c.stroke_width(2))),
+                )?;
+            }
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .position(SeriesLabelPosition::UpperLeft)
+                .draw()?;
+            root.present()?;
+            Ok(())
+        })();
+        drawn.expect("drawing into a string cannot fail");
+    }
+    out
+}
+
+/// Per policy, two bars: the any-medal rate of the runs' picks and of their oracle nodes,
+/// each with a ±1 SEM error bar.
+pub fn oracle_bars_svg(title: &str, rates: &[MedalRate]) -> String {
+    let mut out = String::new();
+    let top = rates
+        .iter()
+        .map(|r| {
+            (r.oracle_any_medal_pct + r.oracle_any_medal_sem).max(r.any_medal_pct + r.any_medal_sem)
+        })
+        .fold(10.0, f64::max)
+        .min(100.0);
+    {
+        let root = SVGBackend::with_string(&mut out, SIZE).into_drawing_area();
+        let drawn: Result<(), Box<dyn std::error::Error>> = (|| {
+            root.fill(&WHITE)?;
+            let n = rates.len().max(1) as f64;
+            let mut chart = ChartBuilder::on(&root)
+                .caption(title, (FONT, 18))
+                .margin(12)
+                .x_label_area_size(36)
+                .y_label_area_size(56)
+                .build_cartesian_2d(0.0..n, 0.0..top * 1.1)?;
+            let names: Vec<String> = rates.iter().map(|r| r.policy.clone()).collect();
+            chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_labels(rates.len().max(1))
+                .x_label_formatter(&|x| {
+                    let i = x.floor() as usize;
+                    names.get(i).cloned().unwrap_or_default()
+                })
+                .y_desc("any medal (%)")
+                .draw()?;
+            for (kind, offset, c) in [("selected", 0.15, colour(0)), ("oracle", 0.5, colour(1))] {
+                let value = |r: &MedalRate| match kind {
+                    "selected" => (r.any_medal_pct, r.any_medal_sem),
+                    _ => (r.oracle_any_medal_pct, r.oracle_any_medal_sem),
+                };
+                chart
+                    .draw_series(rates.iter().enumerate().map(|(i, r)| {
+                        let x = i as f64 + offset;
+                        Rectangle::new([(x, 0.0), (x + 0.35, value(r).0)], c.filled())
+                    }))?
+                    .label(kind)
+                    .legend(move |(x, y)| {
+                        Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled())
+                    });
+                chart.draw_series(rates.iter().enumerate().map(|(i, r)| {
+                    let (m, s) = value(r);
+                    let x = i as f64 + offset + 0.175;
+                    ErrorBar::new_vertical(x, m - s, m, m + s, BLACK.stroke_width(1), 8)
+                }))?;
+            }
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .position(SeriesLabelPosition::UpperRight)
+                .draw()?;
+            root.present()?;
+            Ok(())
+        })();
+        drawn.expect("drawing into a string cannot fail");
+    }
+    out
+}
+
+/// One drawn figure: a file-name stem (`[a-z0-9._-]`), a title and the SVG.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figure {
+    pub name: String,
+    pub title: String,
+    pub svg: String,
+}
+
+/// Every figure of a sweep, from its report and its runs' nodes: the medal rate over nodes
+/// and over working time per policy (all tasks), the oracle gap, and per task the best
+/// validation score and the pick's test score over nodes and the validation-against-test
+/// scatter.
+pub fn sweep_figures(report: &SweepReport, runs: &[RunNodes]) -> Vec<Figure> {
+    let policies: Vec<String> = {
+        let mut p: Vec<String> = runs.iter().map(|r| r.policy.clone()).collect();
+        p.sort();
+        p.dedup();
+        p
+    };
+    let mut out = Vec::new();
+    let mut push = |name: String, title: String, svg: String| {
+        if !svg.is_empty() {
+            out.push(Figure { name, title, svg });
+        }
+    };
+    for (axis, suffix, over) in [
+        (Axis::Nodes, "nodes", "nodes evaluated"),
+        (Axis::WorkingTime, "time", "working time"),
+    ] {
+        let curves = figures::anytime(runs, axis);
+        let overall: Vec<&Curve> = curves.iter().filter(|c| c.task.is_none()).collect();
+        let title = format!("Medal rate over {over}, all tasks (mean ± SEM over seeds)");
+        push(
+            format!("medal-rate-{suffix}"),
+            title.clone(),
+            anytime_svg(&title, &overall, &policies),
+        );
+        if axis == Axis::Nodes {
+            let tasks: std::collections::BTreeSet<&str> =
+                curves.iter().filter_map(|c| c.task.as_deref()).collect();
+            for task in tasks {
+                for (metric, what) in [
+                    (Metric::BestVal, "best-val"),
+                    (Metric::SelectedTest, "selected-test"),
+                ] {
+                    let of: Vec<&Curve> = curves
+                        .iter()
+                        .filter(|c| c.task.as_deref() == Some(task) && c.metric == metric)
+                        .collect();
+                    let title = format!("{task}: {} over nodes evaluated", metric_name(metric));
+                    push(
+                        format!("{}-{what}", file_stem(task)),
+                        title.clone(),
+                        anytime_svg(&title, &of, &policies),
+                    );
+                }
+            }
+        }
+    }
+    let points = figures::scatter(runs);
+    let tasks: std::collections::BTreeSet<&str> = points.iter().map(|p| p.task.as_str()).collect();
+    for task in tasks {
+        let of: Vec<&ScatterPoint> = points.iter().filter(|p| p.task == task).collect();
+        let title = format!("{task}: validation against test, every ok node");
+        push(
+            format!("{}-val-vs-test", file_stem(task)),
+            title.clone(),
+            scatter_svg(&title, &of, &policies),
+        );
+    }
+    let title = "Any medal: the picks against the oracle nodes (mean ± SEM over seeds)".to_owned();
+    push(
+        "oracle-gap".into(),
+        title.clone(),
+        oracle_bars_svg(&title, &report.mlebench.medal_rates),
+    );
+    out
+}
+
+/// The generalization gap per task × policy as a table (mean ± SEM over the runs).
+fn gap_table(gaps: &[GapRow]) -> Table {
+    let mut table = Table::new(&[
+        ("task", Align::Left),
+        ("policy", Align::Left),
+        ("runs", Align::Right),
+        ("validation − test", Align::Right),
+        ("± SEM", Align::Right),
+    ]);
+    for g in gaps {
+        table.push(vec![
+            g.task.clone(),
+            g.policy.clone(),
+            g.runs.to_string(),
+            crate::score(g.mean_gap),
+            crate::score(Some(g.sem)),
+        ]);
+    }
+    table
+}
+
+/// `sweep report --format html`: one self-contained page (inline style and SVG, no script,
+/// nothing fetched) with the report's tables, the generalization gap and every figure.
+pub fn html_page(report: &SweepReport, figures: &[Figure], gaps: &[GapRow]) -> String {
+    let mut body = crate::render_html(report);
+    body += "<h3>Generalization gap of the picks (validation − test in the task's direction; \
+             mean ± SEM over runs)</h3>\n";
+    body += &gap_table(gaps).to_html();
+    for f in figures {
+        body += &format!(
+            "<figure>{}<figcaption>{}</figcaption></figure>\n",
+            f.svg,
+            escaped(&f.title)
+        );
+    }
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>{}</title><style>{}</style></head>\n<body>\n<h1>{}</h1>\n{}</body></html>\n",
+        escaped(&report.sweep.name),
+        PAGE_STYLE,
+        escaped(&report.sweep.name),
+        body
+    )
+}
+
+const PAGE_STYLE: &str = "body{font-family:sans-serif;margin:2em;max-width:80em}\
+table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:.2em .5em}\
+td.num,th.num{text-align:right}figure{display:inline-block;margin:1em}\
+figcaption{font-size:.9em;color:#444}";
+
+/// A task id as a file-name stem: anything but `[A-Za-z0-9._-]` becomes `_`.
+fn file_stem(task: &str) -> String {
+    task.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::figures::CurvePoint;
+
+    fn curve(policy: &str) -> Curve {
+        Curve {
+            task: None,
+            policy: policy.into(),
+            metric: Metric::AnyMedalPct,
+            axis: Axis::Nodes,
+            points: (1..=5)
+                .map(|k| CurvePoint {
+                    x: f64::from(k),
+                    mean: Some(10.0 * f64::from(k)),
+                    sem: 5.0,
+                    n: 3,
+                })
+                .collect(),
+        }
+    }
+
+    /// Labels come from sweep files: plotters escapes the text it writes, once.
+    #[test]
+    fn labels_from_sweep_files_are_escaped() {
+        let hostile = "<script>alert(1)</script>";
+        let c = curve(hostile);
+        let svg = anytime_svg(hostile, &[&c], &[hostile.to_owned()]);
+        assert!(svg.starts_with("<svg"), "{svg}");
+        assert!(!svg.contains("<script"), "{svg}");
+        assert!(svg.contains("&lt;script&gt;"), "{svg}");
+        assert!(!svg.contains("href"), "no external resource: {svg}");
+    }
+
+    #[test]
+    fn every_figure_draws_with_empty_and_degenerate_input() {
+        assert!(anytime_svg("none", &[], &[]).is_empty());
+        let one = ScatterPoint {
+            task: "t".into(),
+            policy: "greedy".into(),
+            val: 0.5,
+            test: 0.5,
+            selected: true,
+            oracle: true,
+        };
+        assert!(scatter_svg("t", &[&one], &["greedy".into()]).contains("<svg"));
+        assert!(oracle_bars_svg("oracle", &[]).contains("<svg"));
+    }
+}
