@@ -14,10 +14,19 @@ use crate::{MedalRate, SweepReport};
 const SIZE: (u32, u32) = (720, 420);
 const FONT: &str = "sans-serif";
 
-/// The colour of the i-th policy, the same in every figure.
+/// The colour of the i-th policy, the same in every figure: dark enough to read on white.
 fn colour(i: usize) -> RGBColor {
-    let c = Palette99::pick(i).to_rgba();
-    RGBColor(c.0, c.1, c.2)
+    const COLOURS: [RGBColor; 8] = [
+        RGBColor(31, 119, 180),
+        RGBColor(214, 39, 40),
+        RGBColor(44, 160, 44),
+        RGBColor(148, 103, 189),
+        RGBColor(255, 127, 14),
+        RGBColor(140, 86, 75),
+        RGBColor(227, 119, 194),
+        RGBColor(127, 127, 127),
+    ];
+    COLOURS[i % COLOURS.len()]
 }
 
 fn axis_name(axis: Axis) -> &'static str {
@@ -117,7 +126,7 @@ pub fn anytime_svg(title: &str, curves: &[&Curve], policies: &[String]) -> Strin
 }
 
 /// A task's ok nodes, validation against test score, one colour per policy; each run's pick
-/// is a filled square, its oracle node a ring, and the diagonal is where they agree.
+/// is marked with a cross, its oracle node with a ring, and the diagonal is where they agree.
 pub fn scatter_svg(title: &str, points: &[&ScatterPoint], policies: &[String]) -> String {
     let mut out = String::new();
     let fold = |f: fn(&ScatterPoint) -> f64| {
@@ -158,9 +167,11 @@ pub fn scatter_svg(title: &str, points: &[&ScatterPoint], policies: &[String]) -
                     )?
                     .label(policy.as_str())
                     .legend(move |(x, y)| Circle::new((x + 9, y), 4, c.filled()));
-                chart.draw_series(mine().filter(|p| p.selected).map(|p| {
-                    Rectangle::new([(p.val, p.test), (p.val, p.test)], c.stroke_width(7))
-                }))?;
+                chart.draw_series(
+                    mine()
+                        .filter(|p| p.selected)
+                        .map(|p| Cross::new((p.val, p.test), 6, c.stroke_width(2))),
+                )?;
                 chart.draw_series(
                     mine()
                         .filter(|p| p.oracle)
@@ -311,7 +322,7 @@ pub fn sweep_figures(report: &SweepReport, runs: &[RunNodes]) -> Vec<Figure> {
     let tasks: std::collections::BTreeSet<&str> = points.iter().map(|p| p.task.as_str()).collect();
     for task in tasks {
         let of: Vec<&ScatterPoint> = points.iter().filter(|p| p.task == task).collect();
-        let title = format!("{task}: validation against test, every ok node");
+        let title = format!("{task}: validation against test, every ok node (× pick, ○ oracle)");
         push(
             format!("{}-val-vs-test", file_stem(task)),
             title.clone(),
