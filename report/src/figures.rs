@@ -384,3 +384,76 @@ pub fn scatter(runs: &[RunNodes]) -> Vec<ScatterPoint> {
     }
     points
 }
+
+/// One stored node as a figure needs it (the store's or the export's row, mapped by the
+/// caller). Times in seconds since any fixed origin.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeRow {
+    pub run_id: String,
+    pub task: String,
+    pub policy: String,
+    pub seed: u64,
+    pub step: u32,
+    /// "pending" | "ok" | "buggy".
+    pub status: String,
+    pub val: Option<f64>,
+    pub test: Option<f64>,
+    pub medal: String,
+    pub lower_is_better: Option<bool>,
+    pub leased_at: Option<f64>,
+    pub finished_at: Option<f64>,
+    pub llm_seconds: f64,
+}
+
+/// The runs of a sweep's node rows, each node with its working time; pending nodes (not
+/// evaluated yet) are on no curve and left out. Runs in the order of their first row.
+pub fn runs_of(rows: &[NodeRow]) -> Vec<RunNodes> {
+    let mut order: Vec<&str> = Vec::new();
+    let mut by_run: BTreeMap<&str, Vec<&NodeRow>> = BTreeMap::new();
+    for row in rows {
+        let nodes = by_run.entry(&row.run_id).or_default();
+        if nodes.is_empty() {
+            order.push(&row.run_id);
+        }
+        nodes.push(row);
+    }
+    order
+        .into_iter()
+        .map(|run| {
+            let nodes = &by_run[run];
+            let evals: Vec<Evaluation> = nodes
+                .iter()
+                .map(|n| Evaluation {
+                    step: n.step,
+                    leased_at: n.leased_at,
+                    finished_at: n.finished_at,
+                    llm_seconds: n.llm_seconds,
+                })
+                .collect();
+            RunNodes {
+                task: nodes[0].task.clone(),
+                policy: nodes[0].policy.clone(),
+                seed: nodes[0].seed,
+                lower_is_better: nodes
+                    .iter()
+                    .find_map(|n| n.lower_is_better)
+                    .unwrap_or(false),
+                nodes: nodes
+                    .iter()
+                    .zip(working_times(&evals))
+                    .filter(|(n, _)| n.status != "pending")
+                    .filter_map(|(n, working_s)| {
+                        Some(NodePoint {
+                            step: n.step,
+                            working_s: working_s?,
+                            ok: n.status == "ok",
+                            val: n.val,
+                            test: n.test,
+                            medal: n.medal.clone(),
+                        })
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}

@@ -359,27 +359,34 @@ fn gap_table(gaps: &[GapRow]) -> Table {
     table
 }
 
-/// `sweep report --format html`: one self-contained page (inline style and SVG, no script,
-/// nothing fetched) with the report's tables, the generalization gap and every figure.
-pub fn html_page(report: &SweepReport, figures: &[Figure], gaps: &[GapRow]) -> String {
-    let mut body = crate::render_html(report);
-    body += "<h3>Generalization gap of the picks (validation − test in the task's direction; \
-             mean ± SEM over runs)</h3>\n";
-    body += &gap_table(gaps).to_html();
+/// The figures section of a page: the generalization gap table, then every figure inline.
+pub fn figures_html(figures: &[Figure], gaps: &[GapRow]) -> String {
+    let mut out = String::from(
+        "<h3>Generalization gap of the picks (validation − test in the task's direction; \
+         mean ± SEM over runs)</h3>\n",
+    );
+    out += &gap_table(gaps).to_html();
     for f in figures {
-        body += &format!(
+        out += &format!(
             "<figure>{}<figcaption>{}</figcaption></figure>\n",
             f.svg,
             escaped(&f.title)
         );
     }
+    out
+}
+
+/// `sweep report --format html`: one self-contained page (inline style and SVG, no script,
+/// nothing fetched) with the report's tables, the generalization gap and every figure.
+pub fn html_page(report: &SweepReport, figures: &[Figure], gaps: &[GapRow]) -> String {
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>{}</title><style>{}</style></head>\n<body>\n<h1>{}</h1>\n{}</body></html>\n",
+         <title>{}</title><style>{}</style></head>\n<body>\n<h1>{}</h1>\n{}{}</body></html>\n",
         escaped(&report.sweep.name),
         PAGE_STYLE,
         escaped(&report.sweep.name),
-        body
+        crate::render_html(report),
+        figures_html(figures, gaps)
     )
 }
 

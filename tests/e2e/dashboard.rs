@@ -340,6 +340,13 @@ async fn metrics_move_and_the_dashboard_renders_safely_in_chromium() {
     );
     assert!(sweep.console.is_empty(), "console: {:?}", sweep.console);
     assert!(sweep.dom.contains("By task and policy"), "{}", sweep.dom);
+    // The figures, drawn on the server and inlined: no console error, so no CSP violation.
+    assert!(
+        sweep.dom.contains("Medal rate over nodes evaluated") && sweep.dom.contains("<svg"),
+        "{}",
+        sweep.dom
+    );
+    assert!(sweep.dom.contains("Generalization gap"), "{}", sweep.dom);
     let run_id: uuid::Uuid = sqlx::query("SELECT id FROM runs")
         .fetch_one(&db)
         .await

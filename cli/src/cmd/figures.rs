@@ -1,12 +1,11 @@
 //! A sweep's figures on the client: its runs' nodes read through `ExportNodes`, the numbers
 //! computed and drawn by `randori-report` (`sweep plot`, `sweep report --format html`).
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, Result};
 use randori_proto::v1 as pb;
-use randori_report::figures::{self, Evaluation, NodePoint, RunNodes};
+use randori_report::figures::{self, NodeRow, RunNodes};
 use randori_report::plots::{self, Figure};
 
 use crate::client::{self, Client};
@@ -21,13 +20,11 @@ pub async fn run_nodes(c: &mut Client, sweep_id: &str) -> Result<Vec<RunNodes>> 
         .map_err(client::status_error)
         .with_context(|| format!("the nodes of sweep {sweep_id}"))?
         .into_inner();
-    let mut by_run: BTreeMap<String, Vec<pb::ExportedNode>> = BTreeMap::new();
+    let mut rows = Vec::new();
     while let Some(batch) = stream.message().await.map_err(client::status_error)? {
-        for node in batch.nodes {
-            by_run.entry(node.run_id.clone()).or_default().push(node);
-        }
+        rows.extend(batch.nodes.into_iter().map(row_of));
     }
-    Ok(by_run.into_values().map(|nodes| run_of(&nodes)).collect())
+    Ok(figures::runs_of(&rows))
 }
 
 /// Seconds since the epoch of an RFC 3339 time; `None` for an empty one.
@@ -36,41 +33,21 @@ fn seconds(time: &str) -> Option<f64> {
     Some(t.timestamp_micros() as f64 / 1e6)
 }
 
-fn run_of(nodes: &[pb::ExportedNode]) -> RunNodes {
-    let evals: Vec<Evaluation> = nodes
-        .iter()
-        .map(|n| Evaluation {
-            step: n.step,
-            leased_at: seconds(&n.leased_at),
-            finished_at: seconds(&n.finished_at),
-            llm_seconds: n.llm_seconds,
-        })
-        .collect();
-    let first = &nodes[0];
-    RunNodes {
-        task: first.task_id.clone(),
-        policy: first.policy.clone(),
-        seed: first.seed,
-        lower_is_better: nodes
-            .iter()
-            .find_map(|n| n.lower_is_better)
-            .unwrap_or(false),
-        // Pending nodes are not evaluated yet: they are not on any curve.
-        nodes: nodes
-            .iter()
-            .zip(figures::working_times(&evals))
-            .filter(|(n, _)| n.status != "pending")
-            .filter_map(|(n, working_s)| {
-                Some(NodePoint {
-                    step: n.step,
-                    working_s: working_s?,
-                    ok: n.status == "ok",
-                    val: n.val_score,
-                    test: n.test_score,
-                    medal: n.medal.clone(),
-                })
-            })
-            .collect(),
+fn row_of(n: pb::ExportedNode) -> NodeRow {
+    NodeRow {
+        leased_at: seconds(&n.leased_at),
+        finished_at: seconds(&n.finished_at),
+        run_id: n.run_id,
+        task: n.task_id,
+        policy: n.policy,
+        seed: n.seed,
+        step: n.step,
+        status: n.status,
+        val: n.val_score,
+        test: n.test_score,
+        medal: n.medal,
+        lower_is_better: n.lower_is_better,
+        llm_seconds: n.llm_seconds,
     }
 }
 

@@ -237,7 +237,8 @@ async fn sweep(State(s): State<HttpState>, Path(id): Path<String>, headers: Head
         let sweep = s.store.sweep_get(id).await?;
         let runs = s.store.sweep_run_counts(id).await?;
         let report = s.store.sweep_report(&sweep).await?;
-        Ok(pages::sweep(&sweep, &runs, &report))
+        let nodes = s.store.sweep_figure_rows(id).await?;
+        Ok(pages::sweep(&sweep, &runs, &report, &nodes))
     })
     .await
 }

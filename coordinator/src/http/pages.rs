@@ -81,8 +81,13 @@ pub fn sweeps(rows: &[(SweepRecord, Vec<SweepRunCounts>)]) -> Page {
     }
 }
 
-/// One sweep: its runs' progress, then the report tables.
-pub fn sweep(sweep: &SweepRecord, runs: &[SweepRunCounts], report: &SweepReport) -> Page {
+/// One sweep: its runs' progress, the report tables, then the figures drawn from its nodes.
+pub fn sweep(
+    sweep: &SweepRecord,
+    runs: &[SweepRunCounts],
+    report: &SweepReport,
+    nodes: &[randori_report::figures::NodeRow],
+) -> Page {
     let mut body = format!(
         "<h1>Sweep {}</h1>\n<p>{} · priority {} · id <code>{}</code></p>\n",
         escaped(&sweep.name),
@@ -132,6 +137,12 @@ pub fn sweep(sweep: &SweepRecord, runs: &[SweepRunCounts], report: &SweepReport)
     }
     body += "</tbody>\n</table>\n<h2>Report</h2>\n";
     body += &randori_report::render_html(report);
+    let runs_nodes = randori_report::figures::runs_of(nodes);
+    body += "<h2>Figures</h2>\n";
+    body += &randori_report::plots::figures_html(
+        &randori_report::plots::sweep_figures(report, &runs_nodes),
+        &randori_report::figures::generalization_gap(&runs_nodes),
+    );
     Page {
         title: format!("Sweep {}", sweep.name),
         body,

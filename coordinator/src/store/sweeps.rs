@@ -539,6 +539,33 @@ impl JobStore {
             .boxed()
     }
 
+    /// Every node of the sweep as the figures need it (`randori_report::figures::runs_of`).
+    pub async fn sweep_figure_rows(
+        &self,
+        id: Uuid,
+    ) -> Result<Vec<randori_report::figures::NodeRow>> {
+        use futures::TryStreamExt;
+        let seconds = |t: Option<DateTime<Utc>>| t.map(|t| t.timestamp_micros() as f64 / 1e6);
+        self.sweep_export_nodes(id)
+            .map_ok(|n| randori_report::figures::NodeRow {
+                run_id: n.run_id.to_string(),
+                task: n.task_id,
+                policy: n.policy,
+                seed: n.seed,
+                step: n.step,
+                status: n.status,
+                val: n.val_score,
+                test: n.test_score,
+                medal: n.medal.unwrap_or_default(),
+                lower_is_better: n.lower_is_better,
+                leased_at: seconds(n.leased_at),
+                finished_at: seconds(n.finished_at),
+                llm_seconds: n.llm_seconds,
+            })
+            .try_collect()
+            .await
+    }
+
     /// The submission the node's evaluation returned; None when it wrote none (or has not
     /// been evaluated).
     pub async fn node_submission(&self, node_id: Uuid) -> Result<Option<Vec<u8>>> {
