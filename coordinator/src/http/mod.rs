@@ -233,14 +233,21 @@ async fn sweeps(State(s): State<HttpState>, headers: HeaderMap) -> Response {
 }
 
 async fn sweep(State(s): State<HttpState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    page_of("sweep", &id, &headers, |id| async move {
-        let sweep = s.store.sweep_get(id).await?;
-        let runs = s.store.sweep_run_counts(id).await?;
-        let report = s.store.sweep_report(&sweep).await?;
-        let nodes = s.store.sweep_figure_rows(id).await?;
-        Ok(pages::sweep(&sweep, &runs, &report, &nodes))
-    })
-    .await
+    page_of("sweep", &id, &headers, |id| sweep_page(&s.store, id)).await
+}
+
+/// The sweep page: its runs, the report and the figures, read and drawn for each request.
+async fn sweep_page(store: &JobStore, id: Uuid) -> Result<Page, Error> {
+    let sweep = store.sweep_get(id).await?;
+    let runs = store.sweep_run_counts(id).await?;
+    let report = store.sweep_report(&sweep).await?;
+    let nodes = store.sweep_figure_rows(id).await?;
+    Ok(pages::sweep(&sweep, &runs, &report, &nodes))
+}
+
+/// The sweep page's whole HTML document, as the dashboard serves it (for `bench scale`).
+pub async fn sweep_page_html(store: &JobStore, id: Uuid) -> Result<String, Error> {
+    Ok(pages::document(&sweep_page(store, id).await?))
 }
 
 async fn run(State(s): State<HttpState>, Path(id): Path<String>, headers: HeaderMap) -> Response {

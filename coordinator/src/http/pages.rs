@@ -438,7 +438,7 @@ mod tests {
             },
             Vec::new(),
         );
-        let page = super::sweep(&sweep, &runs, &report).body;
+        let page = super::sweep(&sweep, &runs, &report, &[]).body;
         assert!(
             page.contains(
                 "Paused by randori: draft&#39;s call was refused: &lt;fix api_key_env&gt;"

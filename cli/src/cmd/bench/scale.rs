@@ -21,6 +21,11 @@ use crate::args::BenchScaleArgs;
 pub const STATUS_BY_AGGREGATION: &str = include_str!("sql/status_by_aggregation.sql");
 pub const REPORT_BY_AGGREGATION: &str = include_str!("sql/report_by_aggregation.sql");
 
+/// The dashboard's sweep page (report and figures, every node read and drawn) is timed up to
+/// this many nodes: 1,000 runs × 100 nodes; at 10⁶ it takes minutes and is not a page.
+const PAGE_MAX_NODES: u64 = 100_000;
+const PAGE_SAMPLES: usize = 5;
+
 pub async fn measure(a: &BenchScaleArgs, url: &str) -> Result<Measured> {
     let store = JobStore::connect(url).await.context("the scale database")?;
     let sweep = Uuid::now_v7();
@@ -61,8 +66,19 @@ pub async fn measure(a: &BenchScaleArgs, url: &str) -> Result<Measured> {
         let run = runs[(i * 7919) % runs.len()].id;
         tree.push(timed(store.run_nodes(run)).await?);
     }
-    let resumed = resume(&store, url, sweep, a).await?;
     let nodes = u64::from(a.runs) * u64::from(a.nodes_per_run);
+    let mut page = Vec::new();
+    let mut page_bytes = 0;
+    if nodes <= PAGE_MAX_NODES {
+        for _ in 0..PAGE_SAMPLES {
+            let started = Instant::now();
+            page_bytes = randori_coordinator::sweep_page_html(&store, sweep)
+                .await?
+                .len();
+            page.push(started.elapsed());
+        }
+    }
+    let resumed = resume(&store, url, sweep, a).await?;
     let q =
         |s: &[Duration]| json!({"p50": millis(quantile(s, 0.5)), "p99": millis(quantile(s, 0.99))});
     let json = json!({
@@ -76,6 +92,8 @@ pub async fn measure(a: &BenchScaleArgs, url: &str) -> Result<Measured> {
         "sweep_report_ms": q(&report),
         "sweep_report_aggregating_ms": q(&report_aggregated),
         "run_tree_ms": q(&tree),
+        "dashboard_sweep_page_ms": (!page.is_empty()).then(|| q(&page)),
+        "dashboard_sweep_page_bytes": (!page.is_empty()).then_some(page_bytes),
         "resume": {
             "active_runs": resumed.active,
             "taken_s": resumed.taken.as_secs_f64(),
@@ -106,8 +124,18 @@ pub async fn measure(a: &BenchScaleArgs, url: &str) -> Result<Measured> {
         || "not measured (no --task-dir)".to_owned(),
         |d| format!("{:.2} s", d.as_secs_f64()),
     );
+    let page_line = if page.is_empty() {
+        format!("  dashboard sweep page   not timed (over {PAGE_MAX_NODES} nodes)\n")
+    } else {
+        format!(
+            "{}  {:<22} {:.1} MB, {PAGE_SAMPLES} samples\n",
+            line("dashboard sweep page", &page),
+            "",
+            page_bytes as f64 / 1e6
+        )
+    };
     let text = format!(
-        "scale: {} runs, {nodes} nodes (filled in {:.1} s), {} samples\n{}{}{}{}\
+        "scale: {} runs, {nodes} nodes (filled in {:.1} s), {} samples\n{}{}{}{}{page_line}\
          resume: a new coordinator took up {} orphaned runs in {:.2} s; all made their next step: {stepped}\n\
          coordinator memory while driving them: RSS {} MiB (peak {} MiB)\n",
         a.runs,
