@@ -321,8 +321,14 @@ pub fn sweep_figures(report: &SweepReport, runs: &[RunNodes]) -> Vec<Figure> {
     let points = figures::scatter(runs);
     let tasks: std::collections::BTreeSet<&str> = points.iter().map(|p| p.task.as_str()).collect();
     for task in tasks {
-        let of: Vec<&ScatterPoint> = points.iter().filter(|p| p.task == task).collect();
-        let title = format!("{task}: validation against test, every ok node (× pick, ○ oracle)");
+        let all: Vec<&ScatterPoint> = points.iter().filter(|p| p.task == task).collect();
+        let of = thinned(&all, SCATTER_MAX_POINTS);
+        let shown = if of.len() == all.len() {
+            "every ok node".to_owned()
+        } else {
+            format!("{} of {} ok nodes", of.len(), all.len())
+        };
+        let title = format!("{task}: validation against test, {shown} (× pick, ○ oracle)");
         push(
             format!("{}-val-vs-test", file_stem(task)),
             title.clone(),
@@ -395,6 +401,24 @@ table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:
 td.num,th.num{text-align:right}figure{display:inline-block;margin:1em}\
 figcaption{font-size:.9em;color:#444}";
 
+/// The most nodes a scatter draws: beyond it the picture does not change, but the page's
+/// size does (one SVG circle each).
+const SCATTER_MAX_POINTS: usize = 2_000;
+
+/// Every pick and oracle node, then evenly spaced others in their order, `max` in all (more
+/// only when the picks and oracles alone are more): the same nodes give the same picture.
+fn thinned<'a>(points: &[&'a ScatterPoint], max: usize) -> Vec<&'a ScatterPoint> {
+    if points.len() <= max {
+        return points.to_vec();
+    }
+    let (marked, rest): (Vec<&ScatterPoint>, Vec<&ScatterPoint>) =
+        points.iter().partition(|p| p.selected || p.oracle);
+    let room = max.saturating_sub(marked.len());
+    let step = rest.len() as f64 / room.max(1) as f64;
+    let sampled = (0..room.min(rest.len())).map(|i| rest[(i as f64 * step) as usize]);
+    marked.into_iter().chain(sampled).collect()
+}
+
 /// A task id as a file-name stem: anything but `[A-Za-z0-9._-]` becomes `_`.
 fn file_stem(task: &str) -> String {
     task.chars()
@@ -440,6 +464,28 @@ mod tests {
         assert!(!svg.contains("<script"), "{svg}");
         assert!(svg.contains("&lt;script&gt;"), "{svg}");
         assert!(!svg.contains("href"), "no external resource: {svg}");
+    }
+
+    #[test]
+    fn a_large_scatter_keeps_every_pick_and_oracle_and_thins_the_rest() {
+        let points: Vec<ScatterPoint> = (0..10_000)
+            .map(|i| ScatterPoint {
+                task: "t".into(),
+                policy: "greedy".into(),
+                val: f64::from(i),
+                test: f64::from(i),
+                selected: i % 1000 == 0,
+                oracle: i % 1000 == 1,
+            })
+            .collect();
+        let refs: Vec<&ScatterPoint> = points.iter().collect();
+        let kept = thinned(&refs, 100);
+        assert_eq!(kept.len(), 100);
+        assert_eq!(kept.iter().filter(|p| p.selected || p.oracle).count(), 20);
+        // The others spread over the whole range, not bunched at its start.
+        let last = kept.iter().map(|p| p.val).fold(0.0, f64::max);
+        assert!(last > 9_000.0, "{last}");
+        assert_eq!(thinned(&refs[..50], 100).len(), 50);
     }
 
     #[test]
