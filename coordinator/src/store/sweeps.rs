@@ -544,26 +544,29 @@ impl JobStore {
         &self,
         id: Uuid,
     ) -> Result<Vec<randori_report::figures::NodeRow>> {
-        use futures::TryStreamExt;
-        let seconds = |t: Option<DateTime<Utc>>| t.map(|t| t.timestamp_micros() as f64 / 1e6);
-        self.sweep_export_nodes(id)
-            .map_ok(|n| randori_report::figures::NodeRow {
-                run_id: n.run_id.to_string(),
-                task: n.task_id,
-                policy: n.policy,
-                seed: n.seed,
-                step: n.step,
-                status: n.status,
-                val: n.val_score,
-                test: n.test_score,
-                medal: n.medal.unwrap_or_default(),
-                lower_is_better: n.lower_is_better,
-                leased_at: seconds(n.leased_at),
-                finished_at: seconds(n.finished_at),
-                llm_seconds: n.llm_seconds,
+        let rows = sqlx::query(include_str!("sql/sweep_figure_rows.sql"))
+            .bind(id)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(randori_report::figures::NodeRow {
+                    run_id: r.get::<Uuid, _>("run_id").to_string(),
+                    task: r.get("task_id"),
+                    policy: r.get("policy"),
+                    seed: from_i64(r.get("seed"))?,
+                    step: from_i32(r.get("step"))?,
+                    status: r.get("status"),
+                    val: r.get("val_score"),
+                    test: r.get("test_score"),
+                    medal: r.get::<Option<String>, _>("medal").unwrap_or_default(),
+                    lower_is_better: r.get("lower_is_better"),
+                    leased_at: r.get("leased_at"),
+                    finished_at: r.get("finished_at"),
+                    llm_seconds: r.get("llm_seconds"),
+                })
             })
-            .try_collect()
-            .await
+            .collect()
     }
 
     /// The submission the node's evaluation returned; None when it wrote none (or has not

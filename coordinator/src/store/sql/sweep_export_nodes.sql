@@ -1,8 +1,9 @@
 -- One row per node of a sweep, for notebooks (`randori sweep export --nodes`): its run, its
 -- place in the tree, why it is buggy (in `model::node_status`'s order), its scores and medal,
--- its evaluation (the node's last job: when it was queued, leased and finished, how long the
--- program ran, the attempts, the worker) and the LLM calls made at its step (an operator's
--- call that wrote it, and its analysis; keys are `<run>/<step>[/...]`).
+-- its evaluation (the node's job, one per node as in `run_nodes.sql`: when it was queued,
+-- leased and finished, how long the program ran, the attempts, the worker) and the LLM calls
+-- made at its step (the operator's call that wrote it, and its analysis; keys are
+-- `<run>/<step>[/...]`).
 WITH llm AS (
     SELECT c.run_id, split_part(c.key, '/', 2) AS step, count(*) AS calls,
            sum(c.tokens_in) AS tokens_in, sum(c.tokens_out) AS tokens_out,
@@ -35,9 +36,7 @@ SELECT r.id AS run_id, r.task_id, r.policy, r.seed, n.id AS node_id, n.step, n.o
        coalesce(l.llm_seconds, 0)::double precision AS llm_seconds
 FROM runs r
 JOIN nodes n ON n.run_id = r.id
-LEFT JOIN LATERAL (
-    SELECT * FROM jobs WHERE node_id = n.id ORDER BY created_at DESC LIMIT 1
-) j ON true
+LEFT JOIN jobs j ON j.node_id = n.id
 LEFT JOIN llm l ON l.run_id = r.id AND l.step = n.step::text
 WHERE r.sweep_id = $1
 ORDER BY r.task_id, r.policy, r.seed, r.id, n.step
