@@ -370,9 +370,10 @@ pub enum SweepCommand {
         /// The directory to write (created; it must be empty).
         #[arg(long, value_name = "DIR")]
         mlebench: Option<PathBuf>,
-        /// The CSV file to write, one row per node: run, task, policy, seed, step, operator,
-        /// parents, status, why buggy, scores, medal, timings, worker, LLM usage.
-        #[arg(long, value_name = "FILE.csv")]
+        /// The file to write, CSV or Parquet by its extension, one row per node: run, task,
+        /// policy, operator set, seed, step, operator, parents, status, why buggy, scores,
+        /// medal, timings, worker, LLM usage.
+        #[arg(long, value_name = "FILE.csv|FILE.parquet")]
         nodes: Option<PathBuf>,
         #[command(flatten)]
         coordinator: CoordinatorArg,
@@ -408,7 +409,7 @@ pub enum SweepCommand {
         #[arg(long, default_value_t = randori_report::compare::DEFAULT_RESAMPLES)]
         resamples: u32,
         /// The bootstrap's RNG seed: the same seed gives the same intervals.
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = randori_report::compare::DEFAULT_SEED)]
         seed: u64,
         #[command(flatten)]
         coordinator: CoordinatorArg,

@@ -20,6 +20,9 @@ use crate::table::{Align, Table};
 /// Resamples when the caller does not say.
 pub const DEFAULT_RESAMPLES: u32 = 10_000;
 
+/// The bootstrap's RNG seed when the caller does not say.
+pub const DEFAULT_SEED: u64 = 0;
+
 /// One arm's runs: its label and, per run, the task, the seed and whether the pick medalled.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Arm {
@@ -256,6 +259,15 @@ pub fn render_csv(c: &Comparison) -> String {
         out += "\n";
     }
     out
+}
+
+/// The headline and the table as HTML (the dashboard's compare page), everything escaped.
+pub fn render_html(c: &Comparison) -> String {
+    format!(
+        "<p>{}</p>\n{}",
+        crate::html::escaped(&headline(c)),
+        table(c).to_html()
+    )
 }
 
 pub fn render_json(c: &Comparison) -> String {

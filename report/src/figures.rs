@@ -92,14 +92,19 @@ struct Pick {
     medal: bool,
 }
 
-/// A run's picks after each of its nodes (index k: after k + 1 nodes), each with the working
-/// time it took effect at.
+/// A run's picks after each of its evaluations (index k: after k + 1 had ended), each with
+/// the working time it took effect at, in that order.
 type Trajectory = Vec<(f64, Pick)>;
 
-/// A run's [`Trajectory`], nodes taken by step.
+/// A run's [`Trajectory`]: nodes taken in the order their evaluations ended (by step on a
+/// tie), which is the order of steps unless several ran at once (`parallelism` > 1).
 fn picks(run: &RunNodes) -> Trajectory {
     let mut nodes: Vec<&NodePoint> = run.nodes.iter().collect();
-    nodes.sort_by_key(|n| n.step);
+    nodes.sort_by(|a, b| {
+        a.working_s
+            .total_cmp(&b.working_s)
+            .then(a.step.cmp(&b.step))
+    });
     let better = |a: f64, b: f64| if run.lower_is_better { a < b } else { a > b };
     let mut best: Option<&NodePoint> = None;
     nodes
@@ -249,6 +254,37 @@ fn overall_medal_curves(runs: &[RunNodes], axis: Axis) -> Vec<Curve> {
         .collect()
 }
 
+/// What one run would hand in if stopped after each of its evaluated nodes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SelectionPoint {
+    /// Nodes evaluated so far.
+    pub nodes: u32,
+    /// The run's working time then, in seconds.
+    pub working_s: f64,
+    /// The pick's validation score (`None` before the first ok node).
+    pub val: Option<f64>,
+    /// The pick's test score.
+    pub test: Option<f64>,
+    /// Whether the pick has a medal.
+    pub medal: bool,
+}
+
+/// A run's pick over its nodes: its validation and test scores side by side, which is where
+/// the generalization gap of one run shows (validation still rising, test flat).
+pub fn selection_over_time(run: &RunNodes) -> Vec<SelectionPoint> {
+    picks(run)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (working_s, pick))| SelectionPoint {
+            nodes: i as u32 + 1,
+            working_s,
+            val: pick.best_val,
+            test: pick.test,
+            medal: pick.medal,
+        })
+        .collect()
+}
+
 /// The generalization gap of one task × policy: how much better the final pick looked on
 /// validation than it scored on test, in the task's direction (positive: validation
 /// flattered it), mean ± SEM over the runs whose pick has both scores.
@@ -392,6 +428,8 @@ pub struct NodeRow {
     pub run_id: String,
     pub task: String,
     pub policy: String,
+    /// What wrote its program: `builtin` or an operator set's label (`aira/v1`).
+    pub operators: String,
     pub seed: u64,
     pub step: u32,
     /// "pending" | "ok" | "buggy".
@@ -406,8 +444,16 @@ pub struct NodeRow {
 }
 
 /// The runs of a sweep's node rows, each node with its working time; pending nodes (not
-/// evaluated yet) are on no curve and left out. Runs in the order of their first row.
+/// evaluated yet) are on no curve and left out. Runs in the order of their first row. When
+/// the rows differ in what wrote their programs, each run's policy names its operator set
+/// as the report's does ([`crate::arm_label`]).
 pub fn runs_of(rows: &[NodeRow]) -> Vec<RunNodes> {
+    let compared = rows
+        .iter()
+        .map(|r| r.operators.as_str())
+        .collect::<BTreeSet<_>>()
+        .len()
+        > 1;
     let mut order: Vec<&str> = Vec::new();
     let mut by_run: BTreeMap<&str, Vec<&NodeRow>> = BTreeMap::new();
     for row in rows {
@@ -432,7 +478,7 @@ pub fn runs_of(rows: &[NodeRow]) -> Vec<RunNodes> {
                 .collect();
             RunNodes {
                 task: nodes[0].task.clone(),
-                policy: nodes[0].policy.clone(),
+                policy: crate::arm_label(&nodes[0].policy, &nodes[0].operators, compared),
                 seed: nodes[0].seed,
                 lower_is_better: nodes
                     .iter()

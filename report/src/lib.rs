@@ -30,5 +30,5 @@ pub use display::score;
 pub use mlebench::{MedalRate, MleBenchTotals};
 pub use sweep::{
     LlmUsage, MleBenchSummary, NodeFacts, ReportRow, RunFacts, RunRow, SweepInfo, SweepReport,
-    Totals, build, render_csv, render_html, render_json, render_markdown, render_table,
+    Totals, arm_label, build, render_csv, render_html, render_json, render_markdown, render_table,
 };

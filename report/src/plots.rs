@@ -4,8 +4,12 @@
 //! selected-against-oracle medal-rate bars. They draw the numbers of [`crate::figures`] and
 //! [`crate::MedalRate`]; nothing is computed here.
 
+use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use crate::compare::{CompareRow, Comparison};
 use crate::figures::{self, Axis, Curve, GapRow, Metric, RunNodes, ScatterPoint};
 use crate::html::escaped;
 use crate::table::{Align, Table};
@@ -51,6 +55,24 @@ fn padded(lo: f64, hi: f64) -> std::ops::Range<f64> {
     }
     let pad = ((hi - lo) * 0.05).max(1e-9);
     (lo - pad)..(hi + pad)
+}
+
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// The names of categories under the x axis (0..n, the i-th centred at i + 0.5): plotters'
+/// own labels fall on round numbers, not on the categories.
+fn draw_category_names(
+    root: &DrawingArea<SVGBackend<'_>, Shift>,
+    chart: &Chart<'_, '_>,
+    names: &[String],
+    y_bottom: f64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let style = TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
+    for (i, name) in names.iter().enumerate() {
+        let (x, y) = chart.backend_coord(&(i as f64 + 0.5, y_bottom));
+        root.draw(&Text::new(name.as_str(), (x, y + 8), style.clone()))?;
+    }
+    Ok(())
 }
 
 /// `curves` (one per policy, all of one metric on one axis) as lines of the mean over seeds,
@@ -214,17 +236,14 @@ pub fn oracle_bars_svg(title: &str, rates: &[MedalRate]) -> String {
                 .x_label_area_size(36)
                 .y_label_area_size(56)
                 .build_cartesian_2d(0.0..n, 0.0..top * 1.1)?;
-            let names: Vec<String> = rates.iter().map(|r| r.policy.clone()).collect();
             chart
                 .configure_mesh()
                 .disable_x_mesh()
-                .x_labels(rates.len().max(1))
-                .x_label_formatter(&|x| {
-                    let i = x.floor() as usize;
-                    names.get(i).cloned().unwrap_or_default()
-                })
+                .x_labels(0)
                 .y_desc("any medal (%)")
                 .draw()?;
+            let names: Vec<String> = rates.iter().map(|r| r.policy.clone()).collect();
+            draw_category_names(&root, &chart, &names, 0.0)?;
             for (kind, offset, c) in [("selected", 0.15, colour(0)), ("oracle", 0.5, colour(1))] {
                 let value = |r: &MedalRate| match kind {
                     "selected" => (r.any_medal_pct, r.any_medal_sem),
@@ -251,6 +270,157 @@ pub fn oracle_bars_svg(title: &str, rates: &[MedalRate]) -> String {
                 .border_style(BLACK)
                 .position(SeriesLabelPosition::UpperRight)
                 .draw()?;
+            root.present()?;
+            Ok(())
+        })();
+        drawn.expect("drawing into a string cannot fail");
+    }
+    out
+}
+
+/// One run's pick over `axis`: its validation score and its test score as two step lines,
+/// side by side on one scale, so that a gap opening between them is seen as it opens.
+pub fn selection_svg(title: &str, points: &[figures::SelectionPoint], axis: Axis) -> String {
+    let mut out = String::new();
+    let x_of = |p: &figures::SelectionPoint| match axis {
+        Axis::Nodes => f64::from(p.nodes),
+        Axis::WorkingTime => p.working_s,
+    };
+    let scores = || points.iter().flat_map(|p| [p.val, p.test]).flatten();
+    if scores().next().is_none() {
+        return out;
+    }
+    let (lo, hi) = scores().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    let x_max = points.iter().map(x_of).fold(1.0, f64::max);
+    {
+        let root = SVGBackend::with_string(&mut out, SIZE).into_drawing_area();
+        let drawn: Result<(), Box<dyn std::error::Error>> = (|| {
+            root.fill(&WHITE)?;
+            let mut chart = ChartBuilder::on(&root)
+                .caption(title, (FONT, 18))
+                .margin(12)
+                .x_label_area_size(36)
+                .y_label_area_size(56)
+                .build_cartesian_2d(0.0..x_max, padded(lo, hi))?;
+            chart
+                .configure_mesh()
+                .x_desc(axis_name(axis))
+                .y_desc("score of the pick")
+                .draw()?;
+            let val: fn(&figures::SelectionPoint) -> Option<f64> = |p| p.val;
+            let test: fn(&figures::SelectionPoint) -> Option<f64> = |p| p.test;
+            let series = [("validation", val, colour(0)), ("test", test, colour(1))];
+            for (name, score, c) in series {
+                // A step line: the pick holds until the next evaluation changes it.
+                let mut line: Vec<(f64, f64)> = Vec::new();
+                for p in points {
+                    if let Some(v) = score(p) {
+                        if let Some(&(_, previous)) = line.last() {
+                            line.push((x_of(p), previous));
+                        }
+                        line.push((x_of(p), v));
+                    }
+                }
+                chart
+                    .draw_series(LineSeries::new(line, c.stroke_width(2)))?
+                    .label(name)
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c));
+                chart.draw_series(
+                    points
+                        .iter()
+                        .filter(|p| p.medal)
+                        .filter_map(|p| Some(Circle::new((x_of(p), score(p)?), 4, c.filled()))),
+                )?;
+            }
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .position(SeriesLabelPosition::LowerRight)
+                .draw()?;
+            root.present()?;
+            Ok(())
+        })();
+        drawn.expect("drawing into a string cannot fail");
+    }
+    out
+}
+
+/// A run's figures: its pick's validation and test scores over nodes evaluated and over
+/// working time (a dot where the pick has a medal).
+pub fn run_figures(run: &RunNodes) -> Vec<Figure> {
+    let points = figures::selection_over_time(run);
+    [
+        (Axis::Nodes, "nodes", "nodes evaluated"),
+        (Axis::WorkingTime, "time", "working time"),
+    ]
+    .into_iter()
+    .filter_map(|(axis, suffix, over)| {
+        let title = format!("The pick's validation and test score over {over} (● medal)");
+        let svg = selection_svg(&title, &points, axis);
+        (!svg.is_empty()).then(|| Figure {
+            name: format!("selection-{suffix}"),
+            title,
+            svg,
+        })
+    })
+    .collect()
+}
+
+/// Over the tasks every arm ran: each arm's difference in any-medal rate from the baseline,
+/// in percentage points, with its bootstrap 95% interval; the baseline sits on the zero line.
+pub fn compare_svg(title: &str, c: &Comparison) -> String {
+    let mut out = String::new();
+    let overall: Vec<&CompareRow> = c.rows.iter().filter(|r| r.task.is_none()).collect();
+    if overall.is_empty() {
+        return out;
+    }
+    let reach = overall
+        .iter()
+        .flat_map(|r| [r.ci_low_pct, r.ci_high_pct, r.diff_pct])
+        .flatten()
+        .fold(10.0, |m: f64, v| m.max(v.abs()));
+    {
+        let root = SVGBackend::with_string(&mut out, SIZE).into_drawing_area();
+        let drawn: Result<(), Box<dyn std::error::Error>> = (|| {
+            root.fill(&WHITE)?;
+            let n = overall.len() as f64;
+            let mut chart = ChartBuilder::on(&root)
+                .caption(title, (FONT, 18))
+                .margin(12)
+                .x_label_area_size(36)
+                .y_label_area_size(56)
+                .build_cartesian_2d(0.0..n, -reach * 1.1..reach * 1.1)?;
+            chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_labels(0)
+                .y_desc("Δ any medal vs baseline (pp)")
+                .draw()?;
+            let names: Vec<String> = overall.iter().map(|r| r.arm.clone()).collect();
+            draw_category_names(&root, &chart, &names, -reach * 1.1)?;
+            chart.draw_series(LineSeries::new([(0.0, 0.0), (n, 0.0)], BLACK.mix(0.4)))?;
+            chart.draw_series(overall.iter().enumerate().filter_map(|(i, r)| {
+                let x = i as f64 + 0.5;
+                let (low, high) = (r.ci_low_pct?, r.ci_high_pct?);
+                Some(ErrorBar::new_vertical(
+                    x,
+                    low,
+                    r.diff_pct?,
+                    high,
+                    colour(0).stroke_width(2),
+                    12,
+                ))
+            }))?;
+            chart.draw_series(overall.iter().enumerate().map(|(i, r)| {
+                Circle::new(
+                    (i as f64 + 0.5, r.diff_pct.unwrap_or(0.0)),
+                    5,
+                    colour(0).filled(),
+                )
+            }))?;
             root.present()?;
             Ok(())
         })();
@@ -373,13 +543,18 @@ pub fn figures_html(figures: &[Figure], gaps: &[GapRow]) -> String {
     );
     out += &gap_table(gaps).to_html();
     for f in figures {
-        out += &format!(
-            "<figure>{}<figcaption>{}</figcaption></figure>\n",
-            f.svg,
-            escaped(&f.title)
-        );
+        out += &figure_html(f);
     }
     out
+}
+
+/// A figure inline in a page, its title as the caption.
+pub fn figure_html(f: &Figure) -> String {
+    format!(
+        "<figure>{}<figcaption>{}</figcaption></figure>\n",
+        f.svg,
+        escaped(&f.title)
+    )
 }
 
 /// `sweep report --format html`: one self-contained page (inline style and SVG, no script,

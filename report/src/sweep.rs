@@ -27,6 +27,16 @@ pub struct SweepInfo {
     pub oracle_ablation: bool,
 }
 
+/// The policy a run is shown under in reports and figures: `greedy`, or `greedy (aide/v1)`
+/// when the sweep's runs differ in what wrote their programs (`compared`), so that its groups
+/// compare the operator sets as well as the policies.
+pub fn arm_label(policy: &str, operators: &str, compared: bool) -> String {
+    match compared {
+        true => format!("{policy} ({operators})"),
+        false => policy.to_owned(),
+    }
+}
+
 /// The grade of one node: a run's selected node or its oracle node.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NodeFacts {

@@ -1,8 +1,8 @@
 //! The figures' numbers against hand computations on a fixed set of nodes.
 
 use randori_report::figures::{
-    Axis, Evaluation, Metric, NodePoint, RunNodes, TIME_POINTS, anytime, generalization_gap,
-    scatter, working_times,
+    Axis, Evaluation, Metric, NodePoint, NodeRow, RunNodes, SelectionPoint, TIME_POINTS, anytime,
+    generalization_gap, runs_of, scatter, selection_over_time, working_times,
 };
 use randori_report::mlebench::medal_rates;
 use randori_report::{LlmUsage, NodeFacts, RunFacts};
@@ -221,4 +221,106 @@ fn the_scatter_marks_each_runs_pick_and_oracle() {
     assert_eq!(marked("t", 0.55), (false, true));
     // u, lower is better: 1.5 (test 1.8) is both.
     assert_eq!(marked("u", 1.5), (true, true));
+}
+
+#[test]
+fn a_runs_pick_over_time_shows_its_validation_and_test_side_by_side() {
+    let runs = runs();
+    let points = selection_over_time(&runs[0]);
+    // t seed 0: step 0 (0.5 / 0.4), step 1 buggy (the pick holds), step 2 (0.7 / 0.6, bronze).
+    let point = |nodes, working_s, val, test, medal| SelectionPoint {
+        nodes,
+        working_s,
+        val: Some(val),
+        test: Some(test),
+        medal,
+    };
+    assert_eq!(
+        points,
+        vec![
+            point(1, 10.0, 0.5, 0.4, false),
+            point(2, 20.0, 0.5, 0.4, false),
+            point(3, 30.0, 0.7, 0.6, true),
+        ]
+    );
+    // A run whose first node is buggy has no pick after it.
+    let lone = RunNodes {
+        task: "t".into(),
+        policy: "greedy".into(),
+        seed: 0,
+        lower_is_better: false,
+        nodes: vec![node(0, 5.0, false, 0.0, 0.0, "none")],
+    };
+    assert_eq!(selection_over_time(&lone)[0].val, None);
+}
+
+/// With parallelism > 1 a later step can finish first: the pick at a moment is what had
+/// finished by then, and the k-th node is the k-th to finish.
+#[test]
+fn nodes_count_in_the_order_their_evaluations_ended() {
+    let run = RunNodes {
+        task: "t".into(),
+        policy: "greedy".into(),
+        seed: 0,
+        lower_is_better: false,
+        nodes: vec![
+            node(0, 30.0, true, 0.9, 0.8, "gold"),
+            node(1, 10.0, true, 0.3, 0.2, "none"),
+        ],
+    };
+    let over_nodes = anytime(std::slice::from_ref(&run), Axis::Nodes);
+    let best = over_nodes
+        .iter()
+        .find(|c| c.task.is_some() && c.metric == Metric::BestVal)
+        .unwrap();
+    // After the first evaluation to end (step 1, at 10 s) the best is 0.3; after both, 0.9.
+    assert!(close(best.points[0].mean, 0.3), "{:?}", best.points);
+    assert!(close(best.points[1].mean, 0.9), "{:?}", best.points);
+    let over_time = anytime(&[run], Axis::WorkingTime);
+    let best = over_time
+        .iter()
+        .find(|c| c.task.is_some() && c.metric == Metric::BestVal)
+        .unwrap();
+    // Between 10 s and 30 s only step 1 had ended.
+    let between = best
+        .points
+        .iter()
+        .find(|p| p.x > 10.0 && p.x < 30.0)
+        .unwrap();
+    assert!(close(between.mean, 0.3), "{between:?}");
+}
+
+#[test]
+fn runs_of_names_the_operator_set_beside_the_policy_only_when_sets_differ() {
+    let row = |run: &str, operators: &str| NodeRow {
+        run_id: run.into(),
+        task: "t".into(),
+        policy: "greedy".into(),
+        operators: operators.into(),
+        seed: 0,
+        step: 0,
+        status: "ok".into(),
+        val: Some(0.5),
+        test: Some(0.5),
+        medal: "none".into(),
+        lower_is_better: Some(false),
+        leased_at: Some(0.0),
+        finished_at: Some(1.0),
+        llm_seconds: 0.0,
+    };
+    let policies =
+        |rows: &[NodeRow]| -> Vec<String> { runs_of(rows).into_iter().map(|r| r.policy).collect() };
+    assert_eq!(
+        policies(&[row("a", "aira/v1"), row("b", "aide/v1")]),
+        vec!["greedy (aira/v1)", "greedy (aide/v1)"]
+    );
+    assert_eq!(
+        policies(&[row("a", "aira/v1"), row("b", "aira/v1")]),
+        vec!["greedy", "greedy"]
+    );
+    // The same label as the report's.
+    assert_eq!(
+        randori_report::arm_label("greedy", "aide/v1", true),
+        "greedy (aide/v1)"
+    );
 }

@@ -142,14 +142,14 @@ fn chromium() -> String {
     std::env::var("RANDORI_CHROMIUM").unwrap_or_else(|_| "chromium".to_owned())
 }
 
-fn browser_flags(profile: &std::path::Path) -> Vec<String> {
+fn browser_flags(profile: &std::path::Path, height: u32) -> Vec<String> {
     vec![
         "--headless".into(),
         "--no-sandbox".into(),
         "--disable-gpu".into(),
         "--no-first-run".into(),
         "--hide-scrollbars".into(),
-        "--window-size=1280,1400".into(),
+        format!("--window-size=1280,{height}"),
         format!("--user-data-dir={}", profile.display()),
         "--enable-logging=stderr".into(),
         "--v=0".into(),
@@ -159,9 +159,14 @@ fn browser_flags(profile: &std::path::Path) -> Vec<String> {
 }
 
 fn load(url: &str, screenshot: &str) -> Loaded {
+    load_sized(url, screenshot, 1400)
+}
+
+/// As [`load`], with a screenshot `height` pixels tall (a page of figures is long).
+fn load_sized(url: &str, screenshot: &str, height: u32) -> Loaded {
     let profile = tempfile::tempdir().unwrap();
     let out = Command::new(chromium())
-        .args(browser_flags(profile.path()))
+        .args(browser_flags(profile.path(), height))
         .arg("--dump-dom")
         .arg(url)
         .output()
@@ -179,7 +184,7 @@ fn load(url: &str, screenshot: &str) -> Loaded {
     let shot = screenshot_dir().join(screenshot);
     let profile = tempfile::tempdir().unwrap();
     let taken = Command::new(chromium())
-        .args(browser_flags(profile.path()))
+        .args(browser_flags(profile.path(), height))
         .arg(format!("--screenshot={}", shot.display()))
         .arg(url)
         .output()
@@ -279,6 +284,8 @@ async fn metrics_move_and_the_dashboard_renders_safely_in_chromium() {
         &spec("dash <b>board</b>", &["taxi-fare"], &[0], 3),
     )
     .await;
+    // A second sweep to compare the first with (one arm each).
+    let other_id = submit_spec(&mut client, &spec("dash other", &["taxi-fare"], &[0], 2)).await;
     let job_id = submit(
         &mut client,
         Eval {
@@ -291,6 +298,7 @@ async fn metrics_move_and_the_dashboard_renders_safely_in_chromium() {
     )
     .await;
     wait_completed(&mut client, &sweep_id, Duration::from_secs(300)).await;
+    wait_completed(&mut client, &other_id, Duration::from_secs(300)).await;
     wait_end(&mut client, &job_id, Duration::from_secs(120)).await;
     wait_end(&mut client, &slow, Duration::from_secs(120)).await;
 
@@ -301,7 +309,7 @@ async fn metrics_move_and_the_dashboard_renders_safely_in_chromium() {
         .await
         .unwrap()
         .get("n");
-    assert_eq!(succeeded, 5, "three nodes and two evaluations");
+    assert_eq!(succeeded, 7, "three and two nodes, and two evaluations");
     assert_eq!(
         after["randori_jobs_finished_total{state=\"succeeded\"}"],
         succeeded as f64
@@ -314,8 +322,8 @@ async fn metrics_move_and_the_dashboard_renders_safely_in_chromium() {
         succeeded as f64
     );
     assert!(after["randori_job_total_seconds_sum"] > 0.0);
-    assert_eq!(after["randori_runs{state=\"completed\"}"], 1.0);
-    assert_eq!(after["randori_sweeps{state=\"completed\"}"], 1.0);
+    assert_eq!(after["randori_runs{state=\"completed\"}"], 2.0);
+    assert_eq!(after["randori_sweeps{state=\"completed\"}"], 2.0);
     assert_eq!(after["randori_gpus_allocated"], 0.0);
     assert!(
         after
@@ -334,9 +342,10 @@ async fn metrics_move_and_the_dashboard_renders_safely_in_chromium() {
     );
     assert!(sweeps.dom.contains(&format!("/sweeps/{sweep_id}")));
 
-    let sweep = load(
+    let sweep = load_sized(
         &format!("http://{http}/sweeps/{sweep_id}"),
         "dashboard-sweep.png",
+        4200,
     );
     assert!(sweep.console.is_empty(), "console: {:?}", sweep.console);
     assert!(sweep.dom.contains("By task and policy"), "{}", sweep.dom);
@@ -347,15 +356,28 @@ async fn metrics_move_and_the_dashboard_renders_safely_in_chromium() {
         sweep.dom
     );
     assert!(sweep.dom.contains("Generalization gap"), "{}", sweep.dom);
-    let run_id: uuid::Uuid = sqlx::query("SELECT id FROM runs")
+    let run_id: uuid::Uuid = sqlx::query("SELECT id FROM runs WHERE sweep_id = $1::uuid")
+        .bind(&sweep_id)
         .fetch_one(&db)
         .await
         .unwrap()
         .get("id");
     assert!(sweep.dom.contains(&format!("/runs/{run_id}")));
 
-    let run = load(&format!("http://{http}/runs/{run_id}"), "dashboard-run.png");
+    let run = load_sized(
+        &format!("http://{http}/runs/{run_id}"),
+        "dashboard-run.png",
+        2000,
+    );
     assert!(run.console.is_empty(), "console: {:?}", run.console);
+    for over in ["nodes evaluated", "working time"] {
+        assert!(
+            run.dom
+                .contains(&format!("The pick's validation and test score over {over}")),
+            "the run's pick over {over}: {}",
+            run.dom
+        );
+    }
     let nodes: Vec<(uuid::Uuid, String)> =
         sqlx::query("SELECT id, code FROM nodes WHERE run_id = $1 ORDER BY step")
             .bind(run_id)
@@ -441,6 +463,34 @@ async fn metrics_move_and_the_dashboard_renders_safely_in_chromium() {
         "only the dashboard's own script: {}",
         hostile.dom
     );
+
+    // The two sweeps compared, as `sweep compare` does: the table and the difference drawn.
+    let compare = load(
+        &format!("http://{http}/compare?sweep={sweep_id}&sweep={other_id}"),
+        "dashboard-compare.png",
+    );
+    assert!(compare.console.is_empty(), "console: {:?}", compare.console);
+    for shown in [
+        "Δ vs baseline (pp)",
+        "95% CI (pp)",
+        "dash other",
+        "Any medal, all shared tasks: each arm against dash &lt;b&gt;board&lt;/b&gt;",
+    ] {
+        assert!(compare.dom.contains(shown), "{shown}: {}", compare.dom);
+    }
+    assert_eq!(
+        compare.dom.matches(" checked").count(),
+        2,
+        "both sweeps ticked: {}",
+        compare.dom
+    );
+    let (status, _, picker) = get(http, "/compare").await;
+    assert_eq!(status, 200);
+    assert!(
+        picker.contains(&format!("value=\"{other_id}\"")),
+        "{picker}"
+    );
+    assert_eq!(get(http, "/compare?sweep=not-a-uuid").await.0, 400);
 
     // Bad and unknown ids are answered, not crashed on.
     assert_eq!(get(http, "/nodes/not-a-uuid").await.0, 400);

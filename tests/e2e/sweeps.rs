@@ -297,7 +297,54 @@ print(json.dumps({"rows": len(rows), "columns": list(rows[0].keys()),
         );
     }
 
-    // The figures as SVG files, and the self-contained HTML report that inlines them.
+    // The same nodes as Parquet, typed: read back by pyarrow (as pandas would) and by the
+    // parquet crate's own reader.
+    let nodes_parquet = dir.path().join("nodes.parquet");
+    let written = stdout_ok(
+        cli(
+            cluster.addr,
+            &[
+                "sweep",
+                "export",
+                &id,
+                "--nodes",
+                nodes_parquet.to_str().unwrap(),
+            ],
+        ),
+        "export --nodes .parquet",
+    );
+    assert!(written.starts_with("12 nodes written"), "{written}");
+    let by_reader = parquet_rows(&nodes_parquet);
+    assert_eq!(by_reader.len(), 12);
+    let csv_rows: Vec<csv::StringRecord> = csv::Reader::from_path(&nodes_csv)
+        .unwrap()
+        .records()
+        .map(Result::unwrap)
+        .collect();
+    let node_ids = |column: usize, rows: Vec<String>| {
+        let mut ids = rows;
+        ids.sort();
+        assert_eq!(ids.len(), 12, "column {column}");
+        ids
+    };
+    assert_eq!(
+        node_ids(7, by_reader.iter().map(|r| r["node_id"].clone()).collect()),
+        node_ids(7, csv_rows.iter().map(|r| r[7].to_owned()).collect()),
+        "the same nodes in both files"
+    );
+    match pyarrow_read(&nodes_parquet) {
+        Some(types) => {
+            assert_eq!(types["rows"], 12, "{types}");
+            assert_eq!(types["val_score"], "double", "{types}");
+            assert_eq!(types["seed"], "int64", "{types}");
+            assert_eq!(types["queued_at"], "timestamp[us, tz=UTC]", "{types}");
+            assert_eq!(types["lower_is_better"], "bool", "{types}");
+            assert_eq!(types["columns"], read_back["columns"], "the CSV's columns");
+        }
+        None => eprintln!("pyarrow is not installed: the Parquet file was read by Rust only"),
+    }
+
+    // The figures as SVG and PNG files, and the self-contained HTML report that inlines them.
     let plots = dir.path().join("plots");
     let listed = stdout_ok(
         cli(
@@ -312,25 +359,34 @@ print(json.dumps({"rows": len(rows), "columns": list(rows[0].keys()),
         .collect();
     names.sort();
     for name in [
-        "medal-rate-nodes.svg",
-        "medal-rate-time.svg",
-        "oracle-gap.svg",
-        "taxi-fare-best-val.svg",
-        "taxi-fare-selected-test.svg",
-        "spooky-authors-best-val.svg",
+        "medal-rate-nodes",
+        "medal-rate-time",
+        "oracle-gap",
+        "taxi-fare-best-val",
+        "taxi-fare-selected-test",
+        "spooky-authors-best-val",
     ] {
-        assert!(
-            names.iter().any(|n| n == name),
-            "{name} not in {names:?}\n{listed}"
-        );
+        for ext in ["svg", "png"] {
+            assert!(
+                names.contains(&format!("{name}.{ext}")),
+                "{name}.{ext} not in {names:?}\n{listed}"
+            );
+        }
     }
-    for name in &names {
+    let svgs: Vec<&String> = names.iter().filter(|n| n.ends_with(".svg")).collect();
+    for name in &svgs {
         let svg = std::fs::read_to_string(plots.join(name)).unwrap();
         assert!(
             svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
             "{name}"
         );
+        // Each PNG is its SVG (720 × 420) at twice the size.
+        let png = std::fs::read(plots.join(name.replace(".svg", ".png"))).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{name}");
+        let dimension = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
+        assert_eq!((dimension(16), dimension(20)), (1440, 840), "{name}");
     }
+    assert_eq!(svgs.len() * 2, names.len(), "a PNG per SVG: {names:?}");
     let html = stdout_ok(
         cli(cluster.addr, &["sweep", "report", &id, "--format", "html"]),
         "html report",
@@ -338,7 +394,7 @@ print(json.dumps({"rows": len(rows), "columns": list(rows[0].keys()),
     assert!(html.starts_with("<!doctype html>"), "{html}");
     assert_eq!(
         html.matches("<svg").count(),
-        names.len(),
+        svgs.len(),
         "one inline SVG per figure"
     );
     assert!(
@@ -348,8 +404,54 @@ print(json.dumps({"rows": len(rows), "columns": list(rows[0].keys()),
     println!(
         "sweep report --format html: {} bytes, {} figures",
         html.len(),
-        names.len()
+        svgs.len()
     );
+}
+
+/// Every row of a Parquet file, each field as text, read by the parquet crate.
+fn parquet_rows(path: &std::path::Path) -> Vec<std::collections::HashMap<String, String>> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let reader = SerializedFileReader::new(std::fs::File::open(path).unwrap()).unwrap();
+    reader
+        .get_row_iter(None)
+        .unwrap()
+        .map(|row| {
+            row.unwrap()
+                .get_column_iter()
+                .map(|(name, field)| (name.clone(), field.to_string().trim_matches('"').to_owned()))
+                .collect()
+        })
+        .collect()
+}
+
+/// The Parquet file as pyarrow reads it: its rows, columns and some column types; `None`
+/// when pyarrow is not installed, unless `RANDORI_REQUIRE_PYARROW` is set (CI sets it).
+fn pyarrow_read(path: &std::path::Path) -> Option<serde_json::Value> {
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(
+            r#"
+import json, sys
+try:
+    import pyarrow.parquet as pq
+except ImportError:
+    sys.exit(3)
+t = pq.read_table(sys.argv[1])
+types = {f.name: str(f.type) for f in t.schema}
+print(json.dumps({"rows": t.num_rows, "columns": t.column_names, **types}))
+"#,
+        )
+        .arg(path)
+        .output()
+        .unwrap();
+    if out.status.code() == Some(3) {
+        assert!(
+            std::env::var_os("RANDORI_REQUIRE_PYARROW").is_none(),
+            "RANDORI_REQUIRE_PYARROW is set but pyarrow is not installed"
+        );
+        return None;
+    }
+    Some(serde_json::from_str(&stdout_ok(out, "pyarrow's reader")).unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

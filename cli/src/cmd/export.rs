@@ -1,5 +1,5 @@
-//! `randori sweep export ID --mlebench DIR`: each run's final pick as MLE-bench grades it;
-//! `--nodes FILE.csv`: every node of the sweep, one row each, for notebooks.
+//! `randori sweep export ID --mlebench DIR`: each run's final pick as MLE-bench grades it
+//! (`--nodes` is `nodes_export`).
 //!
 //! DIR gets `<run id>/submission.csv` (the selected node's submission, byte for byte),
 //! `submissions.jsonl` (one line per run, `{"competition_id", "submission_path"}` and where it
@@ -147,95 +147,4 @@ fn node_facts(g: &pb::Grade, submission_exists: bool) -> NodeFacts {
         medal: g.medal.clone(),
         test_score: g.test_score,
     }
-}
-
-/// The columns of `--nodes`, in order.
-const NODE_COLUMNS: [&str; 27] = [
-    "sweep_id",
-    "run_id",
-    "task",
-    "policy",
-    "seed",
-    "step",
-    "node_id",
-    "operator",
-    "parent_ids",
-    "status",
-    "buggy_reason",
-    "val_score",
-    "test_score",
-    "medal",
-    "above_median",
-    "lower_is_better",
-    "queued_at",
-    "leased_at",
-    "finished_at",
-    "ran_seconds",
-    "attempts",
-    "worker",
-    "llm_calls",
-    "tokens_in",
-    "tokens_out",
-    "cost_usd",
-    "llm_seconds",
-];
-
-/// Writes every node of sweep `sweep_id` to `file` as CSV (header [`NODE_COLUMNS`], missing
-/// values empty, parents separated by spaces); returns a summary line. The file is written
-/// beside its name and renamed when complete, so a broken stream leaves no partial file.
-pub async fn nodes_csv(c: &mut Client, sweep_id: &str, file: &Path) -> Result<String> {
-    let mut stream = c
-        .export_nodes(pb::SweepRequest {
-            sweep_id: sweep_id.to_owned(),
-        })
-        .await
-        .map_err(client::status_error)
-        .with_context(|| format!("sweep {sweep_id}"))?
-        .into_inner();
-    let partial = file.with_extension("csv.partial");
-    let mut out = csv::Writer::from_path(&partial)
-        .with_context(|| format!("creating {}", partial.display()))?;
-    out.write_record(NODE_COLUMNS)?;
-    let optional = |v: Option<f64>| v.map_or_else(String::new, |v| v.to_string());
-    let mut rows = 0u64;
-    while let Some(batch) = stream.message().await.map_err(client::status_error)? {
-        for n in batch.nodes {
-            out.write_record([
-                sweep_id.to_owned(),
-                n.run_id,
-                n.task_id,
-                n.policy,
-                n.seed.to_string(),
-                n.step.to_string(),
-                n.node_id,
-                n.operator,
-                n.parent_ids.join(" "),
-                n.status,
-                n.buggy_reason,
-                optional(n.val_score),
-                optional(n.test_score),
-                n.medal,
-                n.above_median.to_string(),
-                n.lower_is_better
-                    .map_or_else(String::new, |b| b.to_string()),
-                n.queued_at,
-                n.leased_at,
-                n.finished_at,
-                optional(n.ran_seconds),
-                n.attempts.to_string(),
-                n.worker,
-                n.llm_calls.to_string(),
-                n.tokens_in.to_string(),
-                n.tokens_out.to_string(),
-                n.cost_usd.to_string(),
-                n.llm_seconds.to_string(),
-            ])?;
-            rows += 1;
-        }
-    }
-    out.flush()
-        .with_context(|| format!("writing {}", partial.display()))?;
-    drop(out);
-    std::fs::rename(&partial, file).with_context(|| format!("writing {}", file.display()))?;
-    Ok(format!("{rows} nodes written to {}\n", file.display()))
 }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use randori_proto::v1 as pb;
 use randori_report::figures::{self, NodeRow, RunNodes};
 use randori_report::plots::{self, Figure};
@@ -40,6 +40,7 @@ fn row_of(n: pb::ExportedNode) -> NodeRow {
         run_id: n.run_id,
         task: n.task_id,
         policy: n.policy,
+        operators: n.operators,
         seed: n.seed,
         step: n.step,
         status: n.status,
@@ -66,7 +67,9 @@ pub async fn figures_of(
     Ok((report, drawn, figures::generalization_gap(&runs)))
 }
 
-/// `sweep plot ID --out DIR`: each figure as `DIR/<name>.svg`; returns what was written.
+/// `sweep plot ID --out DIR`: each figure as `DIR/<name>.svg` and `DIR/<name>.png` (the same
+/// drawing rasterised at twice its size, for papers); returns what was written. The SVGs are
+/// written first, so a host without a font still gets them before the PNGs' error.
 pub async fn plot(c: &mut Client, sweep_id: &str, dir: &Path) -> Result<String> {
     let (_, drawn, _) = figures_of(c, sweep_id).await?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -76,5 +79,70 @@ pub async fn plot(c: &mut Client, sweep_id: &str, dir: &Path) -> Result<String> 
         std::fs::write(&path, &f.svg).with_context(|| format!("writing {}", path.display()))?;
         written += &format!("{}  {}\n", path.display(), f.title);
     }
+    let fonts = png_options().with_context(|| {
+        format!(
+            "{} SVGs written to {}, but no PNG",
+            drawn.len(),
+            dir.display()
+        )
+    })?;
+    for f in &drawn {
+        let path = dir.join(format!("{}.png", f.name));
+        let png = png_of(&f.svg, &fonts).with_context(|| format!("drawing {}", path.display()))?;
+        std::fs::write(&path, png).with_context(|| format!("writing {}", path.display()))?;
+        written += &format!("{}\n", path.display());
+    }
     Ok(written)
+}
+
+/// The PNGs' scale over the SVGs' pixels.
+const PNG_SCALE: f32 = 2.0;
+
+/// The host's fonts, with `sans-serif` (what the figures ask for) set to one it has.
+fn png_options() -> Result<resvg::usvg::Options<'static>> {
+    let mut options = resvg::usvg::Options::default();
+    let fonts = options.fontdb_mut();
+    fonts.load_system_fonts();
+    let families: Vec<String> = fonts
+        .faces()
+        .flat_map(|face| face.families.iter().map(|(name, _)| name.clone()))
+        .collect();
+    const PREFERRED: [&str; 5] = [
+        "DejaVu Sans",
+        "Liberation Sans",
+        "Noto Sans",
+        "Arial",
+        "Helvetica",
+    ];
+    let Some(family) = PREFERRED
+        .iter()
+        .find(|p| families.iter().any(|f| f == *p))
+        .map(|p| (*p).to_owned())
+        .or_else(|| families.first().cloned())
+    else {
+        bail!(
+            "no font for the PNGs' text: install one (Debian: apt-get install fonts-dejavu-core)"
+        );
+    };
+    fonts.set_sans_serif_family(family);
+    Ok(options)
+}
+
+/// `svg` rasterised at [`PNG_SCALE`] on its own white background.
+fn png_of(svg: &str, options: &resvg::usvg::Options<'_>) -> Result<Vec<u8>> {
+    let tree = resvg::usvg::Tree::from_str(svg, options).context("reading the SVG")?;
+    let size = tree
+        .size()
+        .to_int_size()
+        .scale_by(PNG_SCALE)
+        .context("the SVG's size")?;
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height())
+        .context("a picture of that size")?;
+    pixmap.fill(resvg::tiny_skia::Color::WHITE);
+    resvg::render(
+        &tree,
+        resvg::tiny_skia::Transform::from_scale(PNG_SCALE, PNG_SCALE),
+        &mut pixmap.as_mut(),
+    );
+    pixmap.encode_png().context("encoding the PNG")
 }

@@ -5,6 +5,7 @@ mod export;
 mod figures;
 mod image;
 mod node;
+mod nodes_export;
 mod run;
 mod sweep;
 mod task;

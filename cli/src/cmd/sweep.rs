@@ -82,7 +82,7 @@ pub async fn run(command: SweepCommand) -> Result<ExitCode> {
                 print!("{}", super::export::mlebench(&mut c, &id, &dir).await?);
             }
             if let Some(file) = nodes {
-                print!("{}", super::export::nodes_csv(&mut c, &id, &file).await?);
+                print!("{}", super::nodes_export::nodes(&mut c, &id, &file).await?);
             }
         }
         SweepCommand::Report {

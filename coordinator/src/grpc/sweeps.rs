@@ -252,6 +252,7 @@ fn exported_node(n: crate::store::ExportNode) -> pb::ExportedNode {
         cost_usd: n.cost_usd,
         lower_is_better: n.lower_is_better,
         llm_seconds: n.llm_seconds,
+        operators: n.operators,
     }
 }
 

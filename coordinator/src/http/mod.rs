@@ -5,7 +5,7 @@ mod pages;
 
 use std::sync::Arc;
 
-use axum::extract::{Form, Path, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -37,6 +37,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/", get(sweeps))
         .route("/sweeps/{id}", get(sweep))
         .route("/runs/{id}", get(run))
+        .route("/compare", get(compare))
         .route("/nodes/{id}", get(node))
         .route("/metrics", get(metrics))
         .route_layer(middleware::from_fn_with_state(
@@ -250,11 +251,53 @@ pub async fn sweep_page_html(store: &JobStore, id: Uuid) -> Result<String, Error
     Ok(pages::document(&sweep_page(store, id).await?))
 }
 
+/// `/compare?sweep=A&sweep=B…`: the picked sweeps' arms compared as `sweep compare` does
+/// (the same resamples and seed, so the page and the command agree).
+async fn compare(
+    State(s): State<HttpState>,
+    Query(query): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Response {
+    use randori_report::compare;
+    let fragment = wants_fragment(&headers);
+    let mut picked: Vec<Uuid> = Vec::new();
+    for (key, value) in query.iter().filter(|(k, _)| k == "sweep") {
+        match Uuid::parse_str(value) {
+            Ok(id) if !picked.contains(&id) => picked.push(id),
+            Ok(_) => {}
+            Err(_) => {
+                return html(
+                    StatusCode::BAD_REQUEST,
+                    &pages::bad_id(key, value),
+                    fragment,
+                );
+            }
+        }
+    }
+    let read = async {
+        let all = s.store.sweep_list().await?;
+        let mut reports = Vec::with_capacity(picked.len());
+        for id in &picked {
+            let sweep = s.store.sweep_get(*id).await?;
+            reports.push(s.store.sweep_report(&sweep).await?);
+        }
+        let arms = compare::arms_of(&reports);
+        let comparison = (arms.len() >= 2)
+            .then(|| compare::compare(&arms, compare::DEFAULT_RESAMPLES, compare::DEFAULT_SEED));
+        Ok::<_, Error>(pages::compare(&all, &picked, comparison.as_ref()))
+    };
+    match read.await {
+        Ok(page) => html(StatusCode::OK, &page, fragment),
+        Err(e) => error_page("sweep", e, fragment),
+    }
+}
+
 async fn run(State(s): State<HttpState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     page_of("run", &id, &headers, |id| async move {
         let run = s.store.run_get(id).await?;
         let nodes = s.store.run_nodes(id).await?;
-        Ok(pages::run(&run, &nodes))
+        let rows = s.store.run_figure_rows(id).await?;
+        Ok(pages::run(&run, &nodes, &rows))
     })
     .await
 }

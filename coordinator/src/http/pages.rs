@@ -1,6 +1,7 @@
 //! The dashboard's pages as pure functions of stored data. Every piece of text a user or a
 //! generated program controls goes through `escaped`; ids in links are uuids we formatted.
 
+use randori_report::compare::Comparison;
 use randori_report::html::escaped;
 use randori_report::tree::{TreeNode, TreeView, render_svg};
 use randori_report::{SweepReport, score};
@@ -46,7 +47,8 @@ fn progress(done: u32, of: u32) -> String {
 
 /// Every sweep, newest first, with run and node progress.
 pub fn sweeps(rows: &[(SweepRecord, Vec<SweepRunCounts>)]) -> Page {
-    let mut body = String::from("<h1>Sweeps</h1>\n");
+    let mut body =
+        String::from("<h1>Sweeps</h1>\n<p><a href=\"/compare\">Compare sweeps</a></p>\n");
     if rows.is_empty() {
         body += "<p class=\"muted\">No sweeps yet. Submit one with <code>randori sweep submit FILE</code>.</p>\n";
     } else {
@@ -101,6 +103,10 @@ pub fn sweep(
             escaped(why)
         );
     }
+    body += &format!(
+        "<p><a href=\"/compare?sweep={}\">Compare its policies, or with other sweeps</a></p>\n",
+        sweep.id
+    );
     body += "<h2>Runs</h2>\n<table class=\"runs\">\n<thead><tr><th>task</th><th>policy</th>\
         <th class=\"num\">seed</th><th>state</th><th>nodes</th><th class=\"num\">ok</th>\
         <th class=\"num\">buggy</th><th class=\"num\">queued</th><th class=\"num\">running</th>\
@@ -150,6 +156,68 @@ pub fn sweep(
     }
 }
 
+/// Sweeps compared: a form to pick them (every sweep, the picked ones ticked), then, with two
+/// arms or more, each arm's any-medal rate per task and overall, its difference from the
+/// first with a bootstrap 95% interval, and that difference drawn.
+pub fn compare(all: &[SweepRecord], picked: &[Uuid], comparison: Option<&Comparison>) -> Page {
+    let mut body = String::from(
+        "<h1>Compare sweeps</h1>\n<p>An arm is one policy of one sweep; the first picked \
+         sweep's first policy is the baseline. Pick one sweep of several policies, or \
+         several sweeps.</p>\n<form method=\"get\" action=\"/compare\" class=\"compare\">\n",
+    );
+    // The picked sweeps first, in the order given (the baseline leads), then the others.
+    let order = picked
+        .iter()
+        .filter_map(|id| all.iter().find(|s| s.id == *id))
+        .chain(all.iter().filter(|s| !picked.contains(&s.id)));
+    for sweep in order {
+        body += &format!(
+            "<label><input type=\"checkbox\" name=\"sweep\" value=\"{}\"{}> {} {} \
+             <span class=\"muted\">{}</span></label><br>\n",
+            sweep.id,
+            if picked.contains(&sweep.id) {
+                " checked"
+            } else {
+                ""
+            },
+            escaped(&sweep.name),
+            state(&sweep.state),
+            sweep.created_at.format("%Y-%m-%d %H:%M UTC")
+        );
+    }
+    body += "<button type=\"submit\">Compare</button>\n</form>\n";
+    match comparison {
+        Some(c) => {
+            body += &randori_report::compare::render_html(c);
+            let title = format!(
+                "Any medal, all shared tasks: each arm against {}",
+                c.baseline
+            );
+            let svg = randori_report::plots::compare_svg(&title, c);
+            if !svg.is_empty() {
+                body += &randori_report::plots::figure_html(&randori_report::plots::Figure {
+                    name: "compare".into(),
+                    title,
+                    svg,
+                });
+            }
+        }
+        None if !picked.is_empty() => {
+            body += "<p class=\"muted\">Nothing to compare yet: the picked sweeps have fewer \
+                     than two arms with runs.</p>\n";
+        }
+        None => {}
+    }
+    let live = all
+        .iter()
+        .any(|s| picked.contains(&s.id) && (s.state == "running" || s.state == "paused"));
+    Page {
+        title: "Compare sweeps".into(),
+        body,
+        live,
+    }
+}
+
 /// The tree view the report crate draws, from stored nodes.
 fn tree_view(run: &RunRecord, nodes: &[RunNode]) -> TreeView {
     TreeView {
@@ -178,8 +246,9 @@ fn tree_view(run: &RunRecord, nodes: &[RunNode]) -> TreeView {
     }
 }
 
-/// One run: its tree drawn (click a node for its page), then its nodes as a table.
-pub fn run(run: &RunRecord, nodes: &[RunNode]) -> Page {
+/// One run: its tree drawn (click a node for its page), its pick's validation and test
+/// scores over time, then its nodes as a table.
+pub fn run(run: &RunRecord, nodes: &[RunNode], rows: &[randori_report::figures::NodeRow]) -> Page {
     let view = tree_view(run, nodes);
     let count = |s: NodeStatus| nodes.iter().filter(|n| n.status == s).count();
     let mut body = format!(
@@ -205,6 +274,12 @@ pub fn run(run: &RunRecord, nodes: &[RunNode]) -> Page {
              <span>● green: ok, darker is a better validation score</span>\
              <span>thick blue ring: selected</span><span>★ oracle (best test score)</span></p>\n";
     body += &render_svg(&view, |n| format!("/nodes/{}", n.id));
+    if let Some(nodes) = randori_report::figures::runs_of(rows).first() {
+        body += "<h2>The pick over time</h2>\n";
+        for f in randori_report::plots::run_figures(nodes) {
+            body += &randori_report::plots::figure_html(&f);
+        }
+    }
     body += "<h2>Nodes</h2>\n<table class=\"nodes\">\n<thead><tr><th class=\"num\">step</th><th>operator</th>\
              <th>status</th><th class=\"num\">validation</th><th class=\"num\">test</th><th>medal</th></tr></thead>\n<tbody>\n";
     for n in nodes {

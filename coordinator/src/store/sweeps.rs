@@ -2,6 +2,7 @@
 //! status counts and report facts.
 
 use chrono::{DateTime, Utc};
+use randori_report::figures;
 use randori_report::{LlmUsage, NodeFacts, RunFacts, SweepInfo, SweepReport};
 use sqlx::Row;
 use uuid::Uuid;
@@ -386,13 +387,6 @@ impl JobStore {
         let count = |r: &sqlx::postgres::PgRow, c: &str| -> u64 {
             u64::try_from(r.get::<i64, _>(c)).unwrap_or(0)
         };
-        let operators_of = |r: &sqlx::postgres::PgRow| -> String {
-            let set: String = r.get("operator_set");
-            match r.get::<String, _>("backend").as_str() {
-                "builtin" => "builtin".to_owned(),
-                _ => randori_operators::prompts::operator_set(&set).map_or(set, |s| s.label()),
-            }
-        };
         let labels: Vec<String> = rows.iter().map(operators_of).collect();
         let mut operators = labels.clone();
         operators.sort();
@@ -410,10 +404,7 @@ impl JobStore {
                 RunFacts {
                     id: r.get::<Uuid, _>("id").to_string(),
                     task: r.get("task_id"),
-                    policy: match compared {
-                        true => format!("{} ({label})", r.get::<String, _>("policy")),
-                        false => r.get("policy"),
-                    },
+                    policy: randori_report::arm_label(r.get("policy"), label, compared),
                     seed: r.get::<i64, _>("seed") as u64,
                     state: r.get("state"),
                     error: r.get("error"),
@@ -444,6 +435,8 @@ pub struct ExportNode {
     pub run_id: Uuid,
     pub task_id: String,
     pub policy: String,
+    /// What wrote its program: `builtin` or the operator set's label (`aira/v1`).
+    pub operators: String,
     pub seed: u64,
     pub node_id: Uuid,
     pub step: u32,
@@ -511,6 +504,7 @@ impl JobStore {
                     run_id: r.get("run_id"),
                     task_id: r.get("task_id"),
                     policy: r.get("policy"),
+                    operators: operators_of(&r),
                     seed: from_i64(r.get("seed"))?,
                     node_id: r.get("node_id"),
                     step: from_i32(r.get("step"))?,
@@ -540,20 +534,32 @@ impl JobStore {
     }
 
     /// Every node of the sweep as the figures need it (`randori_report::figures::runs_of`).
-    pub async fn sweep_figure_rows(
+    pub async fn sweep_figure_rows(&self, id: Uuid) -> Result<Vec<figures::NodeRow>> {
+        self.figure_rows(Some(id), None).await
+    }
+
+    /// Every node of one run as the figures need it.
+    pub async fn run_figure_rows(&self, id: Uuid) -> Result<Vec<figures::NodeRow>> {
+        self.figure_rows(None, Some(id)).await
+    }
+
+    async fn figure_rows(
         &self,
-        id: Uuid,
-    ) -> Result<Vec<randori_report::figures::NodeRow>> {
-        let rows = sqlx::query(include_str!("sql/sweep_figure_rows.sql"))
-            .bind(id)
+        sweep: Option<Uuid>,
+        run: Option<Uuid>,
+    ) -> Result<Vec<figures::NodeRow>> {
+        let rows = sqlx::query(include_str!("sql/figure_rows.sql"))
+            .bind(sweep)
+            .bind(run)
             .fetch_all(self.pool())
             .await?;
         rows.iter()
             .map(|r| {
-                Ok(randori_report::figures::NodeRow {
+                Ok(figures::NodeRow {
                     run_id: r.get::<Uuid, _>("run_id").to_string(),
                     task: r.get("task_id"),
                     policy: r.get("policy"),
+                    operators: operators_of(r),
                     seed: from_i64(r.get("seed"))?,
                     step: from_i32(r.get("step"))?,
                     status: r.get("status"),
@@ -577,6 +583,16 @@ impl JobStore {
             .fetch_optional(self.pool())
             .await?
             .flatten())
+    }
+}
+
+/// What wrote a run's programs, from a row with its `backend` and `operator_set`: `builtin`,
+/// or the operator set's label (`aira/v1`), as reports and figures name it.
+fn operators_of(r: &sqlx::postgres::PgRow) -> String {
+    let set: String = r.get("operator_set");
+    match r.get::<String, _>("backend").as_str() {
+        "builtin" => "builtin".to_owned(),
+        _ => randori_operators::prompts::operator_set(&set).map_or(set, |s| s.label()),
     }
 }
 

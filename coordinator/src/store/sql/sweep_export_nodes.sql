@@ -12,7 +12,10 @@ WITH llm AS (
     WHERE c.run_id IN (SELECT id FROM runs WHERE sweep_id = $1)
     GROUP BY 1, 2
 )
-SELECT r.id AS run_id, r.task_id, r.policy, r.seed, n.id AS node_id, n.step, n.operator,
+SELECT r.id AS run_id, r.task_id, r.policy, r.seed,
+       coalesce(r.operator_config->>'backend', 'builtin') AS backend,
+       coalesce(r.operator_config->>'set', 'aira') AS operator_set,
+       n.id AS node_id, n.step, n.operator,
        n.parent_ids, n.status,
        CASE WHEN n.status <> 'buggy' THEN NULL
             WHEN j.state = 'failed' THEN 'evaluation failed: ' || coalesce(j.error, 'unknown')
