@@ -98,8 +98,23 @@ fn bench_scale_times_status_report_and_tree_on_a_filled_store() {
         &repo_root().join("tasks/mini/taxi-fare").to_string_lossy(),
     ]);
     assert_eq!(v["nodes"], 120, "{v}");
-    for key in ["sweep_status_ms", "sweep_report_ms", "run_tree_ms"] {
+    for key in [
+        "sweep_status_ms",
+        "sweep_report_ms",
+        "run_tree_ms",
+        "dashboard_sweep_page_ms",
+        "dashboard_run_page_ms",
+        "dashboard_compare_page_ms",
+    ] {
         assert!(v[key]["p50"].as_f64().unwrap() > 0.0, "{key}: {v}");
+    }
+    for key in [
+        "dashboard_sweep_page_bytes",
+        "dashboard_run_page_bytes",
+        "dashboard_compare_page_bytes",
+        "html_report_bytes",
+    ] {
+        assert!(v[key].as_u64().unwrap() > 1000, "{key}: {v}");
     }
     let resume = &v["resume"];
     assert_eq!(resume["active_runs"], 5, "{v}");

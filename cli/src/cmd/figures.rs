@@ -128,8 +128,15 @@ fn png_options() -> Result<resvg::usvg::Options<'static>> {
     Ok(options)
 }
 
-/// `svg` rasterised at [`PNG_SCALE`] on its own white background.
+/// `svg` as a PNG (see [`rasterised`]).
 fn png_of(svg: &str, options: &resvg::usvg::Options<'_>) -> Result<Vec<u8>> {
+    rasterised(svg, options)?
+        .encode_png()
+        .context("encoding the PNG")
+}
+
+/// `svg` drawn at [`PNG_SCALE`] on a white background.
+fn rasterised(svg: &str, options: &resvg::usvg::Options<'_>) -> Result<resvg::tiny_skia::Pixmap> {
     let tree = resvg::usvg::Tree::from_str(svg, options).context("reading the SVG")?;
     let size = tree
         .size()
@@ -144,5 +151,27 @@ fn png_of(svg: &str, options: &resvg::usvg::Options<'_>) -> Result<Vec<u8>> {
         resvg::tiny_skia::Transform::from_scale(PNG_SCALE, PNG_SCALE),
         &mut pixmap.as_mut(),
     );
-    pixmap.encode_png().context("encoding the PNG")
+    Ok(pixmap)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The figures' text asks for `sans-serif`; with no family mapped to it resvg would draw
+    /// no text at all and say nothing.
+    #[test]
+    fn a_pngs_text_is_drawn_in_a_system_font() {
+        let text = r#"<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40"><text x="4" y="30" font-family="sans-serif" font-size="24">Medal</text></svg>"#;
+        let options = png_options().expect("a system font (fonts-dejavu-core)");
+        let pixmap = rasterised(text, &options).unwrap();
+        assert_eq!((pixmap.width(), pixmap.height()), (240, 80));
+        let inked = pixmap
+            .pixels()
+            .iter()
+            .filter(|p| p.red() < 128 && p.green() < 128 && p.blue() < 128)
+            .count();
+        assert!(inked > 200, "{inked} dark pixels: the text was not drawn");
+        assert!(png_of(text, &options).unwrap().starts_with(b"\x89PNG"));
+    }
 }

@@ -258,7 +258,6 @@ async fn compare(
     Query(query): Query<Vec<(String, String)>>,
     headers: HeaderMap,
 ) -> Response {
-    use randori_report::compare;
     let fragment = wants_fragment(&headers);
     let mut picked: Vec<Uuid> = Vec::new();
     for (key, value) in query.iter().filter(|(k, _)| k == "sweep") {
@@ -274,32 +273,47 @@ async fn compare(
             }
         }
     }
-    let read = async {
-        let all = s.store.sweep_list().await?;
-        let mut reports = Vec::with_capacity(picked.len());
-        for id in &picked {
-            let sweep = s.store.sweep_get(*id).await?;
-            reports.push(s.store.sweep_report(&sweep).await?);
-        }
-        let arms = compare::arms_of(&reports);
-        let comparison = (arms.len() >= 2)
-            .then(|| compare::compare(&arms, compare::DEFAULT_RESAMPLES, compare::DEFAULT_SEED));
-        Ok::<_, Error>(pages::compare(&all, &picked, comparison.as_ref()))
-    };
-    match read.await {
+    match compare_page(&s.store, &picked).await {
         Ok(page) => html(StatusCode::OK, &page, fragment),
         Err(e) => error_page("sweep", e, fragment),
     }
 }
 
+/// The compare page of the `picked` sweeps (the first is the baseline).
+async fn compare_page(store: &JobStore, picked: &[Uuid]) -> Result<Page, Error> {
+    use randori_report::compare;
+    let all = store.sweep_list().await?;
+    let mut reports = Vec::with_capacity(picked.len());
+    for id in picked {
+        let sweep = store.sweep_get(*id).await?;
+        reports.push(store.sweep_report(&sweep).await?);
+    }
+    let arms = compare::arms_of(&reports);
+    let comparison = (arms.len() >= 2)
+        .then(|| compare::compare(&arms, compare::DEFAULT_RESAMPLES, compare::DEFAULT_SEED));
+    Ok(pages::compare(&all, picked, comparison.as_ref()))
+}
+
+/// The compare page's whole HTML document (for `bench scale`).
+pub async fn compare_page_html(store: &JobStore, picked: &[Uuid]) -> Result<String, Error> {
+    Ok(pages::document(&compare_page(store, picked).await?))
+}
+
 async fn run(State(s): State<HttpState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    page_of("run", &id, &headers, |id| async move {
-        let run = s.store.run_get(id).await?;
-        let nodes = s.store.run_nodes(id).await?;
-        let rows = s.store.run_figure_rows(id).await?;
-        Ok(pages::run(&run, &nodes, &rows))
-    })
-    .await
+    page_of("run", &id, &headers, |id| run_page(&s.store, id)).await
+}
+
+/// The run page: its tree, its pick over time and its nodes.
+async fn run_page(store: &JobStore, id: Uuid) -> Result<Page, Error> {
+    let run = store.run_get(id).await?;
+    let nodes = store.run_nodes(id).await?;
+    let rows = store.run_figure_rows(id).await?;
+    Ok(pages::run(&run, &nodes, &rows))
+}
+
+/// The run page's whole HTML document (for `bench scale`).
+pub async fn run_page_html(store: &JobStore, id: Uuid) -> Result<String, Error> {
+    Ok(pages::document(&run_page(store, id).await?))
 }
 
 async fn node(State(s): State<HttpState>, Path(id): Path<String>, headers: HeaderMap) -> Response {

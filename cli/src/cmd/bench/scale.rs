@@ -67,17 +67,10 @@ pub async fn measure(a: &BenchScaleArgs, url: &str) -> Result<Measured> {
         tree.push(timed(store.run_nodes(run)).await?);
     }
     let nodes = u64::from(a.runs) * u64::from(a.nodes_per_run);
-    let mut page = Vec::new();
-    let mut page_bytes = 0;
-    if nodes <= PAGE_MAX_NODES {
-        for _ in 0..PAGE_SAMPLES {
-            let started = Instant::now();
-            page_bytes = randori_coordinator::sweep_page_html(&store, sweep)
-                .await?
-                .len();
-            page.push(started.elapsed());
-        }
-    }
+    let pages = match nodes <= PAGE_MAX_NODES {
+        true => Some(pages(&store, sweep, runs[0].id).await?),
+        false => None,
+    };
     let resumed = resume(&store, url, sweep, a).await?;
     let q =
         |s: &[Duration]| json!({"p50": millis(quantile(s, 0.5)), "p99": millis(quantile(s, 0.99))});
@@ -92,8 +85,13 @@ pub async fn measure(a: &BenchScaleArgs, url: &str) -> Result<Measured> {
         "sweep_report_ms": q(&report),
         "sweep_report_aggregating_ms": q(&report_aggregated),
         "run_tree_ms": q(&tree),
-        "dashboard_sweep_page_ms": (!page.is_empty()).then(|| q(&page)),
-        "dashboard_sweep_page_bytes": (!page.is_empty()).then_some(page_bytes),
+        "dashboard_sweep_page_ms": pages.as_ref().map(|p| q(&p.sweep.0)),
+        "dashboard_sweep_page_bytes": pages.as_ref().map(|p| p.sweep.1),
+        "dashboard_run_page_ms": pages.as_ref().map(|p| q(&p.run.0)),
+        "dashboard_run_page_bytes": pages.as_ref().map(|p| p.run.1),
+        "dashboard_compare_page_ms": pages.as_ref().map(|p| q(&p.compare.0)),
+        "dashboard_compare_page_bytes": pages.as_ref().map(|p| p.compare.1),
+        "html_report_bytes": pages.as_ref().map(|p| p.html_report_bytes),
         "resume": {
             "active_runs": resumed.active,
             "taken_s": resumed.taken.as_secs_f64(),
@@ -124,15 +122,26 @@ pub async fn measure(a: &BenchScaleArgs, url: &str) -> Result<Measured> {
         || "not measured (no --task-dir)".to_owned(),
         |d| format!("{:.2} s", d.as_secs_f64()),
     );
-    let page_line = if page.is_empty() {
-        format!("  dashboard sweep page   not timed (over {PAGE_MAX_NODES} nodes)\n")
-    } else {
-        format!(
-            "{}  {:<22} {:.1} MB, {PAGE_SAMPLES} samples\n",
-            line("dashboard sweep page", &page),
-            "",
-            page_bytes as f64 / 1e6
-        )
+    let page_line = match &pages {
+        None => format!("  dashboard pages        not timed (over {PAGE_MAX_NODES} nodes)\n"),
+        Some(p) => {
+            let timed = |what: &str, (samples, bytes): &(Vec<Duration>, usize)| {
+                format!(
+                    "{}  {:<22} {:.2} MB, {PAGE_SAMPLES} samples\n",
+                    line(what, samples),
+                    "",
+                    *bytes as f64 / 1e6
+                )
+            };
+            format!(
+                "{}{}{}  {:<22} {:.2} MB (sweep report --format html)\n",
+                timed("dashboard sweep page", &p.sweep),
+                timed("dashboard run page", &p.run),
+                timed("dashboard compare page", &p.compare),
+                "html report",
+                p.html_report_bytes as f64 / 1e6
+            )
+        }
     };
     let text = format!(
         "scale: {} runs, {nodes} nodes (filled in {:.1} s), {} samples\n{}{}{}{}{page_line}\
@@ -151,6 +160,45 @@ pub async fn measure(a: &BenchScaleArgs, url: &str) -> Result<Measured> {
         resumed.peak_rss_kib / 1024,
     );
     Ok(Measured { json, text })
+}
+
+/// The dashboard's pages with figures (times and the size of the last one drawn), and the
+/// size of the self-contained HTML report, at this scale.
+struct Pages {
+    sweep: (Vec<Duration>, usize),
+    run: (Vec<Duration>, usize),
+    /// The sweep's policies compared (one arm each).
+    compare: (Vec<Duration>, usize),
+    html_report_bytes: usize,
+}
+
+async fn pages(store: &JobStore, sweep: Uuid, run: Uuid) -> Result<Pages> {
+    async fn sampled<F: Future<Output = randori_coordinator::Result<String>>>(
+        mut page: impl FnMut() -> F,
+    ) -> Result<(Vec<Duration>, usize)> {
+        let (mut samples, mut bytes) = (Vec::new(), 0);
+        for _ in 0..PAGE_SAMPLES {
+            let started = Instant::now();
+            bytes = page().await?.len();
+            samples.push(started.elapsed());
+        }
+        Ok((samples, bytes))
+    }
+    let picked = [sweep];
+    let record = store.sweep_get(sweep).await?;
+    let report = store.sweep_report(&record).await?;
+    let runs = randori_report::figures::runs_of(&store.sweep_figure_rows(sweep).await?);
+    let html = randori_report::plots::html_page(
+        &report,
+        &randori_report::plots::sweep_figures(&report, &runs),
+        &randori_report::figures::generalization_gap(&runs),
+    );
+    Ok(Pages {
+        sweep: sampled(|| randori_coordinator::sweep_page_html(store, sweep)).await?,
+        run: sampled(|| randori_coordinator::run_page_html(store, run)).await?,
+        compare: sampled(|| randori_coordinator::compare_page_html(store, &picked)).await?,
+        html_report_bytes: html.len(),
+    })
 }
 
 struct Resumed {

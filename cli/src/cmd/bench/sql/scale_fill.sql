@@ -1,6 +1,7 @@
--- A finished sweep of $2 runs × $3 nodes (each node evaluated: one succeeded job, a grade),
--- for measuring the queries a dashboard and the CLI make at scale. $1 the sweep id. Every node
--- is a draft (no parents), so a reopened run's policy can take its next step from any of them.
+-- A finished sweep of $2 runs × $3 nodes (each node evaluated: one succeeded job of 1.5 s,
+-- one every 2 s, and a grade), for measuring the queries a dashboard and the CLI make at
+-- scale. $1 the sweep id. Every node is a draft (no parents), so a reopened run's policy can
+-- take its next step from any of them.
 WITH sweep AS (
     INSERT INTO sweeps (id, name, fingerprint, spec, state, finished_at)
     VALUES ($1, 'scale', $1::text, '{}', 'completed', now())
@@ -28,13 +29,14 @@ node AS (
                               'bronze_threshold', 1, 'median_threshold', 1,
                               'is_lower_better', false)
     FROM run, generate_series(0, $3 - 1) AS s, LATERAL (SELECT random() AS v) AS r
-    RETURNING id, task_id
+    RETURNING id, task_id, step
 )
 INSERT INTO jobs (id, node_id, sweep_id, state, req_gpus, req_cpu_millis, req_memory_bytes,
-                  timeout_ms, task_id, data_dir, attempt, max_attempts, epoch, finished_at,
-                  outcome)
+                  timeout_ms, task_id, data_dir, attempt, max_attempts, epoch, leased_at,
+                  finished_at, outcome)
 SELECT gen_random_uuid(), node.id, $1, 'succeeded', 0, 1000, 1073741824, 300000, node.task_id,
-       '/data', 1, 3, 1, now(),
+       '/data', 1, 3, 1, now() - make_interval(secs => 2 * ($3 - node.step)),
+       now() - make_interval(secs => 2 * ($3 - node.step) - 1.5),
        '{"exit_code": 0, "timed_out": false, "oom_killed": false, "duration_ms": 1500,
          "peak_memory_bytes": null, "stdout_head": "", "stdout_tail": "", "stdout_bytes": 0,
          "stderr_head": "", "stderr_tail": "", "stderr_bytes": 0, "submission_exists": true,
