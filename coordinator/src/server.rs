@@ -225,6 +225,7 @@ impl Coordinator {
                 store: self.store.clone(),
                 metrics: metrics.clone(),
                 tokens: tokens.clone(),
+                figures: Default::default(),
             };
             let stop = background.clone();
             tokio::spawn(async move {

@@ -27,6 +27,98 @@ pub struct HttpState {
     pub metrics: Arc<Metrics>,
     /// When set, pages and `/metrics` need the client token (bearer or login cookie).
     pub tokens: Option<Arc<Tokens>>,
+    pub figures: Arc<FigureCache>,
+}
+
+/// Sweep pages' figures, kept per sweep. Reading and drawing a large sweep's nodes takes
+/// about a second (1,000 runs × 100 nodes), and every open page of a running sweep asks
+/// again two seconds after each answer. A sweep's figures are redrawn only when its progress
+/// changed and the last drawing is older than [`REDRAW_COST_FACTOR`] times what it cost (and
+/// [`REDRAW_MIN`]), so however many pages are open, a coordinator spends at most about a
+/// fifth of a core drawing one sweep.
+#[derive(Default)]
+pub struct FigureCache {
+    drawn: std::sync::Mutex<std::collections::HashMap<Uuid, Drawn>>,
+}
+
+#[derive(Clone)]
+struct Drawn {
+    progress: Progress,
+    at: std::time::Instant,
+    cost: std::time::Duration,
+    html: Arc<str>,
+}
+
+/// What a sweep's figures depend on, cheaply: its state and its runs' counters.
+#[derive(Clone, PartialEq, Eq)]
+struct Progress {
+    state: String,
+    counters: Vec<(u32, u32, u32, u32, String)>,
+}
+
+impl Progress {
+    fn of(sweep: &crate::store::SweepRecord, runs: &[crate::store::SweepRunCounts]) -> Progress {
+        Progress {
+            state: sweep.state.clone(),
+            counters: runs
+                .iter()
+                .map(|r| (r.ok, r.buggy, r.succeeded, r.failed, r.state.clone()))
+                .collect(),
+        }
+    }
+}
+
+const REDRAW_COST_FACTOR: u32 = 5;
+const REDRAW_MIN: std::time::Duration = std::time::Duration::from_secs(2);
+/// Sweeps whose figures are kept; the least recently drawn goes first.
+const FIGURE_CACHE_SWEEPS: usize = 32;
+
+impl FigureCache {
+    /// The figures of `sweep` at `progress`: kept ones when they are still current or too
+    /// fresh to redraw, otherwise `draw`n now; and how long ago kept ones that are behind
+    /// the sweep were drawn.
+    async fn get_or_draw<F>(
+        &self,
+        sweep: Uuid,
+        progress: Progress,
+        draw: impl FnOnce() -> F,
+    ) -> Result<(Arc<str>, Option<std::time::Duration>), Error>
+    where
+        F: Future<Output = Result<String, Error>>,
+    {
+        let kept = self.lock().get(&sweep).cloned();
+        if let Some(d) = kept {
+            let redraw_after = (d.cost * REDRAW_COST_FACTOR).max(REDRAW_MIN);
+            if d.progress == progress {
+                return Ok((d.html, None));
+            }
+            if d.at.elapsed() < redraw_after {
+                return Ok((d.html, Some(d.at.elapsed())));
+            }
+        }
+        let started = std::time::Instant::now();
+        let html: Arc<str> = draw().await?.into();
+        let mut drawn = self.lock();
+        if drawn.len() >= FIGURE_CACHE_SWEEPS && !drawn.contains_key(&sweep) {
+            let oldest = drawn.iter().min_by_key(|(_, d)| d.at).map(|(id, _)| *id);
+            drawn.remove(&oldest.expect("the cache is full"));
+        }
+        drawn.insert(
+            sweep,
+            Drawn {
+                progress,
+                at: started,
+                cost: started.elapsed(),
+                html: html.clone(),
+            },
+        );
+        Ok((html, None))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<Uuid, Drawn>> {
+        // A panic while holding the map leaves nothing half-written worth refusing.
+        self.drawn.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// The cookie the login form sets.
@@ -234,21 +326,43 @@ async fn sweeps(State(s): State<HttpState>, headers: HeaderMap) -> Response {
 }
 
 async fn sweep(State(s): State<HttpState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    page_of("sweep", &id, &headers, |id| sweep_page(&s.store, id)).await
+    page_of("sweep", &id, &headers, |id| {
+        sweep_page(&s.store, Some(&s.figures), id)
+    })
+    .await
 }
 
-/// The sweep page: its runs, the report and the figures, read and drawn for each request.
-async fn sweep_page(store: &JobStore, id: Uuid) -> Result<Page, Error> {
+/// The sweep page: its runs and the report read for each request, the figures drawn when
+/// `figures` has none current (or always, without a cache).
+async fn sweep_page(
+    store: &JobStore,
+    figures: Option<&FigureCache>,
+    id: Uuid,
+) -> Result<Page, Error> {
     let sweep = store.sweep_get(id).await?;
     let runs = store.sweep_run_counts(id).await?;
     let report = store.sweep_report(&sweep).await?;
-    let nodes = store.sweep_figure_rows(id).await?;
-    Ok(pages::sweep(&sweep, &runs, &report, &nodes))
+    let draw = || async {
+        Ok(pages::sweep_figures(
+            &report,
+            &store.sweep_figure_rows(id).await?,
+        ))
+    };
+    let (drawn, behind) = match figures {
+        Some(cache) => {
+            cache
+                .get_or_draw(id, Progress::of(&sweep, &runs), draw)
+                .await?
+        }
+        None => (draw().await?.into(), None),
+    };
+    Ok(pages::sweep(&sweep, &runs, &report, &drawn, behind))
 }
 
-/// The sweep page's whole HTML document, as the dashboard serves it (for `bench scale`).
+/// The sweep page's whole HTML document with its figures drawn afresh, as the dashboard
+/// serves it the first time (for `bench scale`).
 pub async fn sweep_page_html(store: &JobStore, id: Uuid) -> Result<String, Error> {
-    Ok(pages::document(&sweep_page(store, id).await?))
+    Ok(pages::document(&sweep_page(store, None, id).await?))
 }
 
 /// `/compare?sweep=A&sweep=B…`: the picked sweeps' arms compared as `sweep compare` does
@@ -380,4 +494,60 @@ async fn script() -> Response {
         include_str!("assets/live.js"),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn progress(ok: u32) -> Progress {
+        Progress {
+            state: "running".into(),
+            counters: vec![(ok, 0, ok, 0, "running".into())],
+        }
+    }
+
+    #[tokio::test]
+    async fn figures_are_redrawn_only_when_the_sweep_moved_on_and_they_are_old_enough() {
+        let cache = FigureCache::default();
+        let sweep = Uuid::now_v7();
+        let draws = std::sync::atomic::AtomicU32::new(0);
+        let draw = || async {
+            let n = draws.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            Ok(format!("drawing {n}"))
+        };
+        let (html, behind) = cache.get_or_draw(sweep, progress(1), draw).await.unwrap();
+        assert_eq!((&*html, behind), ("drawing 1", None));
+        // Nothing changed: the same drawing, current.
+        let (html, behind) = cache.get_or_draw(sweep, progress(1), draw).await.unwrap();
+        assert_eq!((&*html, behind), ("drawing 1", None));
+        // The sweep moved on, but the drawing is younger than REDRAW_MIN: kept, and said to
+        // be behind.
+        let (html, behind) = cache.get_or_draw(sweep, progress(2), draw).await.unwrap();
+        assert_eq!(&*html, "drawing 1");
+        assert!(behind.is_some_and(|age| age < REDRAW_MIN));
+        // Another sweep has its own drawing.
+        let (html, _) = cache
+            .get_or_draw(Uuid::now_v7(), progress(1), draw)
+            .await
+            .unwrap();
+        assert_eq!(&*html, "drawing 2");
+        // Once old enough, the moved-on sweep is drawn again.
+        cache.lock().get_mut(&sweep).unwrap().at -= REDRAW_MIN;
+        let (html, behind) = cache.get_or_draw(sweep, progress(2), draw).await.unwrap();
+        assert_eq!((&*html, behind), ("drawing 3", None));
+    }
+
+    #[tokio::test]
+    async fn the_cache_keeps_a_bounded_number_of_sweeps() {
+        let cache = FigureCache::default();
+        for _ in 0..FIGURE_CACHE_SWEEPS + 5 {
+            let draw = || async { Ok(String::from("figures")) };
+            cache
+                .get_or_draw(Uuid::now_v7(), progress(0), draw)
+                .await
+                .unwrap();
+        }
+        assert_eq!(cache.lock().len(), FIGURE_CACHE_SWEEPS);
+    }
 }

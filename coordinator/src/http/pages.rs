@@ -83,12 +83,24 @@ pub fn sweeps(rows: &[(SweepRecord, Vec<SweepRunCounts>)]) -> Page {
     }
 }
 
-/// One sweep: its runs' progress, the report tables, then the figures drawn from its nodes.
+/// A sweep's figures section (the generalization gap and every figure), drawn from its
+/// report and its nodes' rows.
+pub fn sweep_figures(report: &SweepReport, nodes: &[randori_report::figures::NodeRow]) -> String {
+    let runs = randori_report::figures::runs_of(nodes);
+    randori_report::plots::figures_html(
+        &randori_report::plots::sweep_figures(report, &runs),
+        &randori_report::figures::generalization_gap(&runs),
+    )
+}
+
+/// One sweep: its runs' progress, the report tables, then `figures` (from [`sweep_figures`]);
+/// `figures_behind`: how long ago they were drawn, when the sweep has moved on since.
 pub fn sweep(
     sweep: &SweepRecord,
     runs: &[SweepRunCounts],
     report: &SweepReport,
-    nodes: &[randori_report::figures::NodeRow],
+    figures: &str,
+    figures_behind: Option<std::time::Duration>,
 ) -> Page {
     let mut body = format!(
         "<h1>Sweep {}</h1>\n<p>{} · priority {} · id <code>{}</code></p>\n",
@@ -143,12 +155,16 @@ pub fn sweep(
     }
     body += "</tbody>\n</table>\n<h2>Report</h2>\n";
     body += &randori_report::render_html(report);
-    let runs_nodes = randori_report::figures::runs_of(nodes);
     body += "<h2>Figures</h2>\n";
-    body += &randori_report::plots::figures_html(
-        &randori_report::plots::sweep_figures(report, &runs_nodes),
-        &randori_report::figures::generalization_gap(&runs_nodes),
-    );
+    // Figures are redrawn less often than the page refreshes (see `http::FigureCache`).
+    if let Some(age) = figures_behind {
+        body += &format!(
+            "<p class=\"muted\">Drawn {:.0} s ago: the sweep has moved on, and they are \
+             redrawn shortly.</p>\n",
+            age.as_secs_f64()
+        );
+    }
+    body += figures;
     Page {
         title: format!("Sweep {}", sweep.name),
         body,
@@ -513,7 +529,8 @@ mod tests {
             },
             Vec::new(),
         );
-        let page = super::sweep(&sweep, &runs, &report, &[]).body;
+        let figures = super::sweep_figures(&report, &[]);
+        let page = super::sweep(&sweep, &runs, &report, &figures, None).body;
         assert!(
             page.contains(
                 "Paused by randori: draft&#39;s call was refused: &lt;fix api_key_env&gt;"

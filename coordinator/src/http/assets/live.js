@@ -1,13 +1,16 @@
-// Live updates: while the page's subject is in progress, fetch its main part again every two
-// seconds and swap it in. The server renders (and escapes) every fragment; nothing here
-// builds markup from data.
+// Live updates: while the page's subject is in progress, fetch its main part again two
+// seconds after the last answer and swap it in. Waiting for the answer first keeps a page
+// that takes long to draw (a large sweep's figures) from piling requests on the
+// coordinator. The server renders (and escapes) every fragment; nothing here builds markup
+// from data.
 (function () {
   "use strict";
   var main = document.getElementById("live");
   if (!main || main.dataset.live !== "1") {
     return;
   }
-  var timer = setInterval(function () {
+  var PERIOD_MS = 2000;
+  function refresh() {
     fetch(window.location.href, { headers: { "X-Randori-Fragment": "1" } })
       .then(function (r) {
         if (!r.ok) {
@@ -17,13 +20,15 @@
           if (html !== main.innerHTML) {
             main.innerHTML = html;
           }
-          if (r.headers.get("X-Randori-Live") !== "1") {
-            clearInterval(timer);
+          if (r.headers.get("X-Randori-Live") === "1") {
+            setTimeout(refresh, PERIOD_MS);
           }
         });
       })
       .catch(function () {
         // The coordinator may be restarting: keep the page and try again.
+        setTimeout(refresh, PERIOD_MS);
       });
-  }, 2000);
+  }
+  setTimeout(refresh, PERIOD_MS);
 })();
