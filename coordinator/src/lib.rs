@@ -23,5 +23,5 @@ mod wakeups;
 
 pub use driver::{check_run_settings, preflight};
 pub use error::{Error, Result};
-pub use http::{compare_page_html, run_page_html, sweep_page_html};
+pub use http::{FigureCache, compare_page_html, run_page_html, sweep_page_html};
 pub use server::{Coordinator, CoordinatorConfig};

@@ -103,6 +103,7 @@ fn bench_scale_times_status_report_and_tree_on_a_filled_store() {
         "sweep_report_ms",
         "run_tree_ms",
         "dashboard_sweep_page_ms",
+        "dashboard_sweep_page_kept_figures_ms",
         "dashboard_run_page_ms",
         "dashboard_compare_page_ms",
     ] {

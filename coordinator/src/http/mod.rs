@@ -359,10 +359,14 @@ async fn sweep_page(
     Ok(pages::sweep(&sweep, &runs, &report, &drawn, behind))
 }
 
-/// The sweep page's whole HTML document with its figures drawn afresh, as the dashboard
-/// serves it the first time (for `bench scale`).
-pub async fn sweep_page_html(store: &JobStore, id: Uuid) -> Result<String, Error> {
-    Ok(pages::document(&sweep_page(store, None, id).await?))
+/// The sweep page's whole HTML document as the dashboard serves it, its figures from
+/// `figures` when it holds current ones, otherwise drawn afresh (for `bench scale`).
+pub async fn sweep_page_html(
+    store: &JobStore,
+    figures: Option<&FigureCache>,
+    id: Uuid,
+) -> Result<String, Error> {
+    Ok(pages::document(&sweep_page(store, figures, id).await?))
 }
 
 /// `/compare?sweep=A&sweep=B…`: the picked sweeps' arms compared as `sweep compare` does

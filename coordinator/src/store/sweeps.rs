@@ -1,6 +1,8 @@
 //! The store's queries about sweeps: submission (idempotent by fingerprint), life cycle,
 //! status counts and report facts.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use randori_report::figures;
 use randori_report::{LlmUsage, NodeFacts, RunFacts, SweepInfo, SweepReport};
@@ -535,24 +537,19 @@ impl JobStore {
 
     /// Every node of the sweep as the figures need it (`randori_report::figures::runs_of`).
     pub async fn sweep_figure_rows(&self, id: Uuid) -> Result<Vec<figures::NodeRow>> {
-        self.figure_rows(Some(id), None).await
+        static SQL: LazyLock<String> =
+            LazyLock::new(|| figure_rows_of("SELECT id FROM runs WHERE sweep_id = $1"));
+        self.figure_rows(&SQL, id).await
     }
 
     /// Every node of one run as the figures need it.
     pub async fn run_figure_rows(&self, id: Uuid) -> Result<Vec<figures::NodeRow>> {
-        self.figure_rows(None, Some(id)).await
+        static SQL: LazyLock<String> = LazyLock::new(|| figure_rows_of("SELECT $1::uuid AS id"));
+        self.figure_rows(&SQL, id).await
     }
 
-    async fn figure_rows(
-        &self,
-        sweep: Option<Uuid>,
-        run: Option<Uuid>,
-    ) -> Result<Vec<figures::NodeRow>> {
-        let rows = sqlx::query(include_str!("sql/figure_rows.sql"))
-            .bind(sweep)
-            .bind(run)
-            .fetch_all(self.pool())
-            .await?;
+    async fn figure_rows(&self, sql: &'static str, id: Uuid) -> Result<Vec<figures::NodeRow>> {
+        let rows = sqlx::query(sql).bind(id).fetch_all(self.pool()).await?;
         rows.iter()
             .map(|r| {
                 Ok(figures::NodeRow {
@@ -584,6 +581,11 @@ impl JobStore {
             .await?
             .flatten())
     }
+}
+
+/// `figure_rows.sql` for the runs `picked` selects (their ids, from `$1`).
+fn figure_rows_of(picked: &str) -> String {
+    include_str!("sql/figure_rows.sql").replace("PICKED_RUNS", picked)
 }
 
 /// What wrote a run's programs, from a row with its `backend` and `operator_set`: `builtin`,

@@ -1,10 +1,11 @@
--- What the figures need of every node of the runs of sweep $1, or of the one run $2
--- (`randori_report::figures::NodeRow`): its run and what wrote its programs, step, status,
--- scores, medal and direction, when its job was leased and finished (a node has one job, as
--- in `run_nodes.sql`), and the LLM time of its step. Leaner than `sweep_export_nodes.sql`: no
--- job outcome is read, and the jobs are joined as a set.
+-- What the figures need of every node of the picked runs (`randori_report::figures::NodeRow`):
+-- its run and what wrote its programs, step, status, scores, medal and direction, when its job
+-- was leased and finished (a node has one job, as in `run_nodes.sql`), and the LLM time of its
+-- step. Leaner than `sweep_export_nodes.sql`: no job outcome is read, and the jobs are joined
+-- as a set. `PICKED_RUNS` is replaced by the store: the runs of a sweep, or one run, each its
+-- own statement with its own plan (one statement for both would be planned for neither).
 WITH picked AS (
-    SELECT id FROM runs WHERE sweep_id = $1 OR id = $2
+    PICKED_RUNS
 ), llm AS (
     SELECT c.run_id, split_part(c.key, '/', 2) AS step,
            sum(c.latency_ms) / 1000.0 AS llm_seconds
