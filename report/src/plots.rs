@@ -16,6 +16,9 @@ use crate::table::{Align, Table};
 use crate::{MedalRate, SweepReport};
 
 const SIZE: (u32, u32) = (720, 420);
+/// Minor grid lines between two labelled ones: each is an SVG element, and plotters' ten
+/// per interval made up half of a curve's bytes.
+const MINOR_LINES: usize = 1;
 const FONT: &str = "sans-serif";
 
 /// The colour of the i-th policy, the same in every figure: dark enough to read on white.
@@ -105,6 +108,7 @@ pub fn anytime_svg(title: &str, curves: &[&Curve], policies: &[String]) -> Strin
                 .build_cartesian_2d(0.0..x_max, padded(y_lo, y_hi))?;
             chart
                 .configure_mesh()
+                .max_light_lines(MINOR_LINES)
                 .x_desc(axis_name(axis))
                 .y_desc(metric_name(metric))
                 .draw()?;
@@ -173,6 +177,7 @@ pub fn scatter_svg(title: &str, points: &[&ScatterPoint], policies: &[String]) -
                 .build_cartesian_2d(range.clone(), range.clone())?;
             chart
                 .configure_mesh()
+                .max_light_lines(MINOR_LINES)
                 .x_desc("validation score")
                 .y_desc("test score")
                 .draw()?;
@@ -238,6 +243,7 @@ pub fn oracle_bars_svg(title: &str, rates: &[MedalRate]) -> String {
                 .build_cartesian_2d(0.0..n, 0.0..top * 1.1)?;
             chart
                 .configure_mesh()
+                .max_light_lines(MINOR_LINES)
                 .disable_x_mesh()
                 .x_labels(0)
                 .y_desc("any medal (%)")
@@ -306,6 +312,7 @@ pub fn selection_svg(title: &str, points: &[figures::SelectionPoint], axis: Axis
                 .build_cartesian_2d(0.0..x_max, padded(lo, hi))?;
             chart
                 .configure_mesh()
+                .max_light_lines(MINOR_LINES)
                 .x_desc(axis_name(axis))
                 .y_desc("score of the pick")
                 .draw()?;
@@ -362,6 +369,7 @@ pub fn run_figures(run: &RunNodes) -> Vec<Figure> {
         let svg = selection_svg(&title, &points, axis);
         (!svg.is_empty()).then(|| Figure {
             name: format!("selection-{suffix}"),
+            task: None,
             title,
             svg,
         })
@@ -395,6 +403,7 @@ pub fn compare_svg(title: &str, c: &Comparison) -> String {
                 .build_cartesian_2d(0.0..n, -reach * 1.1..reach * 1.1)?;
             chart
                 .configure_mesh()
+                .max_light_lines(MINOR_LINES)
                 .disable_x_mesh()
                 .x_labels(0)
                 .y_desc("Δ any medal vs baseline (pp)")
@@ -429,18 +438,20 @@ pub fn compare_svg(title: &str, c: &Comparison) -> String {
     out
 }
 
-/// One drawn figure: a file-name stem (`[a-z0-9._-]`), a title and the SVG.
+/// One drawn figure: a file-name stem (`[a-z0-9._-]`), the task it is about (`None`: the
+/// whole sweep), a title and the SVG.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Figure {
     pub name: String,
+    pub task: Option<String>,
     pub title: String,
     pub svg: String,
 }
 
-/// Every figure of a sweep, from its report and its runs' nodes: the medal rate over nodes
-/// and over working time per policy (all tasks), the oracle gap, and per task the best
-/// validation score and the pick's test score over nodes and the validation-against-test
-/// scatter.
+/// Every figure of a sweep, from its report and its runs' nodes. Over every task: the medal
+/// rate per policy over nodes evaluated and over working time, and the oracle gap. Per task,
+/// over nodes and over working time: the best validation score, the pick's test score and
+/// its medal rate; and validation against test of its ok nodes.
 pub fn sweep_figures(report: &SweepReport, runs: &[RunNodes]) -> Vec<Figure> {
     let policies: Vec<String> = {
         let mut p: Vec<String> = runs.iter().map(|r| r.policy.clone()).collect();
@@ -449,49 +460,73 @@ pub fn sweep_figures(report: &SweepReport, runs: &[RunNodes]) -> Vec<Figure> {
         p
     };
     let mut out = Vec::new();
-    let mut push = |name: String, title: String, svg: String| {
+    let mut push = |task: Option<&str>, name: String, title: String, svg: String| {
         if !svg.is_empty() {
-            out.push(Figure { name, title, svg });
+            out.push(Figure {
+                name,
+                task: task.map(str::to_owned),
+                title,
+                svg,
+            });
         }
     };
-    for (axis, suffix, over) in [
-        (Axis::Nodes, "nodes", "nodes evaluated"),
-        (Axis::WorkingTime, "time", "working time"),
-    ] {
-        let curves = figures::anytime(runs, axis);
+    // Names end in "" over nodes (the figures' first names) and "-time" over working time.
+    let axes = [
+        (Axis::Nodes, "", "nodes evaluated"),
+        (Axis::WorkingTime, "-time", "working time"),
+    ]
+    .map(|(axis, suffix, over)| (suffix, over, figures::anytime(runs, axis)));
+    for (suffix, over, curves) in &axes {
         let overall: Vec<&Curve> = curves.iter().filter(|c| c.task.is_none()).collect();
         let title = format!("Medal rate over {over}, all tasks (mean ± SEM over seeds)");
+        let name = match *suffix {
+            "" => "medal-rate-nodes".to_owned(),
+            _ => "medal-rate-time".to_owned(),
+        };
         push(
-            format!("medal-rate-{suffix}"),
+            None,
+            name,
             title.clone(),
             anytime_svg(&title, &overall, &policies),
         );
-        if axis == Axis::Nodes {
-            let tasks: std::collections::BTreeSet<&str> =
-                curves.iter().filter_map(|c| c.task.as_deref()).collect();
-            for task in tasks {
-                for (metric, what) in [
-                    (Metric::BestVal, "best-val"),
-                    (Metric::SelectedTest, "selected-test"),
-                ] {
-                    let of: Vec<&Curve> = curves
-                        .iter()
-                        .filter(|c| c.task.as_deref() == Some(task) && c.metric == metric)
-                        .collect();
-                    let title = format!("{task}: {} over nodes evaluated", metric_name(metric));
-                    push(
-                        format!("{}-{what}", file_stem(task)),
-                        title.clone(),
-                        anytime_svg(&title, &of, &policies),
-                    );
-                }
+    }
+    let title = "Any medal: the picks against the oracle nodes (mean ± SEM over seeds)".to_owned();
+    push(
+        None,
+        "oracle-gap".into(),
+        title.clone(),
+        oracle_bars_svg(&title, &report.mlebench.medal_rates),
+    );
+    let points = figures::scatter(runs);
+    let tasks: std::collections::BTreeSet<&str> = runs.iter().map(|r| r.task.as_str()).collect();
+    for task in tasks {
+        let stem = file_stem(task);
+        for (suffix, over, curves) in &axes {
+            for (metric, what) in [
+                (Metric::BestVal, "best-val"),
+                (Metric::SelectedTest, "selected-test"),
+                (Metric::AnyMedalPct, "medal"),
+            ] {
+                let of: Vec<&Curve> = curves
+                    .iter()
+                    .filter(|c| c.task.as_deref() == Some(task) && c.metric == metric)
+                    .collect();
+                let title = format!(
+                    "{task}: {} over {over} (mean ± SEM over seeds)",
+                    metric_name(metric)
+                );
+                push(
+                    Some(task),
+                    format!("{stem}-{what}{suffix}"),
+                    title.clone(),
+                    anytime_svg(&title, &of, &policies),
+                );
             }
         }
-    }
-    let points = figures::scatter(runs);
-    let tasks: std::collections::BTreeSet<&str> = points.iter().map(|p| p.task.as_str()).collect();
-    for task in tasks {
         let all: Vec<&ScatterPoint> = points.iter().filter(|p| p.task == task).collect();
+        if all.is_empty() {
+            continue;
+        }
         let of = thinned(&all, SCATTER_MAX_POINTS);
         let shown = if of.len() == all.len() {
             "every ok node".to_owned()
@@ -500,17 +535,12 @@ pub fn sweep_figures(report: &SweepReport, runs: &[RunNodes]) -> Vec<Figure> {
         };
         let title = format!("{task}: validation against test, {shown} (× pick, ○ oracle)");
         push(
-            format!("{}-val-vs-test", file_stem(task)),
+            Some(task),
+            format!("{stem}-val-vs-test"),
             title.clone(),
             scatter_svg(&title, &of, &policies),
         );
     }
-    let title = "Any medal: the picks against the oracle nodes (mean ± SEM over seeds)".to_owned();
-    push(
-        "oracle-gap".into(),
-        title.clone(),
-        oracle_bars_svg(&title, &report.mlebench.medal_rates),
-    );
     out
 }
 
@@ -535,15 +565,36 @@ fn gap_table(gaps: &[GapRow]) -> Table {
     table
 }
 
-/// The figures section of a page: the generalization gap table, then every figure inline.
-pub fn figures_html(figures: &[Figure], gaps: &[GapRow]) -> String {
+/// The figures section of a page: the generalization gap table, the sweep's figures inline,
+/// then each task's in a `<details>` of its own (open when `tasks_open`), whose id
+/// (`figures-<task>`) the dashboard's live updates keep open across refreshes.
+pub fn figures_html(figures: &[Figure], gaps: &[GapRow], tasks_open: bool) -> String {
     let mut out = String::from(
         "<h3>Generalization gap of the picks (validation − test in the task's direction; \
          mean ± SEM over runs)</h3>\n",
     );
     out += &gap_table(gaps).to_html();
-    for f in figures {
+    for f in figures.iter().filter(|f| f.task.is_none()) {
         out += &figure_html(f);
+    }
+    let tasks: std::collections::BTreeSet<&str> =
+        figures.iter().filter_map(|f| f.task.as_deref()).collect();
+    for task in tasks {
+        let of: Vec<&Figure> = figures
+            .iter()
+            .filter(|f| f.task.as_deref() == Some(task))
+            .collect();
+        out += &format!(
+            "<details class=\"task-figures\" id=\"figures-{}\"{}><summary>{}: {} figures</summary>\n",
+            file_stem(task),
+            if tasks_open { " open" } else { "" },
+            escaped(task),
+            of.len()
+        );
+        for f in of {
+            out += &figure_html(f);
+        }
+        out += "</details>\n";
     }
     out
 }
@@ -567,14 +618,14 @@ pub fn html_page(report: &SweepReport, figures: &[Figure], gaps: &[GapRow]) -> S
         PAGE_STYLE,
         escaped(&report.sweep.name),
         crate::render_html(report),
-        figures_html(figures, gaps)
+        figures_html(figures, gaps, true)
     )
 }
 
 const PAGE_STYLE: &str = "body{font-family:sans-serif;margin:2em;max-width:80em}\
 table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:.2em .5em}\
 td.num,th.num{text-align:right}figure{display:inline-block;margin:1em}\
-figcaption{font-size:.9em;color:#444}";
+figcaption{font-size:.9em;color:#444}summary{font-weight:bold;cursor:pointer;margin:.5em 0}";
 
 /// The most nodes a scatter draws: beyond it the picture does not change, but the page's
 /// size does (one SVG circle each).
@@ -661,6 +712,76 @@ mod tests {
         let last = kept.iter().map(|p| p.val).fold(0.0, f64::max);
         assert!(last > 9_000.0, "{last}");
         assert_eq!(thinned(&refs[..50], 100).len(), 50);
+    }
+
+    #[test]
+    fn a_sweep_has_its_overall_figures_then_seven_per_task_each_named_once() {
+        use crate::figures::NodePoint;
+        let run = |task: &str, policy: &str| RunNodes {
+            task: task.into(),
+            policy: policy.into(),
+            seed: 0,
+            lower_is_better: false,
+            nodes: (0..3)
+                .map(|step| NodePoint {
+                    step,
+                    working_s: f64::from(step + 1),
+                    ok: true,
+                    val: Some(f64::from(step)),
+                    test: Some(f64::from(step)),
+                    medal: "none".into(),
+                })
+                .collect(),
+        };
+        let runs = [
+            run("t one", "greedy"),
+            run("t one", "mcts"),
+            run("u", "greedy"),
+        ];
+        let report = crate::build(
+            crate::SweepInfo {
+                id: "s".into(),
+                name: "s".into(),
+                state: "completed".into(),
+                created_at: String::new(),
+                operators: Vec::new(),
+                oracle_ablation: false,
+            },
+            Vec::new(),
+        );
+        let figures = sweep_figures(&report, &runs);
+        let names: Vec<&str> = figures.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(
+            &names[..3],
+            ["medal-rate-nodes", "medal-rate-time", "oracle-gap"]
+        );
+        for (task, stem) in [("t one", "t_one"), ("u", "u")] {
+            let mine: Vec<&str> = figures
+                .iter()
+                .filter(|f| f.task.as_deref() == Some(task))
+                .map(|f| f.name.as_str())
+                .collect();
+            let expected: Vec<String> = [
+                "best-val",
+                "selected-test",
+                "medal",
+                "best-val-time",
+                "selected-test-time",
+                "medal-time",
+                "val-vs-test",
+            ]
+            .iter()
+            .map(|what| format!("{stem}-{what}"))
+            .collect();
+            assert_eq!(mine, expected, "{task}");
+        }
+        let mut unique = names.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len(), "{names:?}");
+        let html = figures_html(&figures, &[], false);
+        assert!(html.contains("<details class=\"task-figures\" id=\"figures-t_one\"><summary>t one: 7 figures</summary>"), "{html}");
+        assert!(figures_html(&figures, &[], true).contains("id=\"figures-u\" open>"));
     }
 
     #[test]

@@ -345,7 +345,7 @@ async fn metrics_move_and_the_dashboard_renders_safely_in_chromium() {
     let sweep = load_sized(
         &format!("http://{http}/sweeps/{sweep_id}"),
         "dashboard-sweep.png",
-        4200,
+        2400,
     );
     assert!(sweep.console.is_empty(), "console: {:?}", sweep.console);
     assert!(sweep.dom.contains("By task and policy"), "{}", sweep.dom);
@@ -356,6 +356,14 @@ async fn metrics_move_and_the_dashboard_renders_safely_in_chromium() {
         sweep.dom
     );
     assert!(sweep.dom.contains("Generalization gap"), "{}", sweep.dom);
+    // The task's own figures, folded under its name.
+    assert!(
+        sweep
+            .dom
+            .contains("id=\"figures-taxi-fare\"><summary>taxi-fare: 7 figures"),
+        "{}",
+        sweep.dom
+    );
     let run_id: uuid::Uuid = sqlx::query("SELECT id FROM runs WHERE sweep_id = $1::uuid")
         .bind(&sweep_id)
         .fetch_one(&db)

@@ -364,7 +364,12 @@ print(json.dumps({"rows": len(rows), "columns": list(rows[0].keys()),
         "oracle-gap",
         "taxi-fare-best-val",
         "taxi-fare-selected-test",
+        "taxi-fare-medal",
+        "taxi-fare-best-val-time",
+        "taxi-fare-selected-test-time",
+        "taxi-fare-medal-time",
         "spooky-authors-best-val",
+        "spooky-authors-medal-time",
     ] {
         for ext in ["svg", "png"] {
             assert!(

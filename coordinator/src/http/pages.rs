@@ -90,6 +90,7 @@ pub fn sweep_figures(report: &SweepReport, nodes: &[randori_report::figures::Nod
     randori_report::plots::figures_html(
         &randori_report::plots::sweep_figures(report, &runs),
         &randori_report::figures::generalization_gap(&runs),
+        false,
     )
 }
 
@@ -213,6 +214,7 @@ pub fn compare(all: &[SweepRecord], picked: &[Uuid], comparison: Option<&Compari
             if !svg.is_empty() {
                 body += &randori_report::plots::figure_html(&randori_report::plots::Figure {
                     name: "compare".into(),
+                    task: None,
                     title,
                     svg,
                 });

@@ -18,7 +18,18 @@
         }
         return r.text().then(function (html) {
           if (html !== main.innerHTML) {
+            // What the reader opened (a task's figures) stays open in the new content.
+            var open = Array.prototype.map.call(
+              main.querySelectorAll("details[open][id]"),
+              function (d) { return d.id; }
+            );
             main.innerHTML = html;
+            open.forEach(function (id) {
+              var d = document.getElementById(id);
+              if (d) {
+                d.open = true;
+              }
+            });
           }
           if (r.headers.get("X-Randori-Live") === "1") {
             setTimeout(refresh, PERIOD_MS);
