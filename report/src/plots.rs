@@ -1,8 +1,9 @@
 //! The figures drawn as SVG (plotters' SVG backend: plain elements, no script, no external
 //! resource, so they can be inlined under a strict Content-Security-Policy): anytime curves
-//! per policy with a ±SEM band, the validation-against-test scatter of a task, and the
-//! selected-against-oracle medal-rate bars. They draw the numbers of [`crate::figures`] and
-//! [`crate::MedalRate`]; nothing is computed here.
+//! per policy with a ±SEM band, the validation-against-test scatter of a task, the
+//! selected-against-oracle medal-rate bars, one run's pick over time, and sweeps' differences
+//! with their intervals. They draw the numbers of [`crate::figures`], [`crate::MedalRate`]
+//! and [`crate::compare`]; nothing is computed here.
 
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
@@ -60,12 +61,56 @@ fn padded(lo: f64, hi: f64) -> std::ops::Range<f64> {
     (lo - pad)..(hi + pad)
 }
 
+type Area<'b> = DrawingArea<SVGBackend<'b>, Shift>;
 type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+type Drawing = Result<(), Box<dyn std::error::Error>>;
+
+/// A figure of [`SIZE`] on white, drawn by `draw`, as SVG text.
+fn drawn_svg(draw: impl FnOnce(&Area<'_>) -> Drawing) -> String {
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, SIZE).into_drawing_area();
+        let drawn: Drawing = (|| {
+            root.fill(&WHITE)?;
+            draw(&root)?;
+            root.present()?;
+            Ok(())
+        })();
+        drawn.expect("drawing into a string cannot fail");
+    }
+    out
+}
+
+/// A chart in the figures' layout: `title` on top, room for the axes' labels and names.
+fn chart_on<'a, 'b>(
+    root: &'a Area<'b>,
+    title: &str,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+) -> Result<Chart<'a, 'b>, Box<dyn std::error::Error>> {
+    Ok(ChartBuilder::on(root)
+        .caption(title, (FONT, 18))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(56)
+        .build_cartesian_2d(x, y)?)
+}
+
+/// The series' legend, in the figures' style.
+fn legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, position: SeriesLabelPosition) -> Drawing {
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .position(position)
+        .draw()?;
+    Ok(())
+}
 
 /// The names of categories under the x axis (0..n, the i-th centred at i + 0.5): plotters'
 /// own labels fall on round numbers, not on the categories.
 fn draw_category_names(
-    root: &DrawingArea<SVGBackend<'_>, Shift>,
+    root: &Area<'_>,
     chart: &Chart<'_, '_>,
     names: &[String],
     y_bottom: f64,
@@ -81,9 +126,8 @@ fn draw_category_names(
 /// `curves` (one per policy, all of one metric on one axis) as lines of the mean over seeds,
 /// each in a band of ±1 SEM. `policies` fixes the colours.
 pub fn anytime_svg(title: &str, curves: &[&Curve], policies: &[String]) -> String {
-    let mut out = String::new();
     let Some(first) = curves.first() else {
-        return out;
+        return String::new();
     };
     let (metric, axis) = (first.metric, first.axis);
     let points = || curves.iter().flat_map(|c| &c.points);
@@ -96,65 +140,47 @@ pub fn anytime_svg(title: &str, curves: &[&Curve], policies: &[String]) -> Strin
                 (lo.min(a), hi.max(b))
             }),
     };
-    {
-        let root = SVGBackend::with_string(&mut out, SIZE).into_drawing_area();
-        let drawn: Result<(), Box<dyn std::error::Error>> = (|| {
-            root.fill(&WHITE)?;
-            let mut chart = ChartBuilder::on(&root)
-                .caption(title, (FONT, 18))
-                .margin(12)
-                .x_label_area_size(36)
-                .y_label_area_size(56)
-                .build_cartesian_2d(0.0..x_max, padded(y_lo, y_hi))?;
+    drawn_svg(|root| {
+        let mut chart = chart_on(root, title, 0.0..x_max, padded(y_lo, y_hi))?;
+        chart
+            .configure_mesh()
+            .max_light_lines(MINOR_LINES)
+            .x_desc(axis_name(axis))
+            .y_desc(metric_name(metric))
+            .draw()?;
+        for curve in curves {
+            let i = policies
+                .iter()
+                .position(|p| *p == curve.policy)
+                .unwrap_or(0);
+            let c = colour(i);
+            let with_mean: Vec<_> = curve
+                .points
+                .iter()
+                .filter_map(|p| p.mean.map(|m| (p.x, m, p.sem)))
+                .collect();
+            let band: Vec<(f64, f64)> = with_mean
+                .iter()
+                .map(|&(x, m, s)| (x, m + s))
+                .chain(with_mean.iter().rev().map(|&(x, m, s)| (x, m - s)))
+                .collect();
+            chart.draw_series(std::iter::once(Polygon::new(band, c.mix(0.15).filled())))?;
             chart
-                .configure_mesh()
-                .max_light_lines(MINOR_LINES)
-                .x_desc(axis_name(axis))
-                .y_desc(metric_name(metric))
-                .draw()?;
-            for curve in curves {
-                let i = policies
-                    .iter()
-                    .position(|p| *p == curve.policy)
-                    .unwrap_or(0);
-                let c = colour(i);
-                let with_mean: Vec<_> = curve
-                    .points
-                    .iter()
-                    .filter_map(|p| p.mean.map(|m| (p.x, m, p.sem)))
-                    .collect();
-                let band: Vec<(f64, f64)> = with_mean
-                    .iter()
-                    .map(|&(x, m, s)| (x, m + s))
-                    .chain(with_mean.iter().rev().map(|&(x, m, s)| (x, m - s)))
-                    .collect();
-                chart.draw_series(std::iter::once(Polygon::new(band, c.mix(0.15).filled())))?;
-                chart
-                    .draw_series(LineSeries::new(
-                        with_mean.iter().map(|&(x, m, _)| (x, m)),
-                        c.stroke_width(2),
-                    ))?
-                    .label(curve.policy.as_str())
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c));
-            }
-            chart
-                .configure_series_labels()
-                .background_style(WHITE.mix(0.8))
-                .border_style(BLACK)
-                .position(SeriesLabelPosition::LowerRight)
-                .draw()?;
-            root.present()?;
-            Ok(())
-        })();
-        drawn.expect("drawing into a string cannot fail");
-    }
-    out
+                .draw_series(LineSeries::new(
+                    with_mean.iter().map(|&(x, m, _)| (x, m)),
+                    c.stroke_width(2),
+                ))?
+                .label(curve.policy.as_str())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c));
+        }
+        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
+        Ok(())
+    })
 }
 
 /// A task's ok nodes, validation against test score, one colour per policy; each run's pick
 /// is marked with a cross, its oracle node with a ring, and the diagonal is where they agree.
 pub fn scatter_svg(title: &str, points: &[&ScatterPoint], policies: &[String]) -> String {
-    let mut out = String::new();
     let fold = |f: fn(&ScatterPoint) -> f64| {
         points
             .iter()
@@ -165,64 +191,44 @@ pub fn scatter_svg(title: &str, points: &[&ScatterPoint], policies: &[String]) -
     };
     let ((vx, vy), (tx, ty)) = (fold(|p| p.val), fold(|p| p.test));
     let range = padded(vx.min(tx), vy.max(ty));
-    {
-        let root = SVGBackend::with_string(&mut out, SIZE).into_drawing_area();
-        let drawn: Result<(), Box<dyn std::error::Error>> = (|| {
-            root.fill(&WHITE)?;
-            let mut chart = ChartBuilder::on(&root)
-                .caption(title, (FONT, 18))
-                .margin(12)
-                .x_label_area_size(36)
-                .y_label_area_size(56)
-                .build_cartesian_2d(range.clone(), range.clone())?;
+    drawn_svg(|root| {
+        let mut chart = chart_on(root, title, range.clone(), range.clone())?;
+        chart
+            .configure_mesh()
+            .max_light_lines(MINOR_LINES)
+            .x_desc("validation score")
+            .y_desc("test score")
+            .draw()?;
+        chart.draw_series(LineSeries::new(
+            [(range.start, range.start), (range.end, range.end)],
+            BLACK.mix(0.3),
+        ))?;
+        for (i, policy) in policies.iter().enumerate() {
+            let c = colour(i);
+            let mine = || points.iter().filter(|p| p.policy == *policy);
             chart
-                .configure_mesh()
-                .max_light_lines(MINOR_LINES)
-                .x_desc("validation score")
-                .y_desc("test score")
-                .draw()?;
-            chart.draw_series(LineSeries::new(
-                [(range.start, range.start), (range.end, range.end)],
-                BLACK.mix(0.3),
-            ))?;
-            for (i, policy) in policies.iter().enumerate() {
-                let c = colour(i);
-                let mine = || points.iter().filter(|p| p.policy == *policy);
-                chart
-                    .draw_series(
-                        mine().map(|p| Circle::new((p.val, p.test), 3, c.mix(0.6).filled())),
-                    )?
-                    .label(policy.as_str())
-                    .legend(move |(x, y)| Circle::new((x + 9, y), 4, c.filled()));
-                chart.draw_series(
-                    mine()
-                        .filter(|p| p.selected)
-                        .map(|p| Cross::new((p.val, p.test), 6, c.stroke_width(2))),
-                )?;
-                chart.draw_series(
-                    mine()
-                        .filter(|p| p.oracle)
-                        .map(|p| Circle::new((p.val, p.test), 8, c.stroke_width(2))),
-                )?;
-            }
-            chart
-                .configure_series_labels()
-                .background_style(WHITE.mix(0.8))
-                .border_style(BLACK)
-                .position(SeriesLabelPosition::UpperLeft)
-                .draw()?;
-            root.present()?;
-            Ok(())
-        })();
-        drawn.expect("drawing into a string cannot fail");
-    }
-    out
+                .draw_series(mine().map(|p| Circle::new((p.val, p.test), 3, c.mix(0.6).filled())))?
+                .label(policy.as_str())
+                .legend(move |(x, y)| Circle::new((x + 9, y), 4, c.filled()));
+            chart.draw_series(
+                mine()
+                    .filter(|p| p.selected)
+                    .map(|p| Cross::new((p.val, p.test), 6, c.stroke_width(2))),
+            )?;
+            chart.draw_series(
+                mine()
+                    .filter(|p| p.oracle)
+                    .map(|p| Circle::new((p.val, p.test), 8, c.stroke_width(2))),
+            )?;
+        }
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+        Ok(())
+    })
 }
 
 /// Per policy, two bars: the any-medal rate of the runs' picks and of their oracle nodes,
 /// each with a ±1 SEM error bar.
 pub fn oracle_bars_svg(title: &str, rates: &[MedalRate]) -> String {
-    let mut out = String::new();
     let top = rates
         .iter()
         .map(|r| {
@@ -230,129 +236,92 @@ pub fn oracle_bars_svg(title: &str, rates: &[MedalRate]) -> String {
         })
         .fold(10.0, f64::max)
         .min(100.0);
-    {
-        let root = SVGBackend::with_string(&mut out, SIZE).into_drawing_area();
-        let drawn: Result<(), Box<dyn std::error::Error>> = (|| {
-            root.fill(&WHITE)?;
-            let n = rates.len().max(1) as f64;
-            let mut chart = ChartBuilder::on(&root)
-                .caption(title, (FONT, 18))
-                .margin(12)
-                .x_label_area_size(36)
-                .y_label_area_size(56)
-                .build_cartesian_2d(0.0..n, 0.0..top * 1.1)?;
+    drawn_svg(|root| {
+        let n = rates.len().max(1) as f64;
+        let mut chart = chart_on(root, title, 0.0..n, 0.0..top * 1.1)?;
+        chart
+            .configure_mesh()
+            .max_light_lines(MINOR_LINES)
+            .disable_x_mesh()
+            .x_labels(0)
+            .y_desc("any medal (%)")
+            .draw()?;
+        let names: Vec<String> = rates.iter().map(|r| r.policy.clone()).collect();
+        draw_category_names(root, &chart, &names, 0.0)?;
+        for (kind, offset, c) in [("selected", 0.15, colour(0)), ("oracle", 0.5, colour(1))] {
+            let value = |r: &MedalRate| match kind {
+                "selected" => (r.any_medal_pct, r.any_medal_sem),
+                _ => (r.oracle_any_medal_pct, r.oracle_any_medal_sem),
+            };
             chart
-                .configure_mesh()
-                .max_light_lines(MINOR_LINES)
-                .disable_x_mesh()
-                .x_labels(0)
-                .y_desc("any medal (%)")
-                .draw()?;
-            let names: Vec<String> = rates.iter().map(|r| r.policy.clone()).collect();
-            draw_category_names(&root, &chart, &names, 0.0)?;
-            for (kind, offset, c) in [("selected", 0.15, colour(0)), ("oracle", 0.5, colour(1))] {
-                let value = |r: &MedalRate| match kind {
-                    "selected" => (r.any_medal_pct, r.any_medal_sem),
-                    _ => (r.oracle_any_medal_pct, r.oracle_any_medal_sem),
-                };
-                chart
-                    .draw_series(rates.iter().enumerate().map(|(i, r)| {
-                        let x = i as f64 + offset;
-                        Rectangle::new([(x, 0.0), (x + 0.35, value(r).0)], c.filled())
-                    }))?
-                    .label(kind)
-                    .legend(move |(x, y)| {
-                        Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled())
-                    });
-                chart.draw_series(rates.iter().enumerate().map(|(i, r)| {
-                    let (m, s) = value(r);
-                    let x = i as f64 + offset + 0.175;
-                    ErrorBar::new_vertical(x, m - s, m, m + s, BLACK.stroke_width(1), 8)
-                }))?;
-            }
-            chart
-                .configure_series_labels()
-                .background_style(WHITE.mix(0.8))
-                .border_style(BLACK)
-                .position(SeriesLabelPosition::UpperRight)
-                .draw()?;
-            root.present()?;
-            Ok(())
-        })();
-        drawn.expect("drawing into a string cannot fail");
-    }
-    out
+                .draw_series(rates.iter().enumerate().map(|(i, r)| {
+                    let x = i as f64 + offset;
+                    Rectangle::new([(x, 0.0), (x + 0.35, value(r).0)], c.filled())
+                }))?
+                .label(kind)
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
+            chart.draw_series(rates.iter().enumerate().map(|(i, r)| {
+                let (m, s) = value(r);
+                let x = i as f64 + offset + 0.175;
+                ErrorBar::new_vertical(x, m - s, m, m + s, BLACK.stroke_width(1), 8)
+            }))?;
+        }
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+        Ok(())
+    })
 }
 
 /// One run's pick over `axis`: its validation score and its test score as two step lines,
 /// side by side on one scale, so that a gap opening between them is seen as it opens.
 pub fn selection_svg(title: &str, points: &[figures::SelectionPoint], axis: Axis) -> String {
-    let mut out = String::new();
     let x_of = |p: &figures::SelectionPoint| match axis {
         Axis::Nodes => f64::from(p.nodes),
         Axis::WorkingTime => p.working_s,
     };
     let scores = || points.iter().flat_map(|p| [p.val, p.test]).flatten();
     if scores().next().is_none() {
-        return out;
+        return String::new();
     }
     let (lo, hi) = scores().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
         (lo.min(v), hi.max(v))
     });
     let x_max = points.iter().map(x_of).fold(1.0, f64::max);
-    {
-        let root = SVGBackend::with_string(&mut out, SIZE).into_drawing_area();
-        let drawn: Result<(), Box<dyn std::error::Error>> = (|| {
-            root.fill(&WHITE)?;
-            let mut chart = ChartBuilder::on(&root)
-                .caption(title, (FONT, 18))
-                .margin(12)
-                .x_label_area_size(36)
-                .y_label_area_size(56)
-                .build_cartesian_2d(0.0..x_max, padded(lo, hi))?;
-            chart
-                .configure_mesh()
-                .max_light_lines(MINOR_LINES)
-                .x_desc(axis_name(axis))
-                .y_desc("score of the pick")
-                .draw()?;
-            let val: fn(&figures::SelectionPoint) -> Option<f64> = |p| p.val;
-            let test: fn(&figures::SelectionPoint) -> Option<f64> = |p| p.test;
-            let series = [("validation", val, colour(0)), ("test", test, colour(1))];
-            for (name, score, c) in series {
-                // A step line: the pick holds until the next evaluation changes it.
-                let mut line: Vec<(f64, f64)> = Vec::new();
-                for p in points {
-                    if let Some(v) = score(p) {
-                        if let Some(&(_, previous)) = line.last() {
-                            line.push((x_of(p), previous));
-                        }
-                        line.push((x_of(p), v));
+    drawn_svg(|root| {
+        let mut chart = chart_on(root, title, 0.0..x_max, padded(lo, hi))?;
+        chart
+            .configure_mesh()
+            .max_light_lines(MINOR_LINES)
+            .x_desc(axis_name(axis))
+            .y_desc("score of the pick")
+            .draw()?;
+        let val: fn(&figures::SelectionPoint) -> Option<f64> = |p| p.val;
+        let test: fn(&figures::SelectionPoint) -> Option<f64> = |p| p.test;
+        let series = [("validation", val, colour(0)), ("test", test, colour(1))];
+        for (name, score, c) in series {
+            // A step line: the pick holds until the next evaluation changes it.
+            let mut line: Vec<(f64, f64)> = Vec::new();
+            for p in points {
+                if let Some(v) = score(p) {
+                    if let Some(&(_, previous)) = line.last() {
+                        line.push((x_of(p), previous));
                     }
+                    line.push((x_of(p), v));
                 }
-                chart
-                    .draw_series(LineSeries::new(line, c.stroke_width(2)))?
-                    .label(name)
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c));
-                chart.draw_series(
-                    points
-                        .iter()
-                        .filter(|p| p.medal)
-                        .filter_map(|p| Some(Circle::new((x_of(p), score(p)?), 4, c.filled()))),
-                )?;
             }
             chart
-                .configure_series_labels()
-                .background_style(WHITE.mix(0.8))
-                .border_style(BLACK)
-                .position(SeriesLabelPosition::LowerRight)
-                .draw()?;
-            root.present()?;
-            Ok(())
-        })();
-        drawn.expect("drawing into a string cannot fail");
-    }
-    out
+                .draw_series(LineSeries::new(line, c.stroke_width(2)))?
+                .label(name)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c));
+            chart.draw_series(
+                points
+                    .iter()
+                    .filter(|p| p.medal)
+                    .filter_map(|p| Some(Circle::new((x_of(p), score(p)?), 4, c.filled()))),
+            )?;
+        }
+        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
+        Ok(())
+    })
 }
 
 /// A run's figures: its pick's validation and test scores over nodes evaluated and over
@@ -380,62 +349,49 @@ pub fn run_figures(run: &RunNodes) -> Vec<Figure> {
 /// Over the tasks every arm ran: each arm's difference in any-medal rate from the baseline,
 /// in percentage points, with its bootstrap 95% interval; the baseline sits on the zero line.
 pub fn compare_svg(title: &str, c: &Comparison) -> String {
-    let mut out = String::new();
     let overall: Vec<&CompareRow> = c.rows.iter().filter(|r| r.task.is_none()).collect();
     if overall.is_empty() {
-        return out;
+        return String::new();
     }
     let reach = overall
         .iter()
         .flat_map(|r| [r.ci_low_pct, r.ci_high_pct, r.diff_pct])
         .flatten()
         .fold(10.0, |m: f64, v| m.max(v.abs()));
-    {
-        let root = SVGBackend::with_string(&mut out, SIZE).into_drawing_area();
-        let drawn: Result<(), Box<dyn std::error::Error>> = (|| {
-            root.fill(&WHITE)?;
-            let n = overall.len() as f64;
-            let mut chart = ChartBuilder::on(&root)
-                .caption(title, (FONT, 18))
-                .margin(12)
-                .x_label_area_size(36)
-                .y_label_area_size(56)
-                .build_cartesian_2d(0.0..n, -reach * 1.1..reach * 1.1)?;
-            chart
-                .configure_mesh()
-                .max_light_lines(MINOR_LINES)
-                .disable_x_mesh()
-                .x_labels(0)
-                .y_desc("Δ any medal vs baseline (pp)")
-                .draw()?;
-            let names: Vec<String> = overall.iter().map(|r| r.arm.clone()).collect();
-            draw_category_names(&root, &chart, &names, -reach * 1.1)?;
-            chart.draw_series(LineSeries::new([(0.0, 0.0), (n, 0.0)], BLACK.mix(0.4)))?;
-            chart.draw_series(overall.iter().enumerate().filter_map(|(i, r)| {
-                let x = i as f64 + 0.5;
-                let (low, high) = (r.ci_low_pct?, r.ci_high_pct?);
-                Some(ErrorBar::new_vertical(
-                    x,
-                    low,
-                    r.diff_pct?,
-                    high,
-                    colour(0).stroke_width(2),
-                    12,
-                ))
-            }))?;
-            chart.draw_series(overall.iter().enumerate().map(|(i, r)| {
-                Circle::new(
-                    (i as f64 + 0.5, r.diff_pct.unwrap_or(0.0)),
-                    5,
-                    colour(0).filled(),
-                )
-            }))?;
-            root.present()?;
-            Ok(())
-        })();
-        drawn.expect("drawing into a string cannot fail");
-    }
-    out
+    drawn_svg(|root| {
+        let n = overall.len() as f64;
+        let mut chart = chart_on(root, title, 0.0..n, -reach * 1.1..reach * 1.1)?;
+        chart
+            .configure_mesh()
+            .max_light_lines(MINOR_LINES)
+            .disable_x_mesh()
+            .x_labels(0)
+            .y_desc("Δ any medal vs baseline (pp)")
+            .draw()?;
+        let names: Vec<String> = overall.iter().map(|r| r.arm.clone()).collect();
+        draw_category_names(root, &chart, &names, -reach * 1.1)?;
+        chart.draw_series(LineSeries::new([(0.0, 0.0), (n, 0.0)], BLACK.mix(0.4)))?;
+        chart.draw_series(overall.iter().enumerate().filter_map(|(i, r)| {
+            let x = i as f64 + 0.5;
+            let (low, high) = (r.ci_low_pct?, r.ci_high_pct?);
+            Some(ErrorBar::new_vertical(
+                x,
+                low,
+                r.diff_pct?,
+                high,
+                colour(0).stroke_width(2),
+                12,
+            ))
+        }))?;
+        chart.draw_series(overall.iter().enumerate().map(|(i, r)| {
+            Circle::new(
+                (i as f64 + 0.5, r.diff_pct.unwrap_or(0.0)),
+                5,
+                colour(0).filled(),
+            )
+        }))?;
+        Ok(())
+    })
 }
 
 /// One drawn figure: a file-name stem (`[a-z0-9._-]`), the task it is about (`None`: the

@@ -245,21 +245,18 @@ num_children = 2
 
     // Every node for notebooks, read back with Python's csv module: one row per node, each
     // run's steps 0..3, the scores as numbers, each evaluation's worker and timings.
+    let export_nodes = |file: &Path| {
+        let written = stdout_ok(
+            cli(
+                cluster.addr,
+                &["sweep", "export", &id, "--nodes", file.to_str().unwrap()],
+            ),
+            "export --nodes",
+        );
+        assert!(written.starts_with("12 nodes written"), "{written}");
+    };
     let nodes_csv = dir.path().join("nodes.csv");
-    let written = stdout_ok(
-        cli(
-            cluster.addr,
-            &[
-                "sweep",
-                "export",
-                &id,
-                "--nodes",
-                nodes_csv.to_str().unwrap(),
-            ],
-        ),
-        "export --nodes",
-    );
-    assert!(written.starts_with("12 nodes written"), "{written}");
+    export_nodes(&nodes_csv);
     let read_back = Command::new("python3")
         .arg("-c")
         .arg(
@@ -300,20 +297,7 @@ print(json.dumps({"rows": len(rows), "columns": list(rows[0].keys()),
     // The same nodes as Parquet, typed: read back by pyarrow (as pandas would) and by the
     // parquet crate's own reader.
     let nodes_parquet = dir.path().join("nodes.parquet");
-    let written = stdout_ok(
-        cli(
-            cluster.addr,
-            &[
-                "sweep",
-                "export",
-                &id,
-                "--nodes",
-                nodes_parquet.to_str().unwrap(),
-            ],
-        ),
-        "export --nodes .parquet",
-    );
-    assert!(written.starts_with("12 nodes written"), "{written}");
+    export_nodes(&nodes_parquet);
     let by_reader = parquet_rows(&nodes_parquet);
     assert_eq!(by_reader.len(), 12);
     let csv_rows: Vec<csv::StringRecord> = csv::Reader::from_path(&nodes_csv)

@@ -281,88 +281,79 @@ fn write_column<'a>(
 ) -> Result<()> {
     let cells: Vec<&Cell> = cells.collect();
     let mismatch = |cell: &Cell| anyhow::anyhow!("a {cell:?} in a {kind:?} column");
+    let optional = matches!(
+        kind,
+        Kind::OptText | Kind::OptFloat | Kind::OptBool | Kind::Time
+    );
     match kind {
         Kind::Text | Kind::OptText => {
-            let mut values = Vec::with_capacity(cells.len());
-            let mut levels = Vec::with_capacity(cells.len());
-            for cell in &cells {
-                let Cell::Text(s) = cell else {
-                    return Err(mismatch(cell));
-                };
-                let present = kind == Kind::Text || !s.is_empty();
-                levels.push(i16::from(present));
-                if present {
-                    values.push(ByteArray::from(s.as_str()));
-                }
-            }
-            let levels = (kind == Kind::OptText).then_some(levels.as_slice());
+            let (values, levels) = column_values(&cells, |cell| match cell {
+                Cell::Text(s) if s.is_empty() && optional => Ok(None),
+                Cell::Text(s) => Ok(Some(ByteArray::from(s.as_str()))),
+                other => Err(mismatch(other)),
+            })?;
+            let levels = optional.then_some(levels.as_slice());
             column
                 .typed::<ByteArrayType>()
                 .write_batch(&values, levels, None)?;
         }
         Kind::Int => {
-            let values = cells
-                .iter()
-                .map(|cell| match cell {
-                    Cell::Int(i) => Ok(*i),
-                    other => Err(mismatch(other)),
-                })
-                .collect::<Result<Vec<i64>>>()?;
+            let (values, _) = column_values(&cells, |cell| match cell {
+                Cell::Int(i) => Ok(Some(*i)),
+                other => Err(mismatch(other)),
+            })?;
             column
                 .typed::<Int64Type>()
                 .write_batch(&values, None, None)?;
         }
         Kind::OptFloat => {
-            let values = cells
-                .iter()
-                .map(|cell| match cell {
-                    Cell::Float(v) => Ok(*v),
-                    other => Err(mismatch(other)),
-                })
-                .collect::<Result<Vec<Option<f64>>>>()?;
-            let (present, levels) = split_optional(&values);
+            let (values, levels) = column_values(&cells, |cell| match cell {
+                Cell::Float(v) => Ok(*v),
+                other => Err(mismatch(other)),
+            })?;
             column
                 .typed::<DoubleType>()
-                .write_batch(&present, Some(&levels), None)?;
+                .write_batch(&values, Some(&levels), None)?;
         }
         Kind::OptBool => {
-            let values = cells
-                .iter()
-                .map(|cell| match cell {
-                    Cell::Bool(b) => Ok(*b),
-                    other => Err(mismatch(other)),
-                })
-                .collect::<Result<Vec<Option<bool>>>>()?;
-            let (present, levels) = split_optional(&values);
+            let (values, levels) = column_values(&cells, |cell| match cell {
+                Cell::Bool(b) => Ok(*b),
+                other => Err(mismatch(other)),
+            })?;
             column
                 .typed::<BoolType>()
-                .write_batch(&present, Some(&levels), None)?;
+                .write_batch(&values, Some(&levels), None)?;
         }
         Kind::Time => {
-            let values = cells
-                .iter()
-                .map(|cell| match cell {
-                    Cell::Text(t) if t.is_empty() => Ok(None),
-                    Cell::Text(t) => chrono::DateTime::parse_from_rfc3339(t)
-                        .map(|t| Some(t.timestamp_micros()))
-                        .with_context(|| format!("time {t:?}")),
-                    other => Err(mismatch(other)),
-                })
-                .collect::<Result<Vec<Option<i64>>>>()?;
-            let (present, levels) = split_optional(&values);
+            let (values, levels) = column_values(&cells, |cell| match cell {
+                Cell::Text(t) if t.is_empty() => Ok(None),
+                Cell::Text(t) => chrono::DateTime::parse_from_rfc3339(t)
+                    .map(|t| Some(t.timestamp_micros()))
+                    .with_context(|| format!("time {t:?}")),
+                other => Err(mismatch(other)),
+            })?;
             column
                 .typed::<Int64Type>()
-                .write_batch(&present, Some(&levels), None)?;
+                .write_batch(&values, Some(&levels), None)?;
         }
     }
     Ok(())
 }
 
-/// The present values, and a definition level per row.
-fn split_optional<T: Copy>(values: &[Option<T>]) -> (Vec<T>, Vec<i16>) {
-    let present = values.iter().flatten().copied().collect();
-    let levels = values.iter().map(|v| i16::from(v.is_some())).collect();
-    (present, levels)
+/// The present values of `cells` as `value` reads them (`None`: null), and a definition
+/// level per row.
+fn column_values<T>(
+    cells: &[&Cell],
+    value: impl Fn(&Cell) -> Result<Option<T>>,
+) -> Result<(Vec<T>, Vec<i16>)> {
+    let mut present = Vec::with_capacity(cells.len());
+    let mut levels = Vec::with_capacity(cells.len());
+    for cell in cells {
+        let v = value(cell)?;
+        levels.push(i16::from(v.is_some()));
+        present.extend(v);
+    }
+    Ok((present, levels))
 }
 
 #[cfg(test)]
