@@ -277,6 +277,18 @@ async fn metrics_move_and_the_dashboard_renders_safely_in_chromium() {
         },
     )
     .await;
+    // The same page in a browser while it is live: the update script runs and fetches under
+    // the CSP without an error.
+    let live = load(
+        &format!("http://{http}/nodes/{slow_node}"),
+        "dashboard-live-node.png",
+    );
+    assert!(live.console.is_empty(), "console: {:?}", live.console);
+    assert!(
+        live.dom.contains("data-live=\"1\"") && live.dom.contains("tick-"),
+        "{}",
+        live.dom
+    );
 
     // A sweep of one run (3 nodes), and a lone evaluation of the hostile program.
     let sweep_id = submit_spec(

@@ -10,6 +10,15 @@
     return;
   }
   var PERIOD_MS = 2000;
+  // The last fragment swapped in, as the server sent it (the browser's own serialization of
+  // the page never equals it): an unchanged page is not rebuilt.
+  var shown = null;
+  // A form the reader has changed but not sent (the compare page's picks) is not replaced.
+  function editing() {
+    return Array.prototype.some.call(main.querySelectorAll("input"), function (i) {
+      return i.checked !== i.defaultChecked || i.value !== i.defaultValue;
+    });
+  }
   function refresh() {
     fetch(window.location.href, { headers: { "X-Randori-Fragment": "1" } })
       .then(function (r) {
@@ -17,7 +26,8 @@
           throw new Error("HTTP " + r.status);
         }
         return r.text().then(function (html) {
-          if (html !== main.innerHTML) {
+          if (html !== shown && !editing()) {
+            shown = html;
             // What the reader opened (a task's figures) stays open in the new content.
             var open = Array.prototype.map.call(
               main.querySelectorAll("details[open][id]"),
