@@ -443,63 +443,103 @@ pub struct NodeRow {
     pub llm_seconds: f64,
 }
 
-/// The runs of a sweep's node rows, each node with its working time; pending nodes (not
-/// evaluated yet) are on no curve and left out. Runs in the order of their first row. When
-/// the rows differ in what wrote their programs, each run's policy names its operator set
-/// as the report's does ([`crate::arm_label`]).
-pub fn runs_of(rows: &[NodeRow]) -> Vec<RunNodes> {
-    let compared = rows
-        .iter()
-        .map(|r| r.operators.as_str())
-        .collect::<BTreeSet<_>>()
-        .len()
-        > 1;
-    let mut order: Vec<&str> = Vec::new();
-    let mut by_run: BTreeMap<&str, Vec<&NodeRow>> = BTreeMap::new();
+/// The runs of a sweep's node rows, each node with its working time (see [`RunsOfRows`]).
+pub fn runs_of(rows: impl IntoIterator<Item = NodeRow>) -> Vec<RunNodes> {
+    let mut runs = RunsOfRows::default();
     for row in rows {
-        let nodes = by_run.entry(&row.run_id).or_default();
-        if nodes.is_empty() {
-            order.push(&row.run_id);
-        }
-        nodes.push(row);
+        runs.push(row);
     }
-    order
-        .into_iter()
-        .map(|run| {
-            let nodes = &by_run[run];
-            let evals: Vec<Evaluation> = nodes
-                .iter()
-                .map(|n| Evaluation {
-                    step: n.step,
-                    leased_at: n.leased_at,
-                    finished_at: n.finished_at,
-                    llm_seconds: n.llm_seconds,
+    runs.finish()
+}
+
+/// A sweep's node rows gathered into runs one row at a time, as a store or a stream reads
+/// them: a run's task, policy and operators are kept once and of each node only what a
+/// figure needs, so a sweep of a million nodes is never held as rows. Pending nodes (not
+/// evaluated yet) are on no curve and left out. Runs come out in the order of their first
+/// row; when the rows differ in what wrote their programs, each run's policy names its
+/// operator set as the report's does ([`crate::arm_label`]).
+#[derive(Debug, Default)]
+pub struct RunsOfRows {
+    order: Vec<String>,
+    runs: BTreeMap<String, RunRows>,
+}
+
+#[derive(Debug)]
+struct RunRows {
+    task: String,
+    policy: String,
+    operators: String,
+    seed: u64,
+    lower_is_better: Option<bool>,
+    evals: Vec<Evaluation>,
+    /// Beside each evaluation: its node's point, its working time still to be found; `None`
+    /// for a pending node.
+    points: Vec<Option<NodePoint>>,
+}
+
+impl RunsOfRows {
+    pub fn push(&mut self, row: NodeRow) {
+        let run = match self.runs.get_mut(&row.run_id) {
+            Some(run) => run,
+            None => {
+                self.order.push(row.run_id.clone());
+                self.runs.entry(row.run_id.clone()).or_insert(RunRows {
+                    task: row.task,
+                    policy: row.policy,
+                    operators: row.operators,
+                    seed: row.seed,
+                    lower_is_better: None,
+                    evals: Vec::new(),
+                    points: Vec::new(),
                 })
-                .collect();
-            RunNodes {
-                task: nodes[0].task.clone(),
-                policy: crate::arm_label(&nodes[0].policy, &nodes[0].operators, compared),
-                seed: nodes[0].seed,
-                lower_is_better: nodes
-                    .iter()
-                    .find_map(|n| n.lower_is_better)
-                    .unwrap_or(false),
-                nodes: nodes
-                    .iter()
-                    .zip(working_times(&evals))
-                    .filter(|(n, _)| n.status != "pending")
-                    .filter_map(|(n, working_s)| {
+            }
+        };
+        run.lower_is_better = run.lower_is_better.or(row.lower_is_better);
+        run.evals.push(Evaluation {
+            step: row.step,
+            leased_at: row.leased_at,
+            finished_at: row.finished_at,
+            llm_seconds: row.llm_seconds,
+        });
+        run.points
+            .push((row.status != "pending").then(|| NodePoint {
+                step: row.step,
+                working_s: 0.0,
+                ok: row.status == "ok",
+                val: row.val,
+                test: row.test,
+                medal: row.medal,
+            }));
+    }
+
+    pub fn finish(mut self) -> Vec<RunNodes> {
+        let compared = self
+            .runs
+            .values()
+            .map(|r| r.operators.as_str())
+            .collect::<BTreeSet<_>>()
+            .len()
+            > 1;
+        self.order
+            .iter()
+            .filter_map(|id| self.runs.remove(id))
+            .map(|run| RunNodes {
+                policy: crate::arm_label(&run.policy, &run.operators, compared),
+                task: run.task,
+                seed: run.seed,
+                lower_is_better: run.lower_is_better.unwrap_or(false),
+                nodes: run
+                    .points
+                    .into_iter()
+                    .zip(working_times(&run.evals))
+                    .filter_map(|(point, working_s)| {
                         Some(NodePoint {
-                            step: n.step,
                             working_s: working_s?,
-                            ok: n.status == "ok",
-                            val: n.val,
-                            test: n.test,
-                            medal: n.medal.clone(),
+                            ..point?
                         })
                     })
                     .collect(),
-            }
-        })
-        .collect()
+            })
+            .collect()
+    }
 }

@@ -308,8 +308,12 @@ fn runs_of_names_the_operator_set_beside_the_policy_only_when_sets_differ() {
         finished_at: Some(1.0),
         llm_seconds: 0.0,
     };
-    let policies =
-        |rows: &[NodeRow]| -> Vec<String> { runs_of(rows).into_iter().map(|r| r.policy).collect() };
+    let policies = |rows: &[NodeRow]| -> Vec<String> {
+        runs_of(rows.to_vec())
+            .into_iter()
+            .map(|r| r.policy)
+            .collect()
+    };
     assert_eq!(
         policies(&[row("a", "aira/v1"), row("b", "aide/v1")]),
         vec!["greedy (aira/v1)", "greedy (aide/v1)"]
@@ -323,4 +327,44 @@ fn runs_of_names_the_operator_set_beside_the_policy_only_when_sets_differ() {
         randori_report::arm_label("greedy", "aide/v1", true),
         "greedy (aide/v1)"
     );
+}
+
+#[test]
+fn rows_gather_into_runs_in_any_order_with_working_times_and_no_pending_node() {
+    let row = |run: &str, step, status: &str, leased: Option<f64>, finished: Option<f64>| {
+        NodeRow {
+            run_id: run.into(),
+            task: "t".into(),
+            policy: "greedy".into(),
+            operators: "builtin".into(),
+            seed: 0,
+            step,
+            status: status.into(),
+            val: Some(1.0),
+            test: Some(1.0),
+            medal: "none".into(),
+            // Known only once a node is graded.
+            lower_is_better: (status == "ok").then_some(true),
+            leased_at: leased,
+            finished_at: finished,
+            llm_seconds: 1.0,
+        }
+    };
+    let runs = runs_of([
+        row("b", 0, "ok", Some(0.0), Some(10.0)),
+        row("a", 0, "pending", None, None),
+        row("b", 1, "buggy", Some(10.0), Some(15.0)),
+        row("a", 1, "ok", Some(5.0), Some(6.0)),
+        row("b", 2, "pending", None, None),
+    ]);
+    // In the order of their first rows; the pending nodes are on no curve.
+    assert_eq!(runs.len(), 2);
+    let b = &runs[0];
+    assert!(b.lower_is_better);
+    let steps: Vec<(u32, f64)> = b.nodes.iter().map(|n| (n.step, n.working_s)).collect();
+    // Step 0: 10 s ran + 1 s LLM; step 1: 15 s + 2 s.
+    assert_eq!(steps, vec![(0, 11.0), (1, 17.0)]);
+    assert_eq!(runs[1].nodes.len(), 1);
+    // a's step 0 is pending but its LLM second counts for step 1: 1 s ran + 2 s.
+    assert_eq!(runs[1].nodes[0].working_s, 3.0);
 }

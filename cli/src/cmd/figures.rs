@@ -20,11 +20,13 @@ pub async fn run_nodes(c: &mut Client, sweep_id: &str) -> Result<Vec<RunNodes>> 
         .map_err(client::status_error)
         .with_context(|| format!("the nodes of sweep {sweep_id}"))?
         .into_inner();
-    let mut rows = Vec::new();
+    let mut runs = figures::RunsOfRows::default();
     while let Some(batch) = stream.message().await.map_err(client::status_error)? {
-        rows.extend(batch.nodes.into_iter().map(row_of));
+        for node in batch.nodes {
+            runs.push(row_of(node));
+        }
     }
-    Ok(figures::runs_of(&rows))
+    Ok(runs.finish())
 }
 
 /// Seconds since the epoch of an RFC 3339 time; `None` for an empty one.

@@ -345,7 +345,7 @@ async fn sweep_page(
     let draw = || async {
         Ok(pages::sweep_figures(
             &report,
-            &store.sweep_figure_rows(id).await?,
+            &store.sweep_figure_runs(id).await?,
         ))
     };
     let (drawn, behind) = match figures {
@@ -425,8 +425,8 @@ async fn run(State(s): State<HttpState>, Path(id): Path<String>, headers: Header
 async fn run_page(store: &JobStore, id: Uuid) -> Result<Page, Error> {
     let run = store.run_get(id).await?;
     let nodes = store.run_nodes(id).await?;
-    let rows = store.run_figure_rows(id).await?;
-    Ok(pages::run(&run, &nodes, &rows))
+    let figure_runs = store.run_figure_runs(id).await?;
+    Ok(pages::run(&run, &nodes, &figure_runs))
 }
 
 /// The run page's whole HTML document (for `bench scale`).

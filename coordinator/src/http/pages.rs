@@ -84,12 +84,11 @@ pub fn sweeps(rows: &[(SweepRecord, Vec<SweepRunCounts>)]) -> Page {
 }
 
 /// A sweep's figures section (the generalization gap and every figure), drawn from its
-/// report and its nodes' rows.
-pub fn sweep_figures(report: &SweepReport, nodes: &[randori_report::figures::NodeRow]) -> String {
-    let runs = randori_report::figures::runs_of(nodes);
+/// report and its runs' nodes.
+pub fn sweep_figures(report: &SweepReport, runs: &[randori_report::figures::RunNodes]) -> String {
     randori_report::plots::figures_html(
-        &randori_report::plots::sweep_figures(report, &runs),
-        &randori_report::figures::generalization_gap(&runs),
+        &randori_report::plots::sweep_figures(report, runs),
+        &randori_report::figures::generalization_gap(runs),
         false,
     )
 }
@@ -266,7 +265,11 @@ fn tree_view(run: &RunRecord, nodes: &[RunNode]) -> TreeView {
 
 /// One run: its tree drawn (click a node for its page), its pick's validation and test
 /// scores over time, then its nodes as a table.
-pub fn run(run: &RunRecord, nodes: &[RunNode], rows: &[randori_report::figures::NodeRow]) -> Page {
+pub fn run(
+    run: &RunRecord,
+    nodes: &[RunNode],
+    figure_runs: &[randori_report::figures::RunNodes],
+) -> Page {
     let view = tree_view(run, nodes);
     let count = |s: NodeStatus| nodes.iter().filter(|n| n.status == s).count();
     let mut body = format!(
@@ -292,7 +295,7 @@ pub fn run(run: &RunRecord, nodes: &[RunNode], rows: &[randori_report::figures::
              <span>● green: ok, darker is a better validation score</span>\
              <span>thick blue ring: selected</span><span>★ oracle (best test score)</span></p>\n";
     body += &render_svg(&view, |n| format!("/nodes/{}", n.id));
-    if let Some(nodes) = randori_report::figures::runs_of(rows).first() {
+    if let Some(nodes) = figure_runs.first() {
         body += "<h2>The pick over time</h2>\n";
         for f in randori_report::plots::run_figures(nodes) {
             body += &randori_report::plots::figure_html(&f);

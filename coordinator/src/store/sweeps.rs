@@ -535,41 +535,44 @@ impl JobStore {
             .boxed()
     }
 
-    /// Every node of the sweep as the figures need it (`randori_report::figures::runs_of`).
-    pub async fn sweep_figure_rows(&self, id: Uuid) -> Result<Vec<figures::NodeRow>> {
+    /// The sweep's runs with their evaluated nodes and each node's working time, as the
+    /// figures need them; the rows are read as a stream and gathered as they come
+    /// (`figures::RunsOfRows`).
+    pub async fn sweep_figure_runs(&self, id: Uuid) -> Result<Vec<figures::RunNodes>> {
         static SQL: LazyLock<String> =
             LazyLock::new(|| figure_rows_of("SELECT id FROM runs WHERE sweep_id = $1"));
-        self.figure_rows(&SQL, id).await
+        self.figure_runs(&SQL, id).await
     }
 
-    /// Every node of one run as the figures need it.
-    pub async fn run_figure_rows(&self, id: Uuid) -> Result<Vec<figures::NodeRow>> {
+    /// One run with its evaluated nodes, as the figures need it (none for an unknown run).
+    pub async fn run_figure_runs(&self, id: Uuid) -> Result<Vec<figures::RunNodes>> {
         static SQL: LazyLock<String> = LazyLock::new(|| figure_rows_of("SELECT $1::uuid AS id"));
-        self.figure_rows(&SQL, id).await
+        self.figure_runs(&SQL, id).await
     }
 
-    async fn figure_rows(&self, sql: &'static str, id: Uuid) -> Result<Vec<figures::NodeRow>> {
-        let rows = sqlx::query(sql).bind(id).fetch_all(self.pool()).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(figures::NodeRow {
-                    run_id: r.get::<Uuid, _>("run_id").to_string(),
-                    task: r.get("task_id"),
-                    policy: r.get("policy"),
-                    operators: operators_of(r),
-                    seed: from_i64(r.get("seed"))?,
-                    step: from_i32(r.get("step"))?,
-                    status: r.get("status"),
-                    val: r.get("val_score"),
-                    test: r.get("test_score"),
-                    medal: r.get::<Option<String>, _>("medal").unwrap_or_default(),
-                    lower_is_better: r.get("lower_is_better"),
-                    leased_at: r.get("leased_at"),
-                    finished_at: r.get("finished_at"),
-                    llm_seconds: r.get("llm_seconds"),
-                })
-            })
-            .collect()
+    async fn figure_runs(&self, sql: &'static str, id: Uuid) -> Result<Vec<figures::RunNodes>> {
+        use futures::TryStreamExt;
+        let mut rows = sqlx::query(sql).bind(id).fetch(self.pool());
+        let mut runs = figures::RunsOfRows::default();
+        while let Some(r) = rows.try_next().await? {
+            runs.push(figures::NodeRow {
+                run_id: r.get::<Uuid, _>("run_id").to_string(),
+                task: r.get("task_id"),
+                policy: r.get("policy"),
+                operators: operators_of(&r),
+                seed: from_i64(r.get("seed"))?,
+                step: from_i32(r.get("step"))?,
+                status: r.get("status"),
+                val: r.get("val_score"),
+                test: r.get("test_score"),
+                medal: r.get::<Option<String>, _>("medal").unwrap_or_default(),
+                lower_is_better: r.get("lower_is_better"),
+                leased_at: r.get("leased_at"),
+                finished_at: r.get("finished_at"),
+                llm_seconds: r.get("llm_seconds"),
+            });
+        }
+        Ok(runs.finish())
     }
 
     /// The submission the node's evaluation returned; None when it wrote none (or has not

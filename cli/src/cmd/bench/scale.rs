@@ -198,7 +198,7 @@ async fn pages(store: &JobStore, sweep: Uuid, run: Uuid, samples: usize) -> Resu
     randori_coordinator::sweep_page_html(store, Some(&kept), sweep).await?;
     let record = store.sweep_get(sweep).await?;
     let report = store.sweep_report(&record).await?;
-    let runs = randori_report::figures::runs_of(&store.sweep_figure_rows(sweep).await?);
+    let runs = store.sweep_figure_runs(sweep).await?;
     let html = randori_report::plots::html_page(
         &report,
         &randori_report::plots::sweep_figures(&report, &runs),
